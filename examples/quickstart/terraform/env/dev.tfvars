@@ -1,0 +1,2 @@
+environment    = "dev"
+router_release = "2026.11.1"

@@ -1,0 +1,2 @@
+environment    = "prod"
+router_release = "2026.11.1"

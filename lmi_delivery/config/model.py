@@ -1,0 +1,168 @@
+"""The typed configuration model: what ``lmi-delivery.yml`` means once loaded and checked.
+
+Values are frozen; every part of lmi-delivery reads configuration only through these types.
+Source positions are kept beside the values (``Config.locations``) so that later checks can
+point at the line a value came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lmi_delivery.errors import Location, UsageError
+
+ApplyMode = Literal["auto", "approval", "never"]
+Severity = Literal["low", "medium", "high", "critical"]
+PostDeployStep = Literal["publish", "alias", "scale", "warm", "prune"]
+
+DEFAULT_POST_DEPLOY_STEPS: tuple[PostDeployStep, ...] = ("publish", "alias", "scale", "warm", "prune")
+STAGES: tuple[str, ...] = ("security", "validate", "plan", "apply", "post-deploy")
+#: Config keys of ``codebuild.projects`` for the stages that run in CodeBuild.
+PROJECT_KEYS: tuple[str, ...] = ("plan", "apply", "post_deploy")
+
+
+@dataclass(frozen=True)
+class TerraformSettings:
+    version: str
+    working_directory: str
+    var_files: tuple[str, ...] = ()
+    backend_config: tuple[str, ...] = ()
+    """``-backend-config`` values: files or ``key=value`` pairs; may use ``{env}`` etc."""
+
+
+@dataclass(frozen=True)
+class CodeBuildSettings:
+    projects: Mapping[str, str]
+    """Name templates per stage key (``plan``, ``apply``, ``post_deploy``)."""
+    artifacts: str
+    """``s3://bucket/prefix`` where plan files and their metadata live."""
+    timeout_minutes: int = 60
+    queued_timeout_minutes: int = 480
+    poll_interval_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    branch: str
+    apply: ApplyMode = "approval"
+    account_id: str | None = None
+    region: str | None = None
+    role_arn: str | None = None
+    require_distinct_approver: bool = False
+
+
+@dataclass(frozen=True)
+class CapacityProvider:
+    key: str
+    name: str | None = None
+    """Explicit name; when absent the naming rule derives it from ``key``."""
+
+
+@dataclass(frozen=True)
+class Scaling:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Warm:
+    concurrency: int = 1
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class Function:
+    key: str
+    name: str | None = None
+    capacity_provider: str | None = None
+    """Key into ``Config.capacity_providers``; ``None`` for a standard (non-LMI) function."""
+    alias: str = "live"
+    scaling: Scaling | None = None
+    warm: Warm | None = None
+
+
+@dataclass(frozen=True)
+class PostDeploy:
+    steps: tuple[PostDeployStep, ...] = DEFAULT_POST_DEPLOY_STEPS
+    prune_keep: int = 3
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    address: str
+    reason: str
+    expires: str
+    """ISO date (YYYY-MM-DD) after which the waiver no longer applies."""
+
+
+@dataclass(frozen=True)
+class SecurityGate:
+    enabled: bool = True
+    fail_on: Severity = "high"
+    require_kms: bool = False
+    scanners: tuple[str, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+
+
+@dataclass(frozen=True)
+class ValidationGate:
+    enabled: bool = True
+    fmt: bool = True
+    unsupported_azs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gates:
+    security: SecurityGate = field(default_factory=SecurityGate)
+    validation: ValidationGate = field(default_factory=ValidationGate)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    """The configuration file."""
+    root: Path
+    """The repository root: the directory holding the configuration file."""
+    digest: str
+    """sha256 of the configuration file's bytes; binds plans to the config they were made with."""
+    version: int
+    service: str
+    region: str
+    naming: str
+    terraform: TerraformSettings
+    codebuild: CodeBuildSettings
+    environments: Mapping[str, Environment]
+    capacity_providers: Mapping[str, CapacityProvider] = field(default_factory=dict)
+    functions: Mapping[str, Function] = field(default_factory=dict)
+    post_deploy: PostDeploy = field(default_factory=PostDeploy)
+    gates: Gates = field(default_factory=Gates)
+    locations: Mapping[tuple[str | int, ...], Location] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Source position of every node, keyed by its path from the document root."""
+
+    def environment(self, name: str) -> Environment:
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise UsageError(
+                f"unknown environment {name!r} in {self.path.name} (known: {known})"
+            ) from None
+
+    def location(self, *path: str | int) -> Location:
+        """The position of the node at ``path``, or of its nearest ancestor that has one."""
+        key: tuple[str | int, ...] = tuple(path)
+        while key:
+            if key in self.locations:
+                return self.locations[key]
+            key = key[:-1]
+        return self.locations.get((), Location(str(self.path)))
+
+    def region_for(self, env: Environment) -> str:
+        return env.region or self.region

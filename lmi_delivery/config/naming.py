@@ -1,0 +1,110 @@
+"""The naming rule: the one function every derived name comes from.
+
+Capacity providers, functions, CodeBuild projects and artifact keys are all rendered here from
+templates with ``{placeholders}``, so a name cannot drift between a workflow, a buildspec and
+Terraform.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from lmi_delivery.config.model import PROJECT_KEYS, Config, Environment
+
+#: Placeholders a template may use. ``name`` is the key of the thing being named.
+PLACEHOLDERS: frozenset[str] = frozenset({"service", "env", "name", "region", "account"})
+
+
+def placeholders(template: str) -> list[str]:
+    """The placeholder names a template uses, in order (raises ValueError on bad braces)."""
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+
+
+def render(template: str, **values: str) -> str:
+    """Render ``template``; unknown placeholders raise KeyError naming the placeholder."""
+    return template.format_map(_Strict(values))
+
+
+class _Strict(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(key)
+
+
+def _values(config: Config, env: Environment, name: str = "") -> dict[str, str]:
+    return {
+        "service": config.service,
+        "env": env.name,
+        "name": name,
+        "region": config.region_for(env),
+        "account": env.account_id or "",
+    }
+
+
+def capacity_provider_name(config: Config, env: Environment, key: str) -> str:
+    provider = config.capacity_providers[key]
+    if provider.name:
+        return render(provider.name, **_values(config, env, key))
+    return render(config.naming, **_values(config, env, key))
+
+
+def function_name(config: Config, env: Environment, key: str) -> str:
+    function = config.functions[key]
+    if function.name:
+        return render(function.name, **_values(config, env, key))
+    return render(config.naming, **_values(config, env, key))
+
+
+def project_name(config: Config, env: Environment, stage_key: str) -> str:
+    """CodeBuild project name for a stage key (``plan``, ``apply``, ``post_deploy``)."""
+    return render(config.codebuild.projects[stage_key], **_values(config, env, stage_key))
+
+
+@dataclass(frozen=True)
+class ArtifactLocation:
+    bucket: str
+    prefix: str
+
+    def key(self, *parts: str) -> str:
+        return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
+
+    def url(self, *parts: str) -> str:
+        return f"s3://{self.bucket}/{self.key(*parts)}"
+
+
+def artifact_location(config: Config) -> ArtifactLocation:
+    url = config.codebuild.artifacts
+    rest = url.removeprefix("s3://")
+    bucket, _, prefix = rest.partition("/")
+    return ArtifactLocation(bucket, prefix.strip("/"))
+
+
+def plan_keys(config: Config, env: Environment, commit: str) -> tuple[str, str]:
+    """S3 keys of the plan file and its metadata for one environment and commit."""
+    where = artifact_location(config)
+    base = (config.service, env.name, commit)
+    return where.key(*base, "plan.tfplan"), where.key(*base, "plan.json")
+
+
+@dataclass(frozen=True)
+class DerivedNames:
+    environment: str
+    capacity_providers: dict[str, str]
+    functions: dict[str, str]
+    projects: dict[str, str]
+    artifacts: str
+
+
+def derived_names(config: Config, env: Environment) -> DerivedNames:
+    """Every name the configuration derives for one environment."""
+    return DerivedNames(
+        environment=env.name,
+        capacity_providers={
+            k: capacity_provider_name(config, env, k) for k in config.capacity_providers
+        },
+        functions={k: function_name(config, env, k) for k in config.functions},
+        projects={
+            k: project_name(config, env, k) for k in PROJECT_KEYS if k in config.codebuild.projects
+        },
+        artifacts=artifact_location(config).url(config.service, env.name),
+    )
