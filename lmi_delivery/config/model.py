@@ -18,7 +18,9 @@ ApplyMode = Literal["auto", "approval", "never"]
 Severity = Literal["low", "medium", "high", "critical"]
 PostDeployStep = Literal["publish", "alias", "scale", "warm", "prune"]
 
-DEFAULT_POST_DEPLOY_STEPS: tuple[PostDeployStep, ...] = ("publish", "alias", "scale", "warm", "prune")
+DEFAULT_POST_DEPLOY_STEPS: tuple[PostDeployStep, ...] = (
+    "publish", "alias", "scale", "warm", "prune",
+)
 STAGES: tuple[str, ...] = ("security", "validate", "plan", "apply", "post-deploy")
 #: Config keys of ``codebuild.projects`` for the stages that run in CodeBuild.
 PROJECT_KEYS: tuple[str, ...] = ("plan", "apply", "post_deploy")

@@ -21,9 +21,9 @@ def placeholders(template: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
 
 
-def render(template: str, **values: str) -> str:
+def render(template: str, **fields: str) -> str:
     """Render ``template``; unknown placeholders raise KeyError naming the placeholder."""
-    return template.format_map(_Strict(values))
+    return template.format_map(_Strict(fields))
 
 
 class _Strict(dict[str, str]):
@@ -31,7 +31,8 @@ class _Strict(dict[str, str]):
         raise KeyError(key)
 
 
-def _values(config: Config, env: Environment, name: str = "") -> dict[str, str]:
+def values(config: Config, env: Environment, name: str = "") -> dict[str, str]:
+    """The placeholder values of ``env`` (``name`` is the key of the thing being named)."""
     return {
         "service": config.service,
         "env": env.name,
@@ -44,20 +45,20 @@ def _values(config: Config, env: Environment, name: str = "") -> dict[str, str]:
 def capacity_provider_name(config: Config, env: Environment, key: str) -> str:
     provider = config.capacity_providers[key]
     if provider.name:
-        return render(provider.name, **_values(config, env, key))
-    return render(config.naming, **_values(config, env, key))
+        return render(provider.name, **values(config, env, key))
+    return render(config.naming, **values(config, env, key))
 
 
 def function_name(config: Config, env: Environment, key: str) -> str:
     function = config.functions[key]
     if function.name:
-        return render(function.name, **_values(config, env, key))
-    return render(config.naming, **_values(config, env, key))
+        return render(function.name, **values(config, env, key))
+    return render(config.naming, **values(config, env, key))
 
 
 def project_name(config: Config, env: Environment, stage_key: str) -> str:
     """CodeBuild project name for a stage key (``plan``, ``apply``, ``post_deploy``)."""
-    return render(config.codebuild.projects[stage_key], **_values(config, env, stage_key))
+    return render(config.codebuild.projects[stage_key], **values(config, env, stage_key))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,2 @@
+environment            = "dev"
+router_max_concurrency = 4

@@ -1,0 +1,2 @@
+environment            = "prod"
+router_max_concurrency = 4

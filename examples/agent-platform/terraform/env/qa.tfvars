@@ -1,0 +1,2 @@
+environment            = "qa"
+router_max_concurrency = 4

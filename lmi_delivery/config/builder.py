@@ -1,0 +1,122 @@
+"""Turning a schema-valid document into the typed, frozen :class:`Config`.
+
+Defaults live in the model's dataclasses; the few the model leaves open (the naming rule, the
+Terraform pin, the project name templates) are here, and a test holds them equal to the schema's
+``default`` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from lmi_delivery.config.model import (
+    CapacityProvider,
+    CodeBuildSettings,
+    Config,
+    Environment,
+    Function,
+    Gates,
+    PostDeploy,
+    Scaling,
+    SecurityGate,
+    TerraformSettings,
+    ValidationGate,
+    Waiver,
+    Warm,
+)
+from lmi_delivery.config.yamlpos import PathKey
+from lmi_delivery.errors import Location
+
+DEFAULT_NAMING = "{service}-{env}-{name}"
+DEFAULT_TERRAFORM_VERSION = "1.12.2"
+DEFAULT_PROJECTS: Mapping[str, str] = {
+    "plan": "{service}-{env}-tf-plan",
+    "apply": "{service}-{env}-tf-apply",
+    "post_deploy": "{service}-{env}-post-deploy",
+}
+
+Data = Mapping[str, Any]
+
+
+def _only(data: Data, *keys: str) -> dict[str, Any]:
+    """The entries of ``data`` among ``keys``, so absent keys keep the model's defaults."""
+    return {k: data[k] for k in keys if k in data}
+
+
+def build(data: Data, *, path: Path, root: Path, digest: str,
+          locations: Mapping[PathKey, Location]) -> Config:
+    """The typed configuration of a document that passed schema validation."""
+    terraform = data["terraform"]
+    codebuild = data["codebuild"]
+    return Config(
+        path=path,
+        root=root,
+        digest=digest,
+        version=int(data["version"]),
+        service=str(data["service"]),
+        region=str(data["region"]),
+        naming=str(data.get("naming", DEFAULT_NAMING)),
+        terraform=TerraformSettings(
+            version=str(terraform.get("version", DEFAULT_TERRAFORM_VERSION)),
+            working_directory=str(terraform["working_directory"]),
+            var_files=tuple(terraform.get("var_files", ())),
+            backend_config=tuple(terraform.get("backend_config", ())),
+        ),
+        codebuild=_codebuild(codebuild),
+        environments={
+            name: Environment(name=name, **_only(
+                env, "branch", "apply", "account_id", "region", "role_arn",
+                "require_distinct_approver"))
+            for name, env in data["environments"].items()
+        },
+        capacity_providers={
+            key: CapacityProvider(key=key, **_only(provider or {}, "name"))
+            for key, provider in data.get("capacity_providers", {}).items()
+        },
+        functions={key: _function(key, fn) for key, fn in data.get("functions", {}).items()},
+        post_deploy=_post_deploy(data.get("post_deploy", {})),
+        gates=_gates(data.get("gates", {})),
+        locations=dict(locations),
+    )
+
+
+def _codebuild(data: Data) -> CodeBuildSettings:
+    projects = {**DEFAULT_PROJECTS, **data.get("projects", {})}
+    extra = _only(data, "timeout_minutes", "queued_timeout_minutes")
+    if "poll_interval_seconds" in data:
+        extra["poll_interval_seconds"] = float(data["poll_interval_seconds"])
+    return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]), **extra)
+
+
+def _function(key: str, data: Data) -> Function:
+    scaling = data.get("scaling")
+    warm = data.get("warm")
+    return Function(
+        key=key,
+        **_only(data, "name", "capacity_provider", "alias"),
+        scaling=Scaling(min=scaling["min"], max=scaling["max"]) if scaling else None,
+        warm=Warm(**_only(warm, "concurrency", "schedule")) if warm is not None else None,
+    )
+
+
+def _post_deploy(data: Data) -> PostDeploy:
+    extra: dict[str, Any] = {}
+    if "steps" in data:
+        extra["steps"] = tuple(data["steps"])
+    if "keep" in data.get("prune", {}):
+        extra["prune_keep"] = data["prune"]["keep"]
+    return PostDeploy(**extra)
+
+
+def _gates(data: Data) -> Gates:
+    security = dict(data.get("security", {}))
+    if "scanners" in security:
+        security["scanners"] = tuple(security["scanners"])
+    if "waivers" in security:
+        security["waivers"] = tuple(Waiver(**cast(Data, w)) for w in security["waivers"])
+    validation = dict(data.get("validation", {}))
+    if "unsupported_azs" in validation:
+        validation["unsupported_azs"] = tuple(validation["unsupported_azs"])
+    return Gates(security=SecurityGate(**security), validation=ValidationGate(**validation))
