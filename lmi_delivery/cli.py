@@ -1,0 +1,217 @@
+"""The ``lmi-delivery`` command: a thin click layer.
+
+Each command parses options into values, builds the services it needs through a factory, calls
+one function and renders its result. Errors of the :mod:`lmi_delivery.errors` hierarchy become
+exit codes; a traceback is printed only under ``--debug``. Heavy imports (boto3, jsonschema,
+moto) happen inside the command that needs them, so ``--help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from lmi_delivery import __version__
+from lmi_delivery.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    ConfigError,
+    LmiError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMAT_CHOICE = click.Choice(["text", "json", "markdown"])
+EVENT_CHOICE = click.Choice(
+    ["push", "pull_request", "workflow_dispatch", "schedule", "pull_request_target"]
+)
+
+
+@dataclass
+class AppState:
+    debug: bool = False
+
+
+class LazyGroup(click.Group):
+    """A group whose heavier subcommand groups are imported only when they are invoked."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attr = self.lazy[cmd_name][0].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(60)) for name, cmd in self.commands.items()
+                if not cmd.hidden]
+        rows += [(name, short) for name, (_, short) in self.lazy.items()]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "--config", "config_path", default="lmi-delivery.yml", show_default=True,
+        type=click.Path(dir_okay=True, path_type=str),
+        help="The lmi-delivery configuration file; its directory is the repository root.",
+    )(f)
+
+
+def format_option(f: F) -> F:
+    return click.option("--format", "fmt", type=FORMAT_CHOICE, default="text",
+                        show_default=True, help="Output format.")(f)
+
+
+def context_options(f: F) -> F:
+    """The CI context flags; each overrides what the GitHub or CodeBuild environment says."""
+    options = [
+        click.option("--event", type=EVENT_CHOICE,
+                     help="Event to plan for. Default: the CI's event, else push."),
+        click.option("--ref", help="Branch or ref the event ran on (e.g. dev or refs/heads/dev)."),
+        click.option("--base-ref", help="For pull requests: the branch the PR targets."),
+        click.option("--sha", help="Commit the plan is for."),
+        click.option("--event-file", type=click.Path(dir_okay=True),
+                     help="A GitHub event payload (JSON) to read the context from."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             lazy={
+                 "sandbox": ("lmi_delivery.sandbox.command:sandbox_group",
+                             "Run the embedded local AWS (LMI, Lambda, CodeBuild)."),
+                 "terraform": ("lmi_delivery.terraform.command:terraform_group",
+                               "Install a verified Terraform; plan and apply builds."),
+             })
+@click.version_option(__version__, "--version", prog_name="lmi-delivery")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Ship AWS Lambda Managed Instances platforms built with Terraform.
+
+    GitHub orchestrates, CodeBuild executes: gates, a reviewed Terraform plan applied exactly,
+    then publish, alias, scale, warm and prune on Lambda.
+    """
+    state = ctx.ensure_object(AppState)
+    state.debug = debug
+
+
+@cli.command()
+@config_option
+def validate(config_path: str) -> None:
+    """Check lmi-delivery.yml: schema, references, names and files.
+
+    Every problem is reported as FILE:LINE:COL: message; the exit code is 2 when there is any.
+    """
+    from lmi_delivery.config import load
+
+    config = load(config_path)
+    click.echo(f"{config_path}: ok ({len(config.environments)} environment(s), "
+               f"{len(config.functions)} function(s), "
+               f"{len(config.capacity_providers)} capacity provider(s))")
+
+
+@cli.command()
+@config_option
+@click.option("--env", "env_name", help="Only this environment (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def names(config_path: str, env_name: str | None, fmt: str) -> None:
+    """Print every name the naming rule derives, to paste into Terraform."""
+    from lmi_delivery.commands.names import names_report
+
+    click.echo(names_report(config_path, env_name, fmt), nl=False)
+
+
+@cli.command()
+@config_option
+@click.option("--env", "env_name", required=True, help="The environment to plan for.")
+@context_options
+@format_option
+@click.option("--offline", is_flag=True,
+              help="Read no AWS state (automatic when no AWS credentials are found).")
+def plan(config_path: str, env_name: str, event: str | None, ref: str | None,
+         base_ref: str | None, sha: str | None, event_file: str | None, fmt: str,
+         offline: bool) -> None:
+    """Show what a run would do, without doing any of it (a dry run).
+
+    The plan lists the five stages (security, validate, plan, apply, post-deploy), whether each
+    runs for this event and environment and why, and every step with its resolved parameters:
+    CodeBuild projects, Terraform commands with their -chdir and var files, the versions to
+    publish, the aliases to move, the scaling to set and what to prune. `lmi-delivery run`
+    executes exactly these steps. Nothing is started, changed or deleted.
+
+    \b
+    Example: what would a merge to dev do? And a pull request into dev?
+      lmi-delivery plan --env dev --event push --ref dev --offline
+      lmi-delivery plan --env dev --event pull_request --base-ref dev --format markdown
+    """
+    from lmi_delivery.commands.plan import PlanRequest, plan_report
+    from lmi_delivery.events import ContextFlags
+
+    request = PlanRequest(
+        config_path=config_path,
+        env_name=env_name,
+        flags=ContextFlags(event=event, ref=ref, base_ref=base_ref, sha=sha,
+                           event_file=event_file),
+        fmt=fmt,
+        offline=offline,
+    )
+    click.echo(plan_report(request, dict(os.environ)), nl=False)
+
+
+def _report(error: BaseException, debug: bool) -> None:
+    if debug:
+        traceback.print_exception(error)
+    if isinstance(error, ConfigError):
+        click.echo(str(error), err=True)
+        return
+    click.echo(f"error: {error}", err=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: run the CLI and map errors to DESIGN.md's exit codes."""
+    state = AppState()
+    args = list(sys.argv[1:] if argv is None else argv)
+    state.debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="lmi-delivery", standalone_mode=False, obj=state)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except LmiError as exc:
+        _report(exc, state.debug)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if state.debug:
+            traceback.print_exception(exc)
+        click.echo(f"internal error: {type(exc).__name__}: {exc} "
+                   "(run with --debug for the traceback)", err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(code if isinstance(code, int) else 0)

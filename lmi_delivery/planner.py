@@ -1,0 +1,213 @@
+"""Build the delivery plan for one environment and CI context. Reads nothing but its inputs.
+
+Live AWS state (where an alias points, which versions exist) can be folded in by the caller
+through :class:`LiveState`; offline, the post-deploy steps say what they will resolve at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lmi_delivery.config import naming
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.events import CiContext
+from lmi_delivery.gates.policy import StagePolicy
+from lmi_delivery.steps import (
+    RUNNER,
+    AliasMove,
+    AwaitApproval,
+    DeliveryPlan,
+    EnvVar,
+    GateCheck,
+    Prune,
+    Publish,
+    Scale,
+    StagePlan,
+    StartBuild,
+    Step,
+    StorePlan,
+    TerraformCommand,
+    VerifyPlan,
+    Warm,
+    in_codebuild,
+)
+
+PLAN_FILE = "lmi-delivery.tfplan"
+UNKNOWN_COMMIT = "<commit>"
+BUILDSPECS = {"plan": "buildspecs/plan.yml", "apply": "buildspecs/apply.yml",
+              "post_deploy": "buildspecs/post-deploy.yml"}
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Read-only facts from AWS that make post-deploy steps concrete."""
+
+    alias_versions: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(function name, alias) → the version the alias routes to now."""
+
+
+def terraform_argv(config: Config, env: Environment, command: str) -> tuple[str, ...]:
+    """The argv of one Terraform command as the runner will build it for ``env``."""
+    tf = config.terraform
+    values = naming.values(config, env)
+    base = ("terraform", f"-chdir={tf.working_directory}")
+    if command == "fmt":
+        return (*base, "fmt", "-check", "-recursive", "-no-color")
+    if command == "init":
+        backend = tuple(f"-backend-config={naming.render(b, **values)}" for b in tf.backend_config)
+        return (*base, "init", "-input=false", "-no-color", *backend)
+    if command == "validate":
+        return (*base, "validate", "-no-color")
+    if command in ("plan", "drift"):
+        var_files = tuple(f"-var-file={naming.render(v, **values)}" for v in tf.var_files)
+        extra = ("-detailed-exitcode",) if command == "drift" else ()
+        return (*base, "plan", "-input=false", "-no-color", *var_files, f"-out={PLAN_FILE}",
+                *extra)
+    if command == "show":
+        return (*base, "show", "-json", PLAN_FILE)
+    if command == "apply":
+        return (*base, "apply", "-input=false", "-no-color", PLAN_FILE)
+    raise ValueError(f"unknown terraform command {command!r}")
+
+
+def _build_env(env: Environment, context: CiContext, stage: str) -> tuple[EnvVar, ...]:
+    return (
+        EnvVar("LMI_DELIVERY_ENV", env.name),
+        EnvVar("LMI_DELIVERY_STAGE", stage),
+        EnvVar("LMI_DELIVERY_EVENT", context.event),
+        EnvVar("LMI_DELIVERY_COMMIT", context.commit or ""),
+    )
+
+
+class _Planner:
+    def __init__(self, config: Config, env: Environment, context: CiContext,
+                 policy: StagePolicy, live: LiveState | None) -> None:
+        self.config, self.env, self.context, self.policy = config, env, context, policy
+        self.live = live
+        self.names = naming.derived_names(config, env)
+
+    def tf(self, where: str, command: str) -> TerraformCommand:
+        argv = terraform_argv(self.config, self.env, command)
+        return TerraformCommand(where, argv, self.config.terraform.working_directory)
+
+    def start(self, project_key: str, stage: str) -> StartBuild:
+        return StartBuild(
+            RUNNER,
+            project=self.names.projects[project_key],
+            buildspec=BUILDSPECS[project_key],
+            source_version=self.context.commit,
+            environment_variables=_build_env(self.env, self.context, stage),
+            timeout_minutes=self.config.codebuild.timeout_minutes,
+        )
+
+    def security(self) -> list[Step]:
+        plan_build = in_codebuild(self.names.projects["plan"])
+        gate = self.config.gates.security
+        steps: list[Step] = [
+            GateCheck(RUNNER, "delivery setup",
+                      "workflows, buildspecs and names against the naming rule"),
+            GateCheck(plan_build, "security rules on the plan",
+                      f"IAM wildcards, open ingress, default VPC, plain-text secrets"
+                      f"{', KMS required' if gate.require_kms else ''}; fail on {gate.fail_on}"),
+        ]
+        steps += [GateCheck(plan_build, f"scanner {s}", "merged into the findings (SARIF)")
+                  for s in gate.scanners]
+        return steps
+
+    def validate(self) -> list[Step]:
+        where = in_codebuild(self.names.projects["plan"])
+        steps: list[Step] = [self.start("plan", "validate")]
+        if self.config.gates.validation.fmt:
+            steps.append(self.tf(where, "fmt"))
+        steps += [self.tf(where, "init"), self.tf(where, "validate"),
+                  GateCheck(where, "LMI constraints on the plan",
+                            "memory per vCPU, concurrency, memory, vCPU bounds, instance types")]
+        return steps
+
+    def plan(self, drift: bool) -> list[Step]:
+        where = in_codebuild(self.names.projects["plan"])
+        steps: list[Step] = []
+        if not self.policy.runs("validate"):
+            steps += [self.start("plan", "plan"), self.tf(where, "init")]
+        steps += [self.tf(where, "drift" if drift else "plan"), self.tf(where, "show")]
+        if not drift:
+            plan_key, meta_key = naming.plan_keys(self.config, self.env,
+                                                  self.context.commit or UNKNOWN_COMMIT)
+            bucket = naming.artifact_location(self.config).bucket
+            steps.append(StorePlan(where, f"s3://{bucket}/{plan_key}", f"s3://{bucket}/{meta_key}"))
+        return steps
+
+    def apply(self) -> list[Step]:
+        where = in_codebuild(self.names.projects["apply"])
+        steps: list[Step] = []
+        if self.policy.decision("apply").status == "awaits-approval":
+            steps.append(AwaitApproval(RUNNER, self.env.name, self.env.require_distinct_approver))
+        commit = self.context.commit or UNKNOWN_COMMIT
+        plan_key, meta_key = naming.plan_keys(self.config, self.env, commit)
+        bucket = naming.artifact_location(self.config).bucket
+        steps += [
+            self.start("apply", "apply"),
+            VerifyPlan(where, f"s3://{bucket}/{plan_key}", f"s3://{bucket}/{meta_key}",
+                       self.context.commit, self.env.name),
+            self.tf(where, "init"),
+            self.tf(where, "apply"),
+        ]
+        return steps
+
+    def post_deploy(self) -> list[Step]:
+        where = in_codebuild(self.names.projects["post_deploy"])
+        steps: list[Step] = [self.start("post_deploy", "post-deploy")]
+        cfg, names = self.config, self.names
+        providers = sorted({f.capacity_provider for f in cfg.functions.values()
+                            if f.capacity_provider})
+        for step in cfg.post_deploy.steps:
+            for key, fn in cfg.functions.items():
+                name = names.functions[key]
+                provider = names.capacity_providers.get(fn.capacity_provider or "")
+                if step == "publish":
+                    steps.append(Publish(where, name, provider))
+                elif step == "alias":
+                    current = (self.live.alias_versions.get((name, fn.alias))
+                               if self.live else None)
+                    steps.append(AliasMove(where, name, fn.alias, current, "new"))
+                elif step == "scale" and fn.scaling and fn.capacity_provider:
+                    steps.append(Scale(where, name, "new", fn.scaling.min, fn.scaling.max))
+                elif step == "warm" and fn.warm:
+                    steps.append(Warm(where, name, fn.alias, fn.warm.concurrency,
+                                      fn.warm.schedule))
+            if step == "prune":
+                steps += [Prune(where, names.capacity_providers[p], cfg.post_deploy.prune_keep)
+                          for p in providers]
+        return steps
+
+
+def build_plan(config: Config, env: Environment, context: CiContext, policy: StagePolicy, *,
+               offline: bool, live: LiveState | None = None,
+               notes: tuple[str, ...] = ()) -> DeliveryPlan:
+    planner = _Planner(config, env, context, policy, live)
+    stages: list[StagePlan] = []
+    for decision in policy.stages:
+        steps: list[Step] = []
+        if decision.runs:
+            if decision.stage == "security":
+                steps = planner.security()
+            elif decision.stage == "validate":
+                steps = planner.validate()
+            elif decision.stage == "plan":
+                steps = planner.plan(drift=policy.mode == "drift")
+            elif decision.stage == "apply":
+                steps = planner.apply()
+            elif decision.stage == "post-deploy":
+                steps = planner.post_deploy()
+        stages.append(StagePlan(decision.stage, decision.status, decision.reason, tuple(steps)))
+    return DeliveryPlan(
+        service=config.service,
+        environment=env.name,
+        mode=policy.mode,
+        reason=policy.reason,
+        context=context.to_dict(),
+        offline=offline,
+        stages=tuple(stages),
+        notes=notes,
+    )
