@@ -1,0 +1,90 @@
+"""The WSGI application in front of moto: faults, latency, rate limit, extensions, moto.
+
+Order for every AWS call: control endpoints (``/_sandbox/...``) are answered first; then,
+unless the request carries the internal header, an injected fault may answer (or drop the
+connection), the latency is added and the rate limit may answer 429; then each extension is
+offered the request; whatever is left goes to moto unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from lmi_delivery.sandbox.extension import Extension, call_of
+from lmi_delivery.sandbox.faults import FaultInjector
+from lmi_delivery.sandbox.options import SandboxOptions
+from lmi_delivery.sandbox.protocol import INTERNAL_HEADER, protocol_error, throttled
+from lmi_delivery.sandbox.ratelimit import RateLimiter
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+CONTROL_PREFIX = "/_sandbox/"
+
+
+class SandboxApp:
+    def __init__(self, options: SandboxOptions, moto_app: WsgiApp,
+                 extensions: list[Extension], control: Callable[[Request], Response]) -> None:
+        self.options = options
+        self.moto_app = moto_app
+        self.extensions = extensions
+        self.control = control
+        self.faults = FaultInjector(options.faults, options.seed)
+        self.limiter = RateLimiter(options.rate_limit_per_second,
+                                   options.get_function_rate_per_second)
+
+    def forward(self, request: Request, body: bytes | None = None) -> Response:
+        """Send a request to moto (with its body, or a replacement) and buffer the answer."""
+        data = request.get_data(cache=True) if body is None else body
+        environ = dict(request.environ)
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return Response.from_app(self.moto_app, environ, buffered=True)
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        data = request.get_data(cache=True)
+        environ["wsgi.input"] = io.BytesIO(data)
+        if request.path.startswith(CONTROL_PREFIX):
+            return self.control(request)(environ, start_response)
+        answer = self.gate(request)
+        if answer is None:
+            for extension in self.extensions:
+                answer = extension.handle(request)
+                if answer is not None:
+                    break
+        if answer is None:
+            answer = self.forward(request)
+        return answer(environ, start_response)
+
+    def gate(self, request: Request) -> Response | None:
+        """Faults, latency and the rate limit; None lets the request through."""
+        if request.headers.get(INTERNAL_HEADER) == "1":
+            return None
+        call = call_of(request, self.options.region)
+        fault = self.faults.draw(call)
+        if fault == "drop":
+            drop_connection(request.environ)
+        if fault is not None:
+            return protocol_error(call, request, fault)
+        if self.options.latency_seconds:
+            time.sleep(self.options.latency_seconds)
+        if not self.limiter.admit(call):
+            return throttled()
+        return None
+
+
+def drop_connection(environ: dict[str, Any]) -> None:
+    """Close the client's connection without answering (the server sees a dropped client)."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionAbortedError("sandbox fault injection: connection dropped")

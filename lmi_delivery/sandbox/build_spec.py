@@ -1,0 +1,167 @@
+"""Buildspec version 0.2, parsed into plain values for the sandbox's CodeBuild runner.
+
+Only what the runner acts on is modelled: ``env`` (``shell``, ``variables``,
+``parameter-store``, ``secrets-manager``, ``exported-variables``), the four command phases
+(``commands``, ``finally``, ``on-failure``) and ``artifacts`` (``files``, ``base-directory``,
+``discard-paths``, ``name``). Other keys (``reports``, ``cache``, ``runtime-versions``, ...)
+are accepted and ignored, as they change nothing on this machine.
+
+Errors raise :class:`BuildspecError` with a message in CodeBuild's words; the runner reports it
+as a ``YAML_FILE_ERROR`` of the ``DOWNLOAD_SOURCE`` phase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: The command phases of a buildspec, in the order they run, with their CodeBuild phase names.
+COMMAND_PHASES: tuple[tuple[str, str], ...] = (
+    ("install", "INSTALL"),
+    ("pre_build", "PRE_BUILD"),
+    ("build", "BUILD"),
+    ("post_build", "POST_BUILD"),
+)
+
+DEFAULT_BUILDSPEC = "buildspec.yml"
+
+
+class BuildspecError(Exception):
+    """The buildspec is missing or does not follow version 0.2."""
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    commands: tuple[str, ...] = ()
+    finally_commands: tuple[str, ...] = ()
+    on_failure: str = "ABORT"
+
+
+@dataclass(frozen=True)
+class ArtifactsSpec:
+    files: tuple[str, ...] = ()
+    base_directory: str = ""
+    discard_paths: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Buildspec:
+    shell: str = "bash"
+    variables: Mapping[str, str] = field(default_factory=dict)
+    parameter_store: Mapping[str, str] = field(default_factory=dict)
+    secrets_manager: Mapping[str, str] = field(default_factory=dict)
+    exported_variables: tuple[str, ...] = ()
+    phases: Mapping[str, PhaseSpec] = field(default_factory=dict)
+    artifacts: ArtifactsSpec | None = None
+
+
+def is_inline(buildspec: str) -> bool:
+    """Whether a project's ``buildspec`` string is YAML text rather than a file path."""
+    return "\n" in buildspec.strip() or buildspec.lstrip().startswith(("version:", "{"))
+
+
+def load(buildspec: str, source_dir: Path) -> tuple[Buildspec, str]:
+    """Parse the project's (or the override's) ``buildspec``; return it and where it came from.
+
+    ``buildspec`` is inline YAML, a path relative to ``source_dir`` (or absolute), or empty for
+    ``buildspec.yml`` at the root of the source.
+    """
+    if buildspec and is_inline(buildspec):
+        return parse(buildspec), "inline buildspec"
+    path = Path(buildspec or DEFAULT_BUILDSPEC)
+    if not path.is_absolute():
+        path = source_dir / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        where = buildspec or DEFAULT_BUILDSPEC
+        raise BuildspecError(f"YAML file does not exist: {where}") from None
+    return parse(text), str(path)
+
+
+def parse(text: str) -> Buildspec:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise BuildspecError(f"YAML file is not valid: {error}") from None
+    if not isinstance(document, dict):
+        raise BuildspecError("YAML file is not valid: expected a mapping at the top level")
+    version = str(document.get("version", ""))
+    if version != "0.2":
+        raise BuildspecError(f"invalid buildspec version {version!r}: only 0.2 is supported")
+    env = _mapping(document.get("env"), "env")
+    phases_doc = _mapping(document.get("phases"), "phases")
+    phases = {
+        key: _phase(_mapping(phases_doc.get(key), f"phases.{key}"), key)
+        for key, _ in COMMAND_PHASES
+        if key in phases_doc
+    }
+    shell = str(env.get("shell") or "bash")
+    if shell not in ("bash", "/bin/sh", "sh"):
+        raise BuildspecError(f"unsupported env.shell {shell!r}: expected bash or /bin/sh")
+    artifacts_doc = document.get("artifacts")
+    return Buildspec(
+        shell="bash" if shell == "bash" else "/bin/sh",
+        variables=_strings(env.get("variables"), "env.variables"),
+        parameter_store=_strings(env.get("parameter-store"), "env.parameter-store"),
+        secrets_manager=_strings(env.get("secrets-manager"), "env.secrets-manager"),
+        exported_variables=_string_list(env.get("exported-variables"), "env.exported-variables"),
+        phases=phases,
+        artifacts=None if artifacts_doc is None else _artifacts(_mapping(artifacts_doc,
+                                                                           "artifacts")),
+    )
+
+
+def _phase(doc: Mapping[str, Any], key: str) -> PhaseSpec:
+    on_failure = str(doc.get("on-failure") or "ABORT").upper()
+    if on_failure not in ("ABORT", "CONTINUE"):
+        raise BuildspecError(f"phases.{key}.on-failure must be ABORT or CONTINUE, "
+                             f"not {on_failure!r}")
+    return PhaseSpec(
+        commands=_string_list(doc.get("commands"), f"phases.{key}.commands"),
+        finally_commands=_string_list(doc.get("finally"), f"phases.{key}.finally"),
+        on_failure=on_failure,
+    )
+
+
+def _artifacts(doc: Mapping[str, Any]) -> ArtifactsSpec:
+    discard = doc.get("discard-paths", False)
+    return ArtifactsSpec(
+        files=_string_list(doc.get("files"), "artifacts.files"),
+        base_directory=str(doc.get("base-directory") or ""),
+        discard_paths=discard is True or str(discard).lower() in ("yes", "true"),
+        name=str(doc.get("name") or ""),
+    )
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BuildspecError(f"{where} must be a mapping")
+    return value
+
+
+def _strings(value: object, where: str) -> dict[str, str]:
+    return {str(k): _scalar(v, f"{where}.{k}") for k, v in _mapping(value, where).items()}
+
+
+def _string_list(value: object, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise BuildspecError(f"{where} must be a list")
+    return tuple(_scalar(item, f"{where}[{i}]") for i, item in enumerate(value))
+
+
+def _scalar(value: object, where: str) -> str:
+    if isinstance(value, dict | list) or value is None:
+        raise BuildspecError(f"Expected {where} to be of string type")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

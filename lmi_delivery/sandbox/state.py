@@ -1,0 +1,223 @@
+"""The sandbox's own records beside moto's: what moto does not know about Lambda.
+
+Capacity providers, the LMI configuration and ``State`` of every function version, version
+numbering that never reuses a number, revision ids, scaling configs, publishes told to fail, and
+the log of invocations. moto keeps the functions, versions and aliases themselves; this state is
+keyed by ``(region, function name)`` and cleared together with moto's on reset.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+ACCOUNT_ID: str = DEFAULT_ACCOUNT_ID
+LATEST = "$LATEST"
+LATEST_PUBLISHED = "$LATEST.PUBLISHED"
+#: Function versions one capacity provider may hold (AWS-FACTS.md).
+VERSIONS_PER_CAPACITY_PROVIDER = 100
+
+
+class ApiError(Exception):
+    """An AWS error to answer with: HTTP status, error code, message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "ResourceNotFoundException", message)
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, "InvalidParameterValueException", message)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "ResourceConflictException", message)
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+
+
+@dataclass
+class CapacityProvider:
+    name: str
+    region: str
+    spec: dict[str, Any]
+    """Create/Update parameters as AWS echoes them (VpcConfig, PermissionsConfig, ...)."""
+    state: str = "Active"
+    last_modified: str = field(default_factory=now_iso)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:capacity-provider:{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"CapacityProviderArn": self.arn, "State": self.state, **self.spec,
+                "LastModified": self.last_modified}
+
+
+@dataclass
+class VersionRecord:
+    capacity_provider_config: dict[str, Any] | None
+    revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    state: str = "Active"
+    ready_at: float = 0.0
+    failure: tuple[str, str] | None = None
+    """(reason code, reason) the version ends with instead of turning Active."""
+
+    @property
+    def capacity_provider_arn(self) -> str | None:
+        if not self.capacity_provider_config:
+            return None
+        inner = self.capacity_provider_config["LambdaManagedInstancesCapacityProviderConfig"]
+        return str(inner["CapacityProviderArn"])
+
+    def settle(self) -> None:
+        """Move a Pending version on once its delay has passed."""
+        if self.state == "Pending" and time.monotonic() >= self.ready_at:
+            self.state = "Failed" if self.failure else "Active"
+
+    def payload(self, *, settle: bool = True) -> dict[str, Any]:
+        """The fields this record contributes to a FunctionConfiguration."""
+        if settle:
+            self.settle()
+        out: dict[str, Any] = {"State": self.state, "RevisionId": self.revision_id}
+        if self.capacity_provider_config:
+            out["CapacityProviderConfig"] = self.capacity_provider_config
+        if self.state == "Pending":
+            out["StateReason"] = "The function is being created."
+            out["StateReasonCode"] = "Creating"
+        elif self.state == "Failed" and self.failure:
+            out["StateReasonCode"], out["StateReason"] = self.failure
+        return out
+
+
+@dataclass
+class FunctionRecord:
+    capacity_provider_config: dict[str, Any] | None
+    versions: dict[str, VersionRecord] = field(default_factory=dict)
+    next_version: int = 1
+    scaling: dict[str, dict[str, int]] = field(default_factory=dict)
+    fail_next_publish: tuple[str, str] | None = None
+
+    @property
+    def is_lmi(self) -> bool:
+        return self.capacity_provider_config is not None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    function: str
+    qualifier: str | None
+    executed_version: str
+    payload: str
+    region: str
+    time: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"FunctionName": self.function, "Qualifier": self.qualifier,
+                "ExecutedVersion": self.executed_version, "Payload": self.payload,
+                "Region": self.region, "Time": self.time}
+
+
+class SandboxState:
+    """Everything the sandbox adds to moto, behind one lock (moto itself is not thread-safe)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.providers: dict[tuple[str, str], CapacityProvider] = {}
+        self.functions: dict[tuple[str, str], FunctionRecord] = {}
+        self.invocations: list[Invocation] = []
+        self.routing = random.Random(seed)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.providers.clear()
+            self.functions.clear()
+            self.invocations.clear()
+            self.routing = random.Random(self.seed)
+
+    @staticmethod
+    def backend(region: str) -> LambdaBackend:
+        return lambda_backends[ACCOUNT_ID][region]
+
+    def function(self, region: str, name: str) -> FunctionRecord:
+        """The record of an existing moto function (made on demand for functions we missed)."""
+        key = (region, name)
+        record = self.functions.get(key)
+        if record is None:
+            record = self.functions[key] = FunctionRecord(None)
+            for fn in self.backend(region).list_versions_by_function(name):
+                version = str(fn.version)
+                record.versions[version] = VersionRecord(None)
+                if version.isdigit():
+                    record.next_version = max(record.next_version, int(version) + 1)
+        return record
+
+    def version(self, region: str, name: str, version: str) -> VersionRecord:
+        record = self.function(region, name)
+        found = record.versions.get(version)
+        if found is None:
+            found = record.versions[version] = VersionRecord(record.capacity_provider_config)
+        return found
+
+    def provider_by_name_or_arn(self, region: str, name_or_arn: str) -> CapacityProvider:
+        name = name_or_arn.rsplit(":capacity-provider:", 1)[-1]
+        found = self.providers.get((region, name))
+        if found is None:
+            raise not_found(f"Capacity provider not found: {name}")
+        return found
+
+    def provider_by_arn(self, arn: str) -> CapacityProvider | None:
+        for provider in self.providers.values():
+            if provider.arn == arn:
+                return provider
+        return None
+
+    def versions_using(self, arn: str, *, published_only: bool) -> list[tuple[str, str, str]]:
+        """(region, function, version) of every version that references a provider."""
+        found = []
+        for (region, name), record in sorted(self.functions.items()):
+            for version, meta in record.versions.items():
+                if published_only and version == LATEST:
+                    continue
+                if meta.capacity_provider_arn == arn:
+                    found.append((region, name, version))
+        return sorted(found, key=_version_order)
+
+
+def routing_weights(routing_config: object) -> dict[str, Any]:
+    """The AdditionalVersionWeights of an alias's routing config (moto stores it untyped)."""
+    if not isinstance(routing_config, dict):
+        return {}
+    weights = routing_config.get("AdditionalVersionWeights") or {}
+    return dict(weights) if isinstance(weights, dict) else {}
+
+
+def _version_order(item: tuple[str, str, str]) -> tuple[str, str, int, str]:
+    region, name, version = item
+    return region, name, int(version) if version.isdigit() else -1, version
+
+
+def moto_function(region: str, name: str, qualifier: str | None = None) -> LambdaFunction:
+    """moto's function object; raises moto's own ResourceNotFoundException when missing."""
+    return SandboxState.backend(region).get_function(name, qualifier)
+
+
+def function_arn(region: str, name: str, version: str | None = None) -> str:
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+    return f"{arn}:{version}" if version else arn

@@ -1,0 +1,62 @@
+"""Shared fixtures: one sandbox server per test module, reset before every test.
+
+``sandbox_server`` (module scope) starts an in-process sandbox; a module that needs other
+options overrides it with its own module-scoped fixture of the same name. ``sandbox``
+(function scope) resets its state and sets fake AWS credentials for the test only.
+``aws_clients`` builds boto3 clients pointed at the sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from lmi_delivery.sandbox import Sandbox, SandboxOptions
+
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox(SandboxOptions()) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    sandbox_server.reset()
+    for key, value in FAKE_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return sandbox_server
+
+
+AwsClients = Callable[..., Any]
+
+
+@pytest.fixture
+def aws_clients(sandbox: Sandbox) -> AwsClients:
+    """``aws_clients("lambda", max_attempts=1, region="us-east-1")`` -> a boto3 client.
+
+    ``max_attempts`` counts every attempt (botocore's ``total_max_attempts``): 1 = no retry.
+    """
+
+    def make(service: str, *, max_attempts: int = 1, region: str = "us-east-1",
+             **config: Any) -> Any:
+        return boto3.client(
+            service, region_name=region, endpoint_url=sandbox.endpoint_url,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts},
+                          **config),
+        )
+
+    return make

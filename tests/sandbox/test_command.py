@@ -1,0 +1,92 @@
+"""``lmi-delivery sandbox serve`` as a subprocess, and seeding, seen through plain boto3."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from lmi_delivery.config import load
+from lmi_delivery.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart" / "lmi-delivery.yml"
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint,
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+
+def test_serve_seeds_the_quickstart_and_stops_on_ctrl_c() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve",
+         "--config", str(QUICKSTART), "--env", "dev", "--publish-delay", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        exports = dict(process.stdout.readline().strip().removeprefix("export ").split("=", 1)
+                       for _ in range(4))
+        endpoint = exports["AWS_ENDPOINT_URL"]
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert exports["AWS_DEFAULT_REGION"] == "us-east-1"
+        assert exports["AWS_ACCESS_KEY_ID"]
+        assert exports["AWS_SECRET_ACCESS_KEY"]
+        lam = client("lambda", endpoint)
+        providers = lam.list_capacity_providers()["CapacityProviders"]
+        assert [p["CapacityProviderArn"].rsplit(":", 1)[-1] for p in providers] == [
+            "quickstart-dev-shared"]
+        router = lam.get_function(FunctionName="quickstart-dev-router")["Configuration"]
+        assert router["CapacityProviderConfig"][
+            "LambdaManagedInstancesCapacityProviderConfig"]["CapacityProviderArn"] == \
+            providers[0]["CapacityProviderArn"]
+        assert router["Runtime"] == "python3.13"
+        assert router["MemorySize"] == 2048
+        buckets = client("s3", endpoint).list_buckets()["Buckets"]
+        assert [b["Name"] for b in buckets] == ["quickstart-delivery-artifacts"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+
+
+@pytest.fixture
+def lam(aws_clients: Any) -> Any:
+    return aws_clients("lambda")
+
+
+def test_seed_from_config_creates_every_environment(sandbox: Sandbox, lam: Any) -> None:
+    sandbox.seed_from_config(load(QUICKSTART))
+    names = sorted(f["FunctionName"] for f in lam.list_functions()["Functions"])
+    assert names == ["quickstart-dev-router", "quickstart-prod-router"]
+    assert lam.list_versions_by_function(FunctionName="quickstart-prod-router")[
+        "Versions"][0]["Version"] == "$LATEST"
+    assert lam.list_aliases(FunctionName="quickstart-prod-router")["Aliases"] == []
+
+
+def test_seed_file(sandbox: Sandbox, lam: Any, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yml"
+    seed.write_text(
+        "buckets: [artifacts]\n"
+        "capacity_providers:\n  - name: shared\n"
+        "functions:\n"
+        "  - name: router\n    capacity_provider: shared\n    versions: 2\n"
+        "    latest_published: true\n    aliases: {live: '2'}\n"
+        "  - name: plain\n    memory: 256\n", encoding="utf-8")
+    sandbox.seed(seed)
+    versions = [v["Version"] for v in
+                lam.list_versions_by_function(FunctionName="router")["Versions"]]
+    assert versions == ["$LATEST", "1", "2", "$LATEST.PUBLISHED"]
+    assert lam.get_alias(FunctionName="router", Name="live")["FunctionVersion"] == "2"
+    assert "CapacityProviderConfig" not in lam.get_function(FunctionName="plain")[
+        "Configuration"]
