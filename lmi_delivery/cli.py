@@ -98,6 +98,8 @@ def context_options(f: F) -> F:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
              lazy={
+                 "codebuild": ("lmi_delivery.codebuild.command:codebuild_group",
+                               "Start CodeBuild builds; wait on many with one poller."),
                  "sandbox": ("lmi_delivery.sandbox.command:sandbox_group",
                              "Run the embedded local AWS (LMI, Lambda, CodeBuild)."),
                  "terraform": ("lmi_delivery.terraform.command:terraform_group",
