@@ -1,0 +1,148 @@
+"""External scanners (checkov, trivy): run them through :mod:`lmi_delivery.process`, read their
+JSON, and turn their failed checks into :class:`Finding` values.
+
+A scanner listed in ``gates.security.scanners`` but not on ``PATH`` becomes a medium finding
+(GATE001), not a crash. A scanner that runs but fails (an exit code it does not use for "found
+something", or output that is not its JSON) raises :class:`OperationFailed`: the gate cannot say
+the code is clean.
+
+Formats read: checkov ``-o json`` (one report object, or a list of them, one per framework,
+with ``results.failed_checks[]``); trivy ``config --format json`` (``Results[].Misconfigurations[]``
+with ``Status`` FAIL and ``CauseMetadata``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from lmi_delivery import process
+from lmi_delivery.config.model import Severity
+from lmi_delivery.errors import Location, OperationFailed
+from lmi_delivery.gates.findings import SEVERITIES, Finding, Source
+from lmi_delivery.gates.rules import finding
+
+Runner = Callable[..., process.Result]
+
+
+@dataclass(frozen=True)
+class Scanner:
+    name: Source
+    argv: tuple[str, ...]
+    ok_codes: tuple[int, ...]
+    parse: Callable[[str, Path, Path], list[Finding]]
+
+
+def _severity(value: Any) -> Severity:
+    text = str(value or "").lower()
+    if text == "info":
+        return "low"
+    for severity in SEVERITIES:
+        if text == severity:
+            return severity
+    return "medium"
+
+
+def _relative(file: str, scan_dir: Path, repo_root: Path) -> str:
+    path = (scan_dir / file.lstrip("/")).resolve()
+    try:
+        return Path(os.path.relpath(path, repo_root.resolve())).as_posix()
+    except ValueError:
+        return file
+
+
+def parse_checkov(output: str, scan_dir: Path, repo_root: Path) -> list[Finding]:
+    """Failed checks of checkov's JSON report (an object, or a list of one per framework)."""
+    data = _json(output, "checkov")
+    reports = data if isinstance(data, list) else [data]
+    found: list[Finding] = []
+    for report in reports:
+        results = report.get("results") if isinstance(report, Mapping) else None
+        for check in (results or {}).get("failed_checks") or []:
+            lines = check.get("file_line_range") or [0]
+            file = str(check.get("repo_file_path") or check.get("file_path") or "")
+            found.append(Finding(
+                rule_id=str(check.get("check_id", "CKV_UNKNOWN")),
+                severity=_severity(check.get("severity")),
+                address=str(check.get("resource", "")),
+                message=str(check.get("check_name", "")),
+                location=Location(_relative(file, scan_dir, repo_root), int(lines[0] or 0), 1)
+                if file else None,
+                source="checkov",
+                title=str(check.get("check_name", "")),
+                help_uri=str(check.get("guideline") or ""),
+            ))
+    return found
+
+
+def parse_trivy(output: str, scan_dir: Path, repo_root: Path) -> list[Finding]:
+    """Failed misconfigurations of ``trivy config --format json``."""
+    data = _json(output, "trivy")
+    found: list[Finding] = []
+    for result in (data.get("Results") or []) if isinstance(data, Mapping) else []:
+        target = str(result.get("Target", ""))
+        for item in result.get("Misconfigurations") or []:
+            if str(item.get("Status", "FAIL")) != "FAIL":
+                continue
+            cause = item.get("CauseMetadata") or {}
+            line = int(cause.get("StartLine") or 0)
+            found.append(Finding(
+                rule_id=str(item.get("AVDID") or item.get("ID") or "TRIVY_UNKNOWN"),
+                severity=_severity(item.get("Severity")),
+                address=str(cause.get("Resource") or target),
+                message=str(item.get("Message") or item.get("Title") or ""),
+                location=Location(_relative(target, scan_dir, repo_root), line, 1)
+                if target else None,
+                source="trivy",
+                title=str(item.get("Title") or ""),
+                help_uri=str(item.get("PrimaryURL") or ""),
+            ))
+    return found
+
+
+def _json(output: str, name: str) -> Any:
+    try:
+        return json.loads(output)
+    except json.JSONDecodeError as exc:
+        raise OperationFailed(f"{name} printed no JSON report ({exc.msg} at line "
+                              f"{exc.lineno} column {exc.colno})") from None
+
+
+SCANNERS: dict[str, Scanner] = {
+    "checkov": Scanner("checkov", ("-d", ".", "--framework", "terraform", "-o", "json",
+                                   "--quiet", "--compact"), (0, 1), parse_checkov),
+    "trivy": Scanner("trivy", ("config", "--format", "json", "--quiet", "."), (0,), parse_trivy),
+}
+
+
+def run_scanners(names: Sequence[str], *, scan_dir: Path, repo_root: Path,
+                 env: Mapping[str, str], runner: Runner = process.run,
+                 where: Location | None = None) -> list[Finding]:
+    """Run each configured scanner found on ``env["PATH"]``; report the missing ones."""
+    found: list[Finding] = []
+    for name in names:
+        found += list(_run_one(name, scan_dir, repo_root, env, runner, where))
+    return found
+
+
+def _run_one(name: str, scan_dir: Path, repo_root: Path, env: Mapping[str, str],
+             runner: Runner, where: Location | None) -> Iterator[Finding]:
+    scanner = SCANNERS.get(name)
+    binary = shutil.which(name, path=env.get("PATH", "")) if scanner else None
+    if scanner is None or binary is None:
+        missing = finding("GATE001", f"scanner.{name}",
+                          f"scanner {name} configured but not installed (not found on PATH)")
+        yield replace(missing, location=where)
+        return
+    result = runner([binary, *scanner.argv], cwd=scan_dir, env=env, check=False)
+    if result.returncode not in scanner.ok_codes:
+        tail = "\n".join(result.stderr.strip().splitlines()[-10:])
+        raise OperationFailed(f"{name} failed with exit code {result.returncode}"
+                              + (f":\n{tail}" if tail else ""),
+                              context={"scanner": name, "returncode": result.returncode})
+    yield from scanner.parse(result.stdout, scan_dir, repo_root)

@@ -1,0 +1,27 @@
+"""The security gate's built-in rules over a plan, each finding placed at its source line.
+
+Rules (see :mod:`lmi_delivery.gates.rules`): over-broad IAM policies (SEC001-SEC003), security
+groups open to the internet (SEC010), the default VPC (SEC020), secrets in Lambda environments
+(SEC030, SEC031) and, with ``require_kms``, missing customer-managed KMS keys (SEC040).
+"""
+
+from __future__ import annotations
+
+from lmi_delivery.config.model import SecurityGate
+from lmi_delivery.gates import security_data, security_iam, security_network
+from lmi_delivery.gates.findings import Finding
+from lmi_delivery.gates.plan_json import Plan
+from lmi_delivery.gates.sources import SourceIndex, place
+
+
+def check(plan: Plan, gate: SecurityGate, sources: SourceIndex | None = None) -> list[Finding]:
+    found = [
+        *security_iam.check(plan),
+        *security_network.check_open_ingress(plan),
+        *security_network.check_default_vpc(plan),
+        *security_data.check_secrets(plan),
+    ]
+    if gate.require_kms:
+        found += security_data.check_kms(plan)
+    return place(plan, found, sources)
+
