@@ -65,7 +65,7 @@ def terraform_argv(config: Config, env: Environment, command: str) -> tuple[str,
         return (*base, "plan", "-input=false", "-no-color", *var_files, f"-out={PLAN_FILE}",
                 *extra)
     if command == "show":
-        return (*base, "show", "-json", PLAN_FILE)
+        return (*base, "show", "-json", "-no-color", PLAN_FILE)
     if command == "apply":
         return (*base, "apply", "-input=false", "-no-color", PLAN_FILE)
     raise ValueError(f"unknown terraform command {command!r}")

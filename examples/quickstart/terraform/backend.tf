@@ -1,0 +1,6 @@
+# State lives in S3 so that it survives from the plan build to the apply build (each build starts
+# from a fresh checkout). Every setting comes from terraform.backend_config in lmi-delivery.yml;
+# the endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, as Terraform's s3 backend reads them.
+terraform {
+  backend "s3" {}
+}
