@@ -1,0 +1,39 @@
+"""``lmi-delivery doctor``: lint the delivery setup of a repository."""
+
+from __future__ import annotations
+
+import click
+
+from lmi_delivery.errors import EXIT_OK, EXIT_REFUSED
+
+
+@click.command("doctor")
+@click.option("--config", "config_path", default="lmi-delivery.yml", show_default=True,
+              type=click.Path(dir_okay=True, path_type=str),
+              help="The lmi-delivery configuration file; its directory is the repository root.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True, help="Output format.")
+@click.pass_context
+def doctor_command(ctx: click.Context, config_path: str, fmt: str) -> None:
+    """Lint the delivery setup: workflows, buildspecs, Terraform, names and docs.
+
+    Each finding is printed as FILE:LINE:COL: RULE message. Errors (LMD000, LMD001, LMD002,
+    LMD003, LMD005, LMD006) exit 3; warnings (LMD004, LMD007, LMD008) are printed and exit 0.
+    A configuration that does not load exits 2.
+
+    \b
+    LMD001 apply on pull requests        LMD005 Terraform outside its working dir
+    LMD002 deploy gated on security only LMD006 Terraform versions that differ
+    LMD003 names drifting from the rule  LMD007 docs pointing at missing files
+    LMD004 mixed generic/env secrets     LMD008 cd instead of -chdir
+    """
+    from lmi_delivery.config import load
+    from lmi_delivery.doctor.model import is_failing
+    from lmi_delivery.doctor.report import render, summary
+    from lmi_delivery.doctor.runner import diagnose
+
+    findings = diagnose(load(config_path))
+    click.echo(render(findings, fmt), nl=False)
+    if fmt == "text":
+        click.echo(summary(findings), err=True)
+    ctx.exit(EXIT_REFUSED if is_failing(findings) else EXIT_OK)

@@ -1,0 +1,40 @@
+"""Run every doctor rule over a repository and collect the findings, sorted by place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from lmi_delivery.config.model import Config
+from lmi_delivery.doctor import (
+    rules_docs,
+    rules_gating,
+    rules_names,
+    rules_secrets,
+    rules_tfdir,
+    rules_tfversion,
+)
+from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.sources import Repo, load_repo
+
+Check = Callable[[Repo], Iterable[Finding]]
+
+CHECKS: tuple[Check, ...] = (
+    rules_gating.check,
+    rules_names.check,
+    rules_secrets.check,
+    rules_tfdir.check,
+    rules_tfversion.check,
+    rules_docs.check,
+)
+
+
+def diagnose_repo(repo: Repo, checks: Iterable[Check] = CHECKS) -> list[Finding]:
+    found = set(repo.unreadable)
+    for check in checks:
+        found.update(check(repo))
+    return sorted(found)
+
+
+def diagnose(config: Config) -> list[Finding]:
+    """Every finding for the repository whose root holds ``config``."""
+    return diagnose_repo(load_repo(config))

@@ -1,0 +1,112 @@
+"""``lmi-delivery init``: start a repository with a configuration, workflows and a Terraform root.
+
+Writes ``lmi-delivery.yml`` (read and written back with ruamel.yaml's round-trip mode, so every
+comment of the template survives), the four workflows under ``.github/workflows/`` and, when the
+repository has no Terraform root yet, a minimal ``terraform/`` with one variable file per
+environment, so that ``lmi-delivery validate`` and ``lmi-delivery doctor`` pass at once.
+An existing file is never overwritten without ``--force``: init refuses (exit 2), lists them
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import click
+from ruamel.yaml import YAML
+
+from lmi_delivery.errors import UsageError
+
+TEMPLATES = "lmi_delivery.templates"
+CONFIG = "lmi-delivery.yml"
+WORKFLOWS = ("pull-request.yml", "deploy.yml", "prune.yml", "drift.yml")
+TERRAFORM = ("terraform/main.tf", "terraform/env/dev.tfvars", "terraform/env/prod.tfvars")
+TEMPLATE_SERVICE = "my-service"
+_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Planned:
+    path: str
+    """Relative to the target directory, with ``/`` separators."""
+    content: str
+
+
+def template(name: str) -> str:
+    return resources.files(TEMPLATES).joinpath(name).read_text(encoding="utf-8")
+
+
+def default_service(directory: Path) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", directory.resolve().name.lower()).strip("-")
+    return slug[:64] or TEMPLATE_SERVICE
+
+
+def render_config(service: str) -> str:
+    """The starter configuration for ``service``, its comments kept."""
+    yaml = YAML()  # round-trip: comments, quotes and flow style survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    data = yaml.load(template(CONFIG))
+    data["service"] = service
+    data["codebuild"]["artifacts"] = f"s3://{service}-delivery-artifacts/plans"
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def planned_files(target: Path, service: str) -> tuple[list[Planned], bool]:
+    """What init writes, and whether the Terraform scaffold is among it."""
+    files = [Planned(CONFIG, render_config(service))]
+    files += [Planned(f".github/workflows/{name}", template(f"workflows/{name}"))
+              for name in WORKFLOWS]
+    scaffold = not any((target / "terraform").glob("*.tf"))
+    if scaffold:
+        files += [Planned(path, template(path).replace(TEMPLATE_SERVICE, service))
+                  for path in TERRAFORM]
+    return files, scaffold
+
+
+def init_repository(target: Path, service: str | None = None, force: bool = False) -> list[str]:
+    """Write the starter files into ``target``; the relative paths written, in order."""
+    name = service or default_service(target)
+    if not _SERVICE.fullmatch(name):
+        raise UsageError(f"--service {name!r}: use letters, digits, '-' and '_', starting with a "
+                         "letter or digit (at most 64 characters)")
+    files, _ = planned_files(target, name)
+    existing = [f.path for f in files if (target / f.path).exists()]
+    if existing and not force:
+        listed = "\n".join(f"  {target / p}" for p in existing)
+        raise UsageError(f"refusing to overwrite existing files (use --force to replace them):"
+                         f"\n{listed}")
+    for planned in files:
+        path = target / planned.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(planned.content, encoding="utf-8")
+    return [f.path for f in files]
+
+
+@click.command("init")
+@click.option("--dir", "directory", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The repository to start (created if missing).")
+@click.option("--service", help="The service name (default: the directory's name).")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init_command(directory: Path, service: str | None, force: bool) -> None:
+    """Write a starter lmi-delivery.yml, the four workflows and a Terraform root.
+
+    \b
+    Writes lmi-delivery.yml, .github/workflows/{pull-request,deploy,prune,drift}.yml and, if
+    terraform/ holds no .tf file yet, terraform/main.tf with env/dev.tfvars and env/prod.tfvars.
+    Existing files are left alone unless --force is given: init then writes nothing and exits 2.
+    """
+    written = init_repository(directory, service, force)
+    for path in written:
+        click.echo(f"wrote {directory / path}")
+    if not any(p.startswith("terraform/") for p in written):
+        click.echo(f"kept {directory / 'terraform'}: it already holds Terraform")
+    click.echo("next: edit lmi-delivery.yml, then run `lmi-delivery validate` and "
+               "`lmi-delivery doctor`; the workflows' comments say what to change")

@@ -1,0 +1,1 @@
+"""Files ``lmi-delivery init`` writes into a repository (package data, read with importlib)."""

@@ -1,0 +1,2 @@
+service     = "my-service"
+environment = "prod"

@@ -1,0 +1,2 @@
+environment            = "prod"
+capacity_provider_name = "agent-core-prod-sharde"

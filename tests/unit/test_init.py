@@ -1,0 +1,98 @@
+"""`lmi-delivery init`: the starter files validate and lint clean, nothing is overwritten."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from lmi_delivery.config import load
+from lmi_delivery.doctor import diagnose
+from lmi_delivery.errors import LmiError
+from lmi_delivery.init import WORKFLOWS, init_command, template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = init_command.main(list(args), prog_name="init", standalone_mode=False)
+    except LmiError as error:
+        click.echo(str(error), err=True)
+        code = error.exit_code
+    out, err = capsys.readouterr()
+    return int(code or 0), out, err
+
+
+def test_init_writes_a_repository_that_validates_and_lints_clean(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "Agent Platform"
+    code, out, _ = invoke(capsys, "--dir", str(target))
+    assert code == 0
+    written = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    assert written == sorted([
+        "lmi-delivery.yml", *(f".github/workflows/{w}" for w in WORKFLOWS),
+        "terraform/main.tf", "terraform/env/dev.tfvars", "terraform/env/prod.tfvars"])
+    assert out.count("wrote ") == len(written)
+    config = load(target / "lmi-delivery.yml")  # what `lmi-delivery validate` checks
+    assert config.service == "agent-platform"
+    assert config.codebuild.artifacts == "s3://agent-platform-delivery-artifacts/plans"
+    assert diagnose(config) == []
+    assert 'service     = "agent-platform"' in (target / "terraform/env/dev.tfvars").read_text()
+
+
+def test_comments_survive_and_only_the_service_changes(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    invoke(capsys, "--dir", str(tmp_path), "--service", "billing")
+    original = template("lmi-delivery.yml").splitlines()
+    written = (tmp_path / "lmi-delivery.yml").read_text(encoding="utf-8").splitlines()
+    changed = [(a, b) for a, b in zip(original, written, strict=True) if a != b]
+    assert [b.split("#")[0].strip() for _, b in changed] == [
+        "service: billing", "artifacts: s3://billing-delivery-artifacts/plans"]
+    assert all("#" in b for _, b in changed)  # the end-of-line comments are still there
+    assert sum(line.lstrip().startswith("#") for line in written) == \
+        sum(line.lstrip().startswith("#") for line in original)
+
+
+def test_refuses_to_overwrite_and_writes_nothing(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    existing = tmp_path / ".github/workflows/deploy.yml"
+    existing.parent.mkdir(parents=True)
+    existing.write_text("mine\n", encoding="utf-8")
+    code, out, err = invoke(capsys, "--dir", str(tmp_path))
+    assert code == 2
+    assert out == ""
+    assert str(existing) in err
+    assert "--force" in err
+    assert not (tmp_path / "lmi-delivery.yml").exists()
+    assert existing.read_text(encoding="utf-8") == "mine\n"
+    code, _, _ = invoke(capsys, "--dir", str(tmp_path), "--force")
+    assert code == 0
+    assert existing.read_text(encoding="utf-8") == template("workflows/deploy.yml")
+
+
+def test_existing_terraform_root_is_kept(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "terraform").mkdir()
+    (tmp_path / "terraform/main.tf").write_text("# mine\n", encoding="utf-8")
+    code, out, _ = invoke(capsys, "--dir", str(tmp_path))
+    assert code == 0
+    assert "kept " in out
+    assert (tmp_path / "terraform/main.tf").read_text(encoding="utf-8") == "# mine\n"
+    assert not (tmp_path / "terraform/env").exists()
+
+
+def test_bad_service_name_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = invoke(capsys, "--dir", str(tmp_path), "--service", "no spaces")
+    assert code == 2
+    assert "--service" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_packaged_workflows_are_the_published_templates(name: str) -> None:
+    published = (ROOT / "workflows" / name).read_text(encoding="utf-8")
+    assert template(f"workflows/{name}") == published, (
+        f"lmi_delivery/templates/workflows/{name} differs from workflows/{name}: copy it over")
+
