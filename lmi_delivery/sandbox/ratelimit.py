@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from lmi_delivery.sandbox.protocol import Call
@@ -45,10 +46,20 @@ class TokenBucket:
 class RateLimiter:
     """Decides whether one Lambda call is admitted; off when ``rate`` is None."""
 
-    def __init__(self, rate: float | None, get_rate: float) -> None:
+    def __init__(self, rate: float | None, get_rate: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.enabled = rate is not None
-        self._control = TokenBucket(rate or 1.0, burst=BURST)
-        self._gets = TokenBucket(get_rate, burst=BURST)
+        self._clock = clock
+        self._control = TokenBucket(rate or 1.0, burst=BURST, clock=clock)
+        self._gets = TokenBucket(get_rate, burst=BURST, clock=clock)
+        self._admitted: deque[float] = deque(maxlen=100_000)
+
+    def clear(self) -> None:
+        self._admitted.clear()
+
+    def admissions(self) -> list[float]:
+        """When each control-plane call was admitted (monotonic seconds), oldest first."""
+        return list(self._admitted)
 
     def admit(self, call: Call) -> bool:
         if not self.enabled or call.service != "lambda" or call.operation is None:
@@ -57,4 +68,7 @@ class RateLimiter:
             return True
         if call.operation in GET_OPERATIONS:
             return self._gets.take()
-        return self._control.take()
+        if self._control.take():
+            self._admitted.append(self._clock())
+            return True
+        return False

@@ -193,10 +193,15 @@ class Sandbox:
             self.state.clear()
         if self._app is not None:
             self._app.faults.reset()
+            self._app.limiter.clear()
         for extension in self.extensions:
             reset = getattr(extension, "reset", None)
             if callable(reset):
                 reset()
+
+    def rate_limit_admissions(self) -> list[float]:
+        """When the rate limit admitted each Lambda control-plane call (monotonic seconds)."""
+        return self._app.limiter.admissions() if self._app else []
 
     def invocations(self, function: str | None = None) -> list[Invocation]:
         """Every Invoke the sandbox answered, oldest first (optionally of one function)."""

@@ -23,7 +23,7 @@ def sandbox_server() -> Iterator[Sandbox]:
         yield server
 
 
-def test_admitted_rate_is_fifteen_per_second(aws_clients: Any) -> None:
+def test_admitted_rate_is_fifteen_per_second(sandbox: Sandbox, aws_clients: Any) -> None:
     clients = [aws_clients("lambda") for _ in range(6)]
     admitted: list[float] = []
     throttles: list[ClientError] = []
@@ -48,11 +48,16 @@ def test_admitted_rate_is_fifteen_per_second(aws_clients: Any) -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    # Measured where admission happens: response times seen by the clients jitter with the
+    # machine's load, the server's admission instants do not.
+    server = sandbox.rate_limit_admissions()[:ADMITTED]
+    rate = (len(server) - 1) / (server[-1] - server[0])
     admitted.sort()
-    first, last = admitted[0], admitted[ADMITTED - 1]
-    rate = (ADMITTED - 1) / (last - first)
-    print(f"admitted rate {rate:.2f}/s over {ADMITTED} calls, {len(throttles)} throttled")
+    seen = (ADMITTED - 1) / (admitted[ADMITTED - 1] - admitted[0])
+    print(f"admitted rate {rate:.2f}/s at the server ({seen:.2f}/s seen by the clients) "
+          f"over {len(server)} calls, {len(throttles)} throttled")
     assert throttles
+    assert len(server) >= ADMITTED
     assert RATE - 1 <= rate <= RATE + 1
     error = throttles[0].response
     assert error["Error"]["Code"] == "TooManyRequestsException"
