@@ -23,9 +23,10 @@ import re
 import shlex
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lmi_delivery import process
 from lmi_delivery.config import load
@@ -97,6 +98,10 @@ class Services:
     keys: PlanKeys
     build_id: str | None = None
     clock: Clock = utc_now
+    environ: Mapping[str, str] = field(default_factory=dict)
+    """The environment scanners run with (PATH); read once by :func:`make_services`."""
+    say: Callable[[str], None] | None = None
+    """Where gate findings are written (stderr in the CLI)."""
 
     @property
     def binding(self) -> PlanBinding:
@@ -124,7 +129,8 @@ def make_services(request: BuildRequest, environ: Mapping[str, str], *,
                       "account": env.account_id or "", "name": ""})
     return Services(config, env, commit, PlanStore(ClientFactory(settings).client("s3")),
                     runner, PlanKeys.of(config, env, commit),
-                    build_id=environ.get("CODEBUILD_BUILD_ID") or None)
+                    build_id=environ.get("CODEBUILD_BUILD_ID") or None, environ=dict(environ),
+                    say=stream)
 
 
 # -- the plan build ------------------------------------------------------------------------
@@ -168,13 +174,38 @@ def plan_build(svc: Services) -> PlanOutcome:
     runner.init()
     runner.validate()
     runner.plan(planfile)
-    summary = summarize(runner.show_json(planfile))
+    plan_json = runner.show_json(planfile)
+    _run_gates(svc, plan_json)
+    summary = summarize(plan_json)
     plan = planfile.read_bytes()
     metadata = PlanMetadata.build(
         svc.binding, plan, svc.keys.url(svc.keys.plan), created_at=timestamp(svc.clock()),
         summary=summary.to_dict(), build_id=svc.build_id)
     svc.store.save(svc.keys, plan, metadata)
     return PlanOutcome(metadata, summary, svc.keys)
+
+
+def _run_gates(svc: Services, plan_json: Mapping[str, Any]) -> None:
+    """The LMI constraint checks and the security rules on the plan, before it is stored.
+
+    A plan either gate refuses is never stored, so it can never be applied.
+    """
+    from lmi_delivery.gates.plan_json import Plan
+    from lmi_delivery.gates.render import text
+    from lmi_delivery.gates.runner import security_report, validation_report
+
+    plan = Plan(plan_json, str(svc.planfile.name))
+    reports = [
+        validation_report(svc.config, plan, environment=svc.env.name),
+        security_report(svc.config, plan, env=svc.environ, today=svc.clock().date(),
+                        environment=svc.env.name),
+    ]
+    for report in reports:
+        if svc.say is not None and report.enabled:
+            for line in text(report).splitlines():
+                svc.say(line)
+    for report in reports:
+        report.enforce()
 
 
 # -- the apply build -----------------------------------------------------------------------

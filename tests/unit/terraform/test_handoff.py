@@ -315,3 +315,55 @@ def test_the_exports_file_can_be_sourced_by_the_buildspec(tmp_path: Path) -> Non
                                         'printf "%s\\n" "$LMI_PLAN_SUMMARY" "$LMI_PLAN_SHA256"',
                           "bash", str(path)], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["Plan: 1 to add; $(rm -rf /) `x` 'q'", "ab" * 32]
+
+
+# -- the gates run inside the plan build --------------------------------------------------------
+
+
+class PlanningRunner(FakeRunner):
+    """Plans by writing a plan file and answering show -json with a recorded plan document."""
+
+    def __init__(self, working_dir: Path, plan_json: dict[str, object]) -> None:
+        super().__init__(working_dir)
+        self.plan_json = plan_json
+
+    def validate(self) -> None:
+        self.calls.append("validate")
+
+    def plan(self, out: Path) -> bool:
+        self.calls.append("plan")
+        out.write_bytes(PLAN)
+        return True
+
+    def show_json(self, planfile: Path) -> dict[str, object]:
+        self.calls.append("show")
+        return self.plan_json
+
+
+LMI_PLANS = Path(__file__).resolve().parents[2] / "data" / "plans" / "lmi"
+
+
+def test_a_plan_the_lmi_gate_refuses_is_never_stored(config: Config, store: PlanStore,
+                                                     tmp_path: Path) -> None:
+    import json
+
+    bad = json.loads((LMI_PLANS / "positive" / "concurrency.json").read_text(encoding="utf-8"))
+    said: list[str] = []
+    services = dataclasses.replace(_services(config, store, PlanningRunner(tmp_path, bad)),
+                                   say=said.append)
+    with pytest.raises(GateRefused, match="LMI002"):
+        builds.plan_build(services)
+    assert any("LMI002" in line for line in said), "findings are shown in the build log"
+    assert store.metadata(services.keys) is None
+    assert store.plan(services.keys) is None
+
+
+def test_a_clean_plan_passes_the_gates_and_is_stored(config: Config, store: PlanStore,
+                                                     tmp_path: Path) -> None:
+    import json
+
+    good = json.loads(next((LMI_PLANS / "negative").glob("*.json")).read_text(encoding="utf-8"))
+    services = _services(config, store, PlanningRunner(tmp_path, good))
+    outcome = builds.plan_build(services)
+    assert store.plan(services.keys) == PLAN
+    assert outcome.metadata.plan_sha256 == sha256_hex(PLAN)
