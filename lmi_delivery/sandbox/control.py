@@ -5,12 +5,15 @@
 - ``GET  /_sandbox/invocations[?FunctionName=F]`` -> ``{"Invocations": [...]}``
 - ``POST /_sandbox/fail-next-publish`` with ``{"FunctionName", "ReasonCode", "Reason"?,
   "Region"?}`` -> the next publish of that function ends ``Failed``
+- ``GET  /_sandbox/codesuite/codebuild/projects/P/build/ID/log`` -> the build's log as text
+  (the sandbox's stand-in for the console link the CodeBuild orchestrator prints)
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
@@ -43,5 +46,27 @@ class Control:
             except (ValueError, KeyError, TypeError) as error:
                 return json_response({"message": f"bad request: {error}"}, 400)
             return json_response({"status": "armed"})
+        parts = route[1].split("/")
+        if request.method == "GET" and len(parts) == 7 and parts[:3] == [
+                "codesuite", "codebuild", "projects"] and parts[4] == "build" and parts[6] == "log":
+            return self._build_log(unquote(parts[3]), unquote(parts[5]))
         return json_response({"message": f"no control endpoint {request.method} "
                                          f"{request.path}"}, 404)
+
+    def _build_log(self, project: str, build_id: str) -> Response:
+        logs = self.sandbox.client("logs", internal=True)
+        stream = build_id.split(":", 1)[-1]
+        lines: list[str] = []
+        token: str | None = None
+        try:
+            while True:
+                extra = {"nextToken": token} if token else {}
+                page = logs.get_log_events(logGroupName=f"/aws/codebuild/{project}",
+                                           logStreamName=stream, startFromHead=True, **extra)
+                lines += [e["message"].rstrip("\n") for e in page["events"]]
+                if page.get("nextForwardToken") in (None, token):
+                    break
+                token = page["nextForwardToken"]
+        except logs.exceptions.ResourceNotFoundException:
+            return json_response({"message": f"no log for build {build_id}"}, 404)
+        return Response("\n".join(lines) + "\n", mimetype="text/plain")

@@ -394,3 +394,23 @@ def test_commands_find_the_pinned_terraform_and_this_python(
     lines = log_lines(logs, build)
     assert f"Terraform v{embedded.EMBEDDED_VERSION}" in lines
     assert sys.prefix in lines
+
+
+def test_the_console_link_of_a_sandbox_build_serves_its_log(sandbox: Sandbox, codebuild: Any,
+                                                             tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    from lmi_delivery.codebuild import ConsoleLinks
+
+    make_project(codebuild, tmp_path, "version: 0.2\nphases:\n  build:\n    commands:\n"
+                                      "      - echo first-line\n      - echo second-line\n")
+    build = wait(codebuild, codebuild.start_build(projectName="app")["build"]["id"])
+    link = ConsoleLinks("us-east-1", sandbox.endpoint_url).log_url("app", build["id"])
+    with urllib.request.urlopen(link, timeout=10) as answer:
+        text = answer.read().decode()
+    assert text.index("first-line") < text.index("second-line")
+    missing = ConsoleLinks("us-east-1", sandbox.endpoint_url).log_url("app", "app:nope")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(missing, timeout=10)
+    assert error.value.code == 404
