@@ -45,12 +45,17 @@ def prepare(location: str, version: str | None, dest: Path,
             raise SourceError(f"source version {version!r} is not a commit of {location}")
         _extract(origin, commit, dest, env)
         return commit
-    shutil.copytree(origin, dest, symlinks=True, ignore=_ignore)
+    # The working copy may be created inside the source directory (a source of /tmp, say):
+    # never copy the destination into itself.
+    destination = dest.resolve()
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = {name for name in names if any(fnmatch.fnmatch(name, p) for p in SKIPPED)}
+        here = Path(directory).resolve()
+        return skipped | {n for n in names if destination.is_relative_to(here / n)}
+
+    shutil.copytree(origin, dest, symlinks=True, ignore=ignore)
     return None if repo is None else _git(["rev-parse", "HEAD"], origin, env)
-
-
-def _ignore(_directory: str, names: list[str]) -> set[str]:
-    return {name for name in names if any(fnmatch.fnmatch(name, p) for p in SKIPPED)}
 
 
 def _git_toplevel(path: Path, env: Mapping[str, str]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -85,3 +86,18 @@ def test_tool_path_puts_the_interpreter_and_shim_first(tmp_path: Path) -> None:
     entries = path.split(":")
     assert entries[1] == str(tmp_path)
     assert entries[-2:] == ["/usr/bin", "/bin"]
+
+
+def test_a_working_copy_inside_its_source_is_not_copied_into_itself(tmp_path: Path) -> None:
+    from lmi_delivery.sandbox.build_source import prepare
+
+    (tmp_path / "main.tf").write_text("# source\n")
+    (tmp_path / "modules").mkdir()
+    (tmp_path / "modules" / "a.tf").write_text("# module\n")
+    dest = tmp_path / "sandbox-work" / "builds" / "b1"
+    dest.parent.mkdir(parents=True)
+    (dest.parent / "other-build.txt").write_text("another build's copy\n")
+    prepare(str(tmp_path), None, dest, {"PATH": os.environ.get("PATH", "")})
+    assert (dest / "main.tf").read_text() == "# source\n"
+    assert (dest / "modules" / "a.tf").exists()
+    assert not (dest / "sandbox-work").exists(), "the area holding the copy is not copied"
