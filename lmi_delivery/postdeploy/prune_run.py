@@ -1,0 +1,97 @@
+"""One prune run, as the CLI and the scheduled Lambda handler both do it: load the config, build
+the Lambda client, plan, refuse a blocked retirement, execute, and say how it went.
+
+No click here: the Lambda handler imports this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from lmi_delivery.config import load
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
+from lmi_delivery.postdeploy.prune import plan_prune
+from lmi_delivery.postdeploy.prune_decision import PruneDecision
+from lmi_delivery.postdeploy.prune_execute import Reporter, execute_prune, is_conflict
+from lmi_delivery.postdeploy.prune_report import report_dict
+from lmi_delivery.postdeploy.snapshot import SnapshotStats
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+ClientMaker = Callable[[Config, Environment, Mapping[str, str]], "LambdaClient"]
+
+
+@dataclass(frozen=True)
+class PruneRequest:
+    config_path: str
+    env_name: str
+    keep: int | None = None
+    capacity_provider: str | None = None
+    retire_capacity_provider: str | None = None
+    dry_run: bool = False
+    workers: int = 4
+
+
+@dataclass(frozen=True)
+class PruneOutcome:
+    decision: PruneDecision
+    dry_run: bool
+    stats: SnapshotStats = field(default_factory=SnapshotStats)
+    seconds: float = 0.0
+
+    @property
+    def refusal(self) -> str | None:
+        """Retire mode: why the provider cannot be retired (nothing was deleted then)."""
+        return self.decision.refusal()
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """Deletions that failed for a reason other than a concurrent alias (those are the
+        guard doing its job: the version is in use and stays)."""
+        return tuple(f"{v.function}:{v.version}: {v.note}" for v in self.decision.failures
+                     if not is_conflict(v))
+
+    @property
+    def exit_code(self) -> int:
+        if self.refusal:
+            return EXIT_REFUSED
+        return EXIT_FAILED if self.errors else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**report_dict(self.decision, dry_run=self.dry_run),
+                "exit_code": self.exit_code, "seconds": round(self.seconds, 3),
+                "api_calls": dict(sorted(self.stats.calls.items()))}
+
+
+def lambda_client(config: Config, env: Environment, environ: Mapping[str, str]) -> LambdaClient:
+    """The paced Lambda client of the environment's account and region (boto3 loads here)."""
+    from lmi_delivery.aws import AwsSettings, ClientFactory
+
+    settings = AwsSettings.from_environ(dict(environ), region=config.region_for(env),
+                                        role_arn=env.role_arn)
+    return ClientFactory(settings).client("lambda")
+
+
+def run_prune(request: PruneRequest, environ: Mapping[str, str], *,
+              reporter: Reporter | None = None,
+              make_client: ClientMaker = lambda_client) -> PruneOutcome:
+    """Plan and (unless dry run or refused) execute one prune."""
+    started = datetime.now(UTC)
+    config = load(request.config_path)
+    env = config.environment(request.env_name)
+    client = make_client(config, env, environ)
+    stats = SnapshotStats()
+    decision = plan_prune(client, config, env, keep=request.keep,
+                          capacity_provider=request.capacity_provider,
+                          retire_capacity_provider=request.retire_capacity_provider,
+                          started_at=started, stats=stats)
+    if decision.refusal() is None:
+        decision = execute_prune(client, decision, dry_run=request.dry_run, reporter=reporter,
+                                 workers=request.workers)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    return PruneOutcome(decision, request.dry_run, stats, elapsed)

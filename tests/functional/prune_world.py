@@ -1,0 +1,216 @@
+"""A sandbox account full of function versions to prune, and the config that owns part of it.
+
+Seeding goes through the sandbox's internal clients (no rate limit, no injected faults), on a
+few threads, so 1,200 versions take seconds, not the 80 s the 15/s budget would cost. The
+world knows which versions must survive a prune without asking the decision code: tests compare
+what AWS has left with :attr:`World.expected_left`.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+import zipfile
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmi_delivery.aws import AwsSettings, ClientFactory, StaticCredentials
+from lmi_delivery.config import load
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.sandbox import Sandbox
+
+SERVICE = "pw"
+ENV = "dev"
+TRUST = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+         '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+
+
+def zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def name(key: str) -> str:
+    return f"{SERVICE}-{ENV}-{key}"
+
+
+@dataclass
+class World:
+    root: Path
+    config_path: Path
+    config: Config
+    env: Environment
+    providers: dict[str, str]
+    """Config key → ARN."""
+    versions: dict[str, list[str]]
+    """Function name → every version it has after seeding ($LATEST included)."""
+    expected_left: dict[str, set[str]] = field(default_factory=dict)
+    """Function name → versions a prune must leave (config functions only)."""
+    others: list[str] = field(default_factory=list)
+    """Functions on the providers that the config does not own."""
+
+    def provider_name(self, key: str) -> str:
+        return name(key)
+
+
+def write_config(root: Path, providers: list[str], functions: Mapping[str, tuple[str, bool]],
+                 keep: int) -> Path:
+    """An lmi-delivery.yml: ``functions`` maps key → (provider key, config manages scaling)."""
+    (root / "terraform").mkdir(parents=True, exist_ok=True)
+    (root / "terraform" / "main.tf").write_text("# provisioned by the test\n", encoding="utf-8")
+    lines = [f"  {p}: {{}}" for p in providers]
+    fns = [f"  {k}: {{capacity_provider: {p}" + (", scaling: {min: 1, max: 4}}" if s else "}")
+           for k, (p, s) in functions.items()]
+    text = textwrap.dedent(f"""\
+        version: 1
+        service: {SERVICE}
+        region: us-east-1
+        naming: "{{service}}-{{env}}-{{name}}"
+        terraform: {{version: 1.12.2, working_directory: terraform}}
+        codebuild:
+          projects: {{plan: "{{service}}-{{env}}-plan", apply: "{{service}}-{{env}}-apply"}}
+          artifacts: s3://{SERVICE}-artifacts/plans
+        environments:
+          {ENV}: {{branch: main, apply: auto}}
+        post_deploy:
+          prune: {{keep: {keep}}}
+        """) + "capacity_providers:\n" + "\n".join(lines) + "\nfunctions:\n" + "\n".join(fns)
+    path = root / "lmi-delivery.yml"
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+class Seeder:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.lam = sandbox.client("lambda", internal=True)
+        iam = sandbox.client("iam", internal=True)
+        try:
+            self.role = iam.get_role(RoleName="pw-role")["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            self.role = iam.create_role(RoleName="pw-role",
+                                        AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        self._zip = zip_bytes()
+
+    def provider(self, provider_name: str) -> str:
+        made = self.lam.create_capacity_provider(
+            CapacityProviderName=provider_name,
+            VpcConfig={"SubnetIds": ["subnet-1"], "SecurityGroupIds": ["sg-1"]},
+            PermissionsConfig={"CapacityProviderOperatorRoleArn": self.role})
+        return str(made["CapacityProvider"]["CapacityProviderArn"])
+
+    def function(self, function: str, provider_arn: str, versions: int) -> None:
+        lam = self.sandbox.client("lambda", internal=True)
+        lam.create_function(
+            FunctionName=function, Role=self.role, Handler="app.handler", Runtime="python3.13",
+            MemorySize=2048, Code={"ZipFile": self._zip},
+            CapacityProviderConfig={"LambdaManagedInstancesCapacityProviderConfig": {
+                "CapacityProviderArn": provider_arn}})
+        for number in range(versions):
+            lam.update_function_configuration(FunctionName=function,
+                                              Description=f"change {number}")
+            lam.publish_version(FunctionName=function)
+
+    def functions(self, wanted: Mapping[str, tuple[str, int]]) -> None:
+        """Create and publish many functions at once: name → (provider ARN, versions)."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda item: self.function(item[0], *item[1]), wanted.items()))
+
+    def queue_arn(self, queue: str) -> str:
+        sqs = self.sandbox.client("sqs", internal=True)
+        url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+        return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+                   ["Attributes"]["QueueArn"])
+
+
+def build(sandbox: Sandbox, root: Path, *, functions: int, versions: int, per_provider: int,
+          keep: int = 3, protections: bool = True, others: int = 0,
+          other_versions: int = 5) -> World:
+    """``functions`` config functions of ``versions`` versions, ``per_provider`` to a provider
+    (the quota is 100 versions a provider), plus ``others`` functions the config does not own
+    (round robin over the providers, ``other_versions`` versions each).
+
+    With ``protections`` the first functions get: an alias on an old version (f0), a weighted
+    alias (f1), an event source mapping (f2), a scaling minimum on a function whose scaling the
+    config does not manage (f3, protected) and on one it does (f4, not protected), and
+    ``$LATEST.PUBLISHED`` (f5).
+    """
+    seeder = Seeder(sandbox)
+    keys = [f"f{i}" for i in range(functions)]
+    provider_keys = [f"cp{i}" for i in range((functions + per_provider - 1) // per_provider)]
+    placement = {k: provider_keys[i // per_provider] for i, k in enumerate(keys)}
+    unmanaged = {"f3"} if protections else set()
+    path = write_config(root, provider_keys,
+                        {k: (placement[k], k not in unmanaged) for k in keys}, keep)
+    arns = {p: seeder.provider(name(p)) for p in provider_keys}
+    other_names = [f"team-b-{i}" for i in range(others)]
+    wanted = {name(k): (arns[placement[k]], versions) for k in keys}
+    wanted.update({o: (arns[provider_keys[i % len(provider_keys)]], other_versions)
+                   for i, o in enumerate(other_names)})
+    seeder.functions(wanted)
+    config = load(path)
+    world = World(root, path, config, config.environment(ENV), arns,
+                  {n: ["$LATEST", *map(str, range(1, v + 1))] for n, (_, v) in wanted.items()},
+                  others=other_names)
+    newest = {str(v) for v in range(max(1, versions - keep + 1), versions + 1)}
+    world.expected_left = {name(k): {"$LATEST", *newest} for k in keys}
+    if protections and functions >= 6 and versions >= 12:
+        protect(seeder, world)
+    return world
+
+
+def protect(seeder: Seeder, world: World) -> None:
+    lam = seeder.lam
+    lam.create_alias(FunctionName=name("f0"), Name="live", FunctionVersion="5")
+    lam.create_alias(FunctionName=name("f1"), Name="live", FunctionVersion="10",
+                     RoutingConfig={"AdditionalVersionWeights": {"11": 0.1}})
+    lam.create_event_source_mapping(EventSourceArn=seeder.queue_arn("pw-jobs"),
+                                    FunctionName=f"{name('f2')}:7")
+    for key in ("f3", "f4"):
+        lam.put_function_scaling_config(
+            FunctionName=name(key), Qualifier="4",
+            FunctionScalingConfig={"MinExecutionEnvironments": 2, "MaxExecutionEnvironments": 4})
+    lam.publish_version(FunctionName=name("f5"), PublishTo="LATEST_PUBLISHED")
+    world.versions[name("f5")].append("$LATEST.PUBLISHED")
+    for key, kept in (("f0", "5"), ("f1", "10"), ("f1", "11"), ("f2", "7"), ("f3", "4"),
+                      ("f5", "$LATEST.PUBLISHED")):
+        world.expected_left[name(key)].add(kept)
+
+
+def left(sandbox: Sandbox, functions: list[str]) -> dict[str, set[str]]:
+    """What AWS has now: function → versions."""
+    lam = sandbox.client("lambda", internal=True)
+    found = {}
+    for function in functions:
+        versions: set[str] = set()
+        for page in lam.get_paginator("list_versions_by_function").paginate(
+                FunctionName=function):
+            versions |= {v["Version"] for v in page["Versions"]}
+        found[function] = versions
+    return found
+
+
+def move(sandbox: Sandbox, function: str, provider_arn: str) -> None:
+    """Point a function's ``$LATEST`` at another provider (its published versions stay)."""
+    sandbox.client("lambda", internal=True).update_function_configuration(
+        FunctionName=function,
+        CapacityProviderConfig={"LambdaManagedInstancesCapacityProviderConfig": {
+            "CapacityProviderArn": provider_arn}})
+
+
+def paced_client(sandbox: Sandbox, *, max_attempts: int = 5, **extra: Any) -> Any:
+    """A Lambda client built the production way (ClientFactory, shared budget, pacing)."""
+    settings = AwsSettings(region=sandbox.region, endpoint_url=sandbox.endpoint_url,
+                           max_attempts=max_attempts,
+                           credentials=StaticCredentials("testing", "testing"), **extra)
+    return ClientFactory(settings).client("lambda")
+
+
+def sandbox_environ(sandbox: Sandbox) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": sandbox.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": sandbox.region}
