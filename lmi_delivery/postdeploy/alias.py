@@ -1,0 +1,191 @@
+"""Create or move each function's alias to a version, safely.
+
+Planning reads where each alias points now and its ``RevisionId`` (``GetAlias``), and resolves
+the target: the version just published, or, when none is given, the newest Active numbered
+version. Executing moves aliases one at a time, and for each:
+
+- refuses a target that is not ``Active`` (``GetFunctionConfiguration(Qualifier=v)``): an alias
+  never routes to a version whose execution environments are not ready;
+- creates the alias (``CreateAlias``) or moves it (``UpdateAlias`` with the ``RevisionId`` read
+  while planning, clearing any weighted routing);
+- stops at the first concurrent change (``PreconditionFailedException``, or an alias created in
+  the meantime): nothing after it is moved, and the error says what was and was not moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lmi_delivery.config import naming
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import OperationFailed
+from lmi_delivery.postdeploy.publish import aws_call, selected
+from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.steps import RUNNER, AliasMove
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+NEW = "new"
+"""The ``to_version`` of a move whose version the publish step has not created yet."""
+
+
+class ConcurrentChange(OperationFailed):
+    """An alias changed between planning and moving it (RevisionId no longer matches)."""
+
+
+@dataclass(frozen=True)
+class AliasTarget:
+    step: AliasMove
+    revision_id: str | None
+    """The alias's RevisionId when read; ``None`` when the alias does not exist yet."""
+
+    @property
+    def action(self) -> str:
+        if self.step.from_version == self.step.to_version:
+            return "unchanged"
+        return "create" if self.revision_id is None else "move"
+
+
+@dataclass(frozen=True)
+class AliasPlan:
+    moves: tuple[AliasTarget, ...]
+
+    @property
+    def steps(self) -> tuple[AliasMove, ...]:
+        return tuple(m.step for m in self.moves)
+
+
+@dataclass(frozen=True)
+class AliasResult:
+    function: str
+    alias: str
+    from_version: str | None
+    to_version: str
+    action: str
+    """``created``, ``moved`` or ``unchanged``."""
+
+
+def read_alias(client: LambdaClient, function: str, alias: str) -> tuple[str | None, str | None]:
+    """(version, RevisionId) of an alias, or (None, None) when it does not exist."""
+    try:
+        found: Any = client.get_alias(FunctionName=function, Name=alias)
+    except client.exceptions.ResourceNotFoundException:
+        return None, None
+    return str(found["FunctionVersion"]), str(found["RevisionId"])
+
+
+def numbered_versions(client: LambdaClient, function: str) -> list[tuple[int, str]]:
+    """(number, State) of every numbered version of ``function``, newest first."""
+    found: list[tuple[int, str]] = []
+    for page in client.get_paginator("list_versions_by_function").paginate(
+            FunctionName=function):
+        for item in page["Versions"]:
+            version: Any = item
+            if str(version["Version"]).isdigit():
+                found.append((int(version["Version"]), str(version.get("State", "Active"))))
+    return sorted(found, reverse=True)
+
+
+def newest_active(client: LambdaClient, function: str, *,
+                  older_than: str | None = None) -> str | None:
+    """The newest Active numbered version (older than ``older_than`` when given)."""
+    limit = int(older_than) if older_than and older_than.isdigit() else None
+    for number, state in numbered_versions(client, function):
+        if state == "Active" and (limit is None or number < limit):
+            return str(number)
+    return None
+
+
+def plan_alias(client: LambdaClient, config: Config, env: Environment, *,
+               versions: Mapping[str, str] | None = None, functions: Iterable[str] | None = None,
+               where: str = RUNNER) -> AliasPlan:
+    """Read-only: where each alias goes. ``versions`` maps function name → target version;
+    functions missing from it go to their newest Active version."""
+    moves = []
+    for key in selected(config, env, functions):
+        name = naming.function_name(config, env, key)
+        alias = config.functions[key].alias
+        current, revision = read_alias(client, name, alias)
+        target = (versions or {}).get(name) or newest_active(client, name)
+        if target is None:
+            raise OperationFailed(f"{name} has no Active published version for alias {alias}: "
+                                  "publish first (lmi-delivery publish)")
+        moves.append(AliasTarget(AliasMove(where, name, alias, current, target), revision))
+    return AliasPlan(tuple(moves))
+
+
+def execute_alias(client: LambdaClient, plan: AliasPlan, *,
+                  reporter: Reporter) -> tuple[AliasResult, ...]:
+    """Move the aliases in order; stop at the first refusal without moving the rest."""
+    done: list[AliasResult] = []
+    for index, move in enumerate(plan.moves):
+        try:
+            done.append(_move(client, move, reporter))
+        except OperationFailed as exc:
+            moved = [f"{r.function}:{r.alias} {r.from_version or '(new)'} -> {r.to_version}"
+                     for r in done if r.action != "unchanged"]
+            rest = [f"{m.step.function}:{m.step.alias}" for m in plan.moves[index + 1:]]
+            detail = f"\n  already moved: {', '.join(moved)}" if moved else ""
+            detail += f"\n  not moved: {', '.join(rest)}" if rest else ""
+            kind = ConcurrentChange if isinstance(exc, ConcurrentChange) else OperationFailed
+            raise kind(exc.message + detail, context=exc.context) from None
+    return tuple(done)
+
+
+def _move(client: LambdaClient, move: AliasTarget, reporter: Reporter) -> AliasResult:
+    step = move.step
+    label = f"{step.function}:{step.alias}"
+    if move.action == "unchanged":
+        reporter.record("alias", step.function, f"{step.to_version}:unchanged",
+                        message=f"alias {label} already on {step.to_version}")
+        return AliasResult(step.function, step.alias, step.from_version, step.to_version,
+                           "unchanged")
+    state = _state(client, step.function, step.to_version)
+    if state != "Active":
+        raise OperationFailed(f"refusing to point alias {label} at version {step.to_version}: "
+                              f"it is {state}, not Active",
+                              context={"function": step.function, "version": step.to_version})
+    if move.revision_id is None:
+        _create(client, step, label)
+        action = "created"
+    else:
+        _update(client, step, move.revision_id, label)
+        action = "moved"
+    reporter.record("alias", step.function, f"{step.to_version}:{action}",
+                    message=f"alias {label}: {step.from_version or '(new)'} -> "
+                            f"{step.to_version}")
+    return AliasResult(step.function, step.alias, step.from_version, step.to_version, action)
+
+
+def _state(client: LambdaClient, function: str, version: str) -> str:
+    conf: Any = aws_call("GetFunctionConfiguration", lambda: client.get_function_configuration(
+        FunctionName=function, Qualifier=version), function=function)
+    return str(conf.get("State", "Active"))
+
+
+def _create(client: LambdaClient, step: AliasMove, label: str) -> None:
+    try:
+        client.create_alias(FunctionName=step.function, Name=step.alias,
+                            FunctionVersion=step.to_version)
+    except client.exceptions.ResourceConflictException:
+        raise ConcurrentChange(f"alias {label} was created by someone else since it was read: "
+                               "stopped (a concurrent deploy?)",
+                               context={"function": step.function}) from None
+
+
+def _update(client: LambdaClient, step: AliasMove, revision: str, label: str) -> None:
+    try:
+        aws_call("UpdateAlias", lambda: client.update_alias(
+            FunctionName=step.function, Name=step.alias, FunctionVersion=step.to_version,
+            RevisionId=revision, RoutingConfig={"AdditionalVersionWeights": {}}),
+            function=step.function)
+    except OperationFailed as exc:
+        if getattr(exc, "code", "") != "PreconditionFailedException":
+            raise
+        raise ConcurrentChange(
+            f"alias {label} was changed by someone else since it was read (RevisionId "
+            f"{revision} no longer matches): stopped without moving it to {step.to_version}",
+            context={"function": step.function}) from None

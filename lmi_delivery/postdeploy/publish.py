@@ -1,0 +1,251 @@
+"""Publish what Terraform deployed as a numbered version, and wait until it is Active.
+
+Planning reads each function (``GetFunction``): its ``CodeSha256`` and ``RevisionId``, whether it
+runs on a capacity provider, and whether its ``$LATEST.PUBLISHED`` is missing or older than
+``$LATEST``. Executing makes room under the 100-versions-per-provider quota (``ensure_headroom``),
+then publishes every function in parallel with those ``CodeSha256``/``RevisionId`` preconditions,
+so exactly the deployed code and configuration are published or nothing is.
+
+Aliases, per-version scaling, rollback and pruning need an immutable version number, so the
+alias target is always a numbered version. For an LMI function whose ``$LATEST.PUBLISHED`` is
+stale, the same code is also published with ``PublishTo=LATEST_PUBLISHED`` so that unqualified
+invocations run it too. Each LMI version stays ``Pending`` while its execution environments
+start; botocore's ``PublishedVersionActive`` waiter polls it (every 5 s in production) and a
+progress line is printed about every 10 s. A version that ends ``Failed`` stops the deploy with
+its ``StateReasonCode``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from lmi_delivery.config import naming
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import AwsError, OperationFailed, UsageError
+from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.steps import RUNNER, Publish
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+LATEST_PUBLISHED = "$LATEST.PUBLISHED"
+#: ensure_headroom(client, config, env, provider_name, publishes) from the pruner.
+Headroom = Callable[[Any, Config, Environment, str, int], object]
+
+
+@dataclass(frozen=True)
+class WaitSettings:
+    """How to wait for a version to turn Active (botocore's defaults: 5 s, 312 attempts)."""
+
+    delay: float = 5.0
+    max_attempts: int = 312
+    progress_every: float = 10.0
+
+
+@dataclass(frozen=True)
+class PublishTarget:
+    step: Publish
+    code_sha256: str
+    revision_id: str
+    refresh_latest_published: bool = False
+    """Also publish ``$LATEST.PUBLISHED`` (LMI only: it is missing or older than ``$LATEST``)."""
+    creates_latest_published: bool = False
+
+    @property
+    def function(self) -> str:
+        return self.step.function
+
+    def publishes(self) -> int:
+        """New versions this target adds on its provider (a replaced one adds none)."""
+        return 1 + int(self.creates_latest_published)
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    targets: tuple[PublishTarget, ...]
+
+    @property
+    def steps(self) -> tuple[Publish, ...]:
+        return tuple(t.step for t in self.targets)
+
+    def publishes_per_provider(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for t in self.targets:
+            if t.step.capacity_provider:
+                counts[t.step.capacity_provider] += t.publishes()
+        return dict(sorted(counts.items()))
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    function: str
+    version: str
+    state: str
+    latest_published: bool = False
+
+
+def selected(config: Config, env: Environment, only: Iterable[str] | None) -> list[str]:
+    """Config keys of the functions to act on: all, or those named (by key or derived name)."""
+    if only is None:
+        return list(config.functions)
+    wanted = set(only)
+    keys = [k for k in config.functions
+            if k in wanted or naming.function_name(config, env, k) in wanted]
+    if not keys:
+        raise UsageError(f"no configured function matches {', '.join(sorted(wanted))}")
+    return keys
+
+
+def plan_publish(client: LambdaClient, config: Config, env: Environment, *,
+                 functions: Iterable[str] | None = None, where: str = RUNNER) -> PublishPlan:
+    """Read-only: what to publish for each selected function."""
+    names = naming.derived_names(config, env)
+    targets = []
+    for key in selected(config, env, functions):
+        name = names.functions[key]
+        provider_key = config.functions[key].capacity_provider
+        latest = aws_call("GetFunction", partial(client.get_function, FunctionName=name))
+        conf: Any = latest["Configuration"]
+        is_lmi = bool(conf.get("CapacityProviderConfig"))
+        stale, missing = _latest_published_state(client, name, conf) if is_lmi else (False, False)
+        targets.append(PublishTarget(
+            step=Publish(where, name, names.capacity_providers.get(provider_key or "")),
+            code_sha256=str(conf["CodeSha256"]), revision_id=str(conf["RevisionId"]),
+            refresh_latest_published=stale, creates_latest_published=missing))
+    return PublishPlan(tuple(targets))
+
+
+def _latest_published_state(client: LambdaClient, name: str, latest: Any) -> tuple[bool, bool]:
+    """(stale, missing) of the function's ``$LATEST.PUBLISHED``."""
+    try:
+        published: Any = client.get_function_configuration(FunctionName=name,
+                                                           Qualifier=LATEST_PUBLISHED)
+    except client.exceptions.ResourceNotFoundException:
+        return True, True
+    stale = (published.get("CodeSha256") != latest.get("CodeSha256")
+             or str(published.get("LastModified", "")) < str(latest.get("LastModified", "")))
+    return stale, False
+
+
+def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env: Environment,
+                    *, reporter: Reporter, wait: WaitSettings | None = None,
+                    headroom: Headroom | None = None, workers: int = 4,
+                    sleep: Callable[[float], None] = time.sleep) -> tuple[PublishedVersion, ...]:
+    """Make room, publish every target in parallel, wait until each is Active."""
+    settings = wait or WaitSettings()
+    if headroom is None:
+        from lmi_delivery.postdeploy.prune import ensure_headroom
+
+        headroom = ensure_headroom
+    for provider, count in plan.publishes_per_provider().items():
+        reporter.record("headroom", provider, str(count),
+                        message=f"checking room for {count} version(s) on {provider}")
+        headroom(client, config, env, provider, count)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="publish") as pool:
+        futures = [pool.submit(_publish_one, client, t, settings, reporter, sleep)
+                   for t in plan.targets]
+        errors: list[str] = []
+        results: list[PublishedVersion] = []
+        first: BaseException | None = None
+        for future in futures:
+            try:
+                results.append(future.result())
+            except OperationFailed as exc:
+                errors.append(str(exc))
+                first = first or exc
+    if first is not None:
+        context: dict[str, object] = {"functions_failed": len(errors)}
+        if isinstance(first, OperationFailed):
+            context.update({k: v for k, v in first.context.items() if isinstance(v, str | int)})
+        raise OperationFailed("publish failed; no alias was moved:\n  " + "\n  ".join(errors),
+                              context=context)
+    return tuple(results)
+
+
+def _publish_one(client: LambdaClient, target: PublishTarget, wait: WaitSettings,
+                 reporter: Reporter, sleep: Callable[[float], None]) -> PublishedVersion:
+    name = target.function
+    reporter.record("publish", name, message=f"publishing {name} "
+                    f"(code {target.code_sha256[:12]}, revision {target.revision_id[:8]})")
+    answer: Any = aws_call("PublishVersion", lambda: client.publish_version(
+        FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id),
+        function=name)
+    version = str(answer["Version"])
+    reporter.record("published", name, version,
+                    message=f"published {name}:{version} ({answer.get('State', 'Active')})")
+    if target.refresh_latest_published:
+        aws_call("PublishVersion", lambda: client.publish_version(
+            FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id,
+            PublishTo="LATEST_PUBLISHED"), function=name)
+        reporter.record("published", name, LATEST_PUBLISHED,
+                        message=f"published {name}:{LATEST_PUBLISHED}")
+    wait_active(client, name, version, wait, reporter, sleep)
+    if target.refresh_latest_published:
+        wait_active(client, name, LATEST_PUBLISHED, wait, reporter, sleep)
+    return PublishedVersion(name, version, "Active", target.refresh_latest_published)
+
+
+def wait_active(client: LambdaClient, function: str, version: str, wait: WaitSettings,
+                reporter: Reporter, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Wait with botocore's ``PublishedVersionActive`` waiter, a progress line every
+    ``wait.progress_every`` seconds; raise :class:`OperationFailed` on ``Failed`` or timeout."""
+    from botocore.exceptions import WaiterError
+
+    waiter = client.get_waiter("published_version_active")
+    chunk = max(1, round(wait.progress_every / wait.delay))
+    started, attempts = time.monotonic(), 0
+    while True:
+        size = min(chunk, wait.max_attempts - attempts)
+        # botocore sleeps for Delay seconds; a float is fine although the stubs say int.
+        config: Any = {"Delay": wait.delay, "MaxAttempts": size}
+        try:
+            waiter.wait(FunctionName=function, Qualifier=version, WaiterConfig=config)
+        except WaiterError as error:
+            last: Any = error.last_response or {}
+            state = str(last.get("State", "unknown"))
+            if state == "Failed":
+                code = str(last.get("StateReasonCode", "unknown"))
+                reporter.record("failed", function, f"{version}:{code}")
+                raise OperationFailed(
+                    f"{function}:{version} ended Failed: {code}: {last.get('StateReason', '')}",
+                    context={"function": function, "version": version,
+                             "state_reason_code": code}) from None
+            if "Error" in last:
+                err = last["Error"]
+                raise AwsError("GetFunctionConfiguration", str(err.get("Code")),
+                               str(err.get("Message")), context={"function": function}) from None
+            attempts += size
+            elapsed = time.monotonic() - started
+            if attempts >= wait.max_attempts:
+                raise OperationFailed(f"{function}:{version} is still {state} after "
+                                      f"{elapsed:.0f} s", context={"function": function}) from None
+            reporter.record("waiting", function, f"{version}:{state}",
+                            message=f"waiting for {function}:{version} to become Active "
+                                    f"({state}, {elapsed:.0f} s)…")
+            sleep(wait.delay)
+            continue
+        reporter.record("active", function, version, message=f"{function}:{version} is Active")
+        return
+
+
+def aws_call(operation: str, call: Callable[[], Any], **context: str) -> Any:
+    """Run one AWS call; an AWS refusal becomes :class:`AwsError` naming the operation."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call()
+    except ClientError as error:
+        err: Any = error.response.get("Error", {})
+        code, message = str(err.get("Code", "")), str(err.get("Message", ""))
+        hint = {"PreconditionFailedException": " (the function changed since it was read: "
+                "re-run once the concurrent change is done)",
+                "FunctionVersionsPerCapacityProviderLimitExceededException":
+                " (prune old versions: lmi-delivery prune)"}.get(code, "")
+        name = f" on {context['function']}" if "function" in context else ""
+        raise AwsError(operation + name, code, message + hint, context=dict(context)) from None

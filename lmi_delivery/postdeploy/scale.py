@@ -1,0 +1,113 @@
+"""Set each LMI version's execution environments: the step Terraform's provider cannot do yet.
+
+``PutFunctionScalingConfig(Qualifier=<version>, FunctionScalingConfig={Min…, Max…})``, then
+``GetFunctionScalingConfig`` is polled until the *applied* config equals the requested one, with
+a bounded wait and progress lines. On LMI the minimum environment count is what keeps a function
+warm (AWS-FACTS.md); warm-up invocations only prime those environments.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from lmi_delivery.config import naming
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import OperationFailed
+from lmi_delivery.postdeploy.alias import read_alias
+from lmi_delivery.postdeploy.publish import aws_call, selected
+from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.steps import RUNNER, Scale
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+
+@dataclass(frozen=True)
+class ScaleWait:
+    delay: float = 5.0
+    timeout: float = 300.0
+    progress_every: float = 10.0
+
+
+@dataclass(frozen=True)
+class ScalePlan:
+    steps: tuple[Scale, ...]
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    function: str
+    qualifier: str
+    min: int
+    max: int
+
+
+def plan_scale(client: LambdaClient | None, config: Config, env: Environment, *,
+               versions: Mapping[str, str] | None = None,
+               functions: Iterable[str] | None = None, where: str = RUNNER) -> ScalePlan:
+    """Read-only. The qualifier is ``versions[name]``, else where the alias points now (read
+    through ``client``), else ``new`` (resolved by the publish step at run time)."""
+    steps = []
+    for key in selected(config, env, functions):
+        fn = config.functions[key]
+        if fn.scaling is None or fn.capacity_provider is None:
+            continue
+        name = naming.function_name(config, env, key)
+        qualifier = (versions or {}).get(name)
+        if qualifier is None and client is not None:
+            qualifier = read_alias(client, name, fn.alias)[0]
+        if qualifier is None:
+            raise OperationFailed(f"{name}: no version to scale (alias {fn.alias} does not "
+                                  "exist yet): publish and move the alias first")
+        steps.append(Scale(where, name, qualifier, fn.scaling.min, fn.scaling.max))
+    return ScalePlan(tuple(steps))
+
+
+def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: Reporter,
+                  wait: ScaleWait | None = None, sleep: Callable[[float], None] = time.sleep,
+                  clock: Callable[[], float] = time.monotonic) -> tuple[ScaleResult, ...]:
+    settings = wait or ScaleWait()
+    results = []
+    for step in plan.steps:
+        wanted: Any = {"MinExecutionEnvironments": step.min,
+                       "MaxExecutionEnvironments": step.max}
+        aws_call("PutFunctionScalingConfig",
+                 partial(client.put_function_scaling_config, FunctionName=step.function,
+                         Qualifier=step.qualifier, FunctionScalingConfig=wanted),
+                 function=step.function)
+        reporter.record("scale", step.function, f"{step.qualifier}:{step.min}-{step.max}",
+                        message=f"requested {step.function}:{step.qualifier} min {step.min}, "
+                                f"max {step.max}")
+        _await_applied(client, step, wanted, settings, reporter, sleep, clock)
+        results.append(ScaleResult(step.function, step.qualifier, step.min, step.max))
+    return tuple(results)
+
+
+def _await_applied(client: LambdaClient, step: Scale, wanted: dict[str, Any], wait: ScaleWait,
+                   reporter: Reporter, sleep: Callable[[float], None],
+                   clock: Callable[[], float]) -> None:
+    started = last_report = clock()
+    while True:
+        answer: Any = aws_call("GetFunctionScalingConfig",
+                               partial(client.get_function_scaling_config,
+                                       FunctionName=step.function, Qualifier=step.qualifier),
+                               function=step.function)
+        applied = {k: answer.get("AppliedFunctionScalingConfig", {}).get(k) for k in wanted}
+        if applied == wanted:
+            reporter.record("scaled", step.function, step.qualifier,
+                            message=f"{step.function}:{step.qualifier} scaling applied")
+            return
+        now = clock()
+        if now - started >= wait.timeout:
+            raise OperationFailed(
+                f"{step.function}:{step.qualifier} scaling not applied after {wait.timeout:.0f} s:"
+                f" requested {wanted}, applied {applied}", context={"function": step.function})
+        if now - last_report >= wait.progress_every:
+            last_report = now
+            reporter.say(f"waiting for {step.function}:{step.qualifier} scaling to apply "
+                         f"(applied {applied}, {now - started:.0f} s)…")
+        sleep(wait.delay)

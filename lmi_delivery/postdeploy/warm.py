@@ -1,0 +1,140 @@
+"""Prime the runtimes behind each alias with concurrent warm-up invocations.
+
+The alias is invoked, never ``$LATEST`` (warming ``$LATEST`` does not warm the alias), with
+``concurrency`` parallel requests carrying the payload of :mod:`lmi_delivery.warmup`. Each
+invocation's latency and ``ExecutedVersion`` are reported; an invocation that ran any version
+other than the ones the alias should route to fails the step (exit 1).
+
+On Lambda Managed Instances invocations do not create execution environments (scaling follows
+CPU and concurrency saturation, AWS-FACTS.md): the minimum environment count set by the scale
+step is what keeps a function warm. These invocations only prime the environments that exist:
+imports, JIT, caches, connections. Parallel requests are not guaranteed to land on distinct
+environments.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from lmi_delivery.config import naming
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import OperationFailed
+from lmi_delivery.postdeploy.publish import selected
+from lmi_delivery.postdeploy.report import Reporter, WarmInvocation
+from lmi_delivery.steps import RUNNER, Warm
+from lmi_delivery.warmup import warmup_payload
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+#: More parallel invocations than this are refused: warming is not load testing.
+MAX_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class WarmTarget:
+    step: Warm
+    expected: frozenset[str]
+    """Versions the alias routes to; an invocation running anything else fails the step."""
+
+
+@dataclass(frozen=True)
+class WarmPlan:
+    targets: tuple[WarmTarget, ...]
+
+    @property
+    def steps(self) -> tuple[Warm, ...]:
+        return tuple(t.step for t in self.targets)
+
+
+def alias_versions(client: LambdaClient, function: str, alias: str) -> frozenset[str]:
+    """The versions an alias routes to: its primary and any weighted additional version."""
+    try:
+        found: Any = client.get_alias(FunctionName=function, Name=alias)
+    except client.exceptions.ResourceNotFoundException:
+        return frozenset()
+    weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return frozenset({str(found["FunctionVersion"]), *(str(v) for v in weights)})
+
+
+def plan_warm(client: LambdaClient | None, config: Config, env: Environment, *,
+              versions: Mapping[str, str] | None = None, functions: Iterable[str] | None = None,
+              where: str = RUNNER) -> WarmPlan:
+    """Read-only. The expected version is ``versions[name]`` when the deploy is moving the alias
+    there, else whatever the alias routes to now."""
+    targets = []
+    for key in selected(config, env, functions):
+        fn = config.functions[key]
+        if fn.warm is None:
+            continue
+        if not 1 <= fn.warm.concurrency <= MAX_CONCURRENCY:
+            raise OperationFailed(f"warm concurrency of {key} must be 1..{MAX_CONCURRENCY}")
+        name = naming.function_name(config, env, key)
+        if versions and name in versions:
+            expected = frozenset({versions[name]})
+        elif client is not None:
+            expected = alias_versions(client, name, fn.alias)
+            if not expected:
+                raise OperationFailed(f"{name}: alias {fn.alias} does not exist: nothing to warm")
+        else:
+            expected = frozenset({"new"})  # offline: the version the deploy publishes
+        targets.append(WarmTarget(Warm(where, name, fn.alias, fn.warm.concurrency,
+                                       fn.warm.schedule), expected))
+    return WarmPlan(tuple(targets))
+
+
+def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: Reporter,
+                 run_id: str = "warm") -> dict[str, list[WarmInvocation]]:
+    """Invoke every alias ``concurrency`` times in parallel; fail on an unexpected version."""
+    results: dict[str, list[WarmInvocation]] = {}
+    problems: list[str] = []
+    for target in plan.targets:
+        step = target.step
+        ids = [f"{run_id}-{step.function}-{i}" for i in range(step.concurrency)]
+        with ThreadPoolExecutor(max_workers=step.concurrency,
+                                thread_name_prefix="warm") as pool:
+            done = list(pool.map(partial(_invoke, client, step), ids))
+        results[step.function] = done
+        for item in done:
+            reporter.record("warm", step.function, item.executed_version,
+                            message=f"warm {step.function}:{step.alias} #{item.id}: ran "
+                                    f"{item.executed_version} in {item.latency_ms:.0f} ms"
+                                    + (f" ({item.error})" if item.error else ""))
+            if item.error:
+                problems.append(f"{step.function}:{step.alias} invocation {item.id} failed: "
+                                f"{item.error}")
+            elif item.executed_version not in target.expected:
+                problems.append(f"{step.function}:{step.alias} invocation {item.id} ran version "
+                                f"{item.executed_version}, expected "
+                                f"{' or '.join(sorted(target.expected))}")
+    if problems:
+        raise OperationFailed("warm-up failed:\n  " + "\n  ".join(problems),
+                              context={"results": {k: len(v) for k, v in results.items()}})
+    return results
+
+
+def _invoke(client: LambdaClient, step: Warm, invocation_id: str) -> WarmInvocation:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    payload = json.dumps(warmup_payload(invocation_id)).encode()
+    started = time.perf_counter()
+    try:
+        answer: Any = client.invoke(FunctionName=step.function, Qualifier=step.alias,
+                                    Payload=payload)
+    except (ClientError, BotoCoreError) as refused:
+        return WarmInvocation(invocation_id, "-", (time.perf_counter() - started) * 1000, 0,
+                              str(refused))
+    latency = (time.perf_counter() - started) * 1000
+    body = answer.get("Payload")
+    if body is not None:
+        body.read()
+    error = answer.get("FunctionError")
+    return WarmInvocation(invocation_id, str(answer.get("ExecutedVersion", "-")), latency,
+                          int(answer.get("StatusCode", 0)),
+                          f"function error: {error}" if error else None)

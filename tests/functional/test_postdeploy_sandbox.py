@@ -1,0 +1,256 @@
+"""Post-deploy against the sandbox: publish → alias → scale → warm → prune, then rollback."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmi_delivery import cli
+from lmi_delivery.aws import AwsSettings, ClientFactory
+from lmi_delivery.config import load
+from lmi_delivery.config.model import Config
+from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
+from lmi_delivery.postdeploy.commands import (
+    alias_command,
+    post_deploy_command,
+    publish_command,
+    rollback_command,
+    scale_command,
+    warm_command,
+)
+from lmi_delivery.postdeploy.publish import WaitSettings
+from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.runner import PostDeployClients, RunOptions, run_post_deploy
+from lmi_delivery.postdeploy.scale import ScaleWait
+from lmi_delivery.sandbox import Sandbox, SandboxOptions
+
+DELAY = 0.5
+FUNCTIONS = ("router", "worker", "indexer")
+NAMES = tuple(f"shop-dev-{f}" for f in FUNCTIONS)
+CONFIG = """\
+version: 1
+service: shop
+region: us-east-1
+terraform:
+  working_directory: terraform
+codebuild:
+  artifacts: s3://shop-artifacts/plans
+environments:
+  dev: {branch: dev, apply: auto}
+capacity_providers:
+  shared: {}
+functions:
+""" + "".join(f"""\
+  {f}:
+    capacity_provider: shared
+    alias: live
+    scaling: {{min: 2, max: 6}}
+    warm: {{concurrency: 3, schedule: "rate(5 minutes)"}}
+""" for f in FUNCTIONS) + """\
+post_deploy:
+  prune: {keep: 2}
+"""
+FAST = RunOptions(wait=WaitSettings(delay=0.05, progress_every=0.2),
+                  scale_wait=ScaleWait(delay=0.05, timeout=5))
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox(SandboxOptions(publish_delay_seconds=DELAY)) as server:
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Config:
+    (tmp_path / "terraform").mkdir()
+    (tmp_path / "terraform" / "main.tf").write_text("")
+    (tmp_path / "lmi-delivery.yml").write_text(CONFIG)
+    loaded = load(tmp_path / "lmi-delivery.yml")
+    sandbox.seed_from_config(loaded)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    return loaded
+
+
+@pytest.fixture
+def lam(sandbox: Sandbox) -> Any:
+    return sandbox.client("lambda")
+
+
+@pytest.fixture
+def registered() -> Iterator[None]:
+    """The commands as the CLI registers them, for calls through ``cli.main``."""
+    commands = (post_deploy_command, publish_command, alias_command, scale_command,
+                warm_command, rollback_command)
+    for command in commands:
+        cli.cli.add_command(command)
+    yield
+    for command in commands:
+        cli.cli.commands.pop(str(command.name))
+
+
+def run_cli(*args: str) -> int:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(list(args))
+    return int(exited.value.code or 0)
+
+
+def terraform_apply(lam: Any, note: str) -> None:
+    """What an apply of new code does to the functions: $LATEST changes."""
+    for name in NAMES:
+        lam.update_function_configuration(FunctionName=name, Description=note)
+
+
+def previous_deploys(lam: Any) -> None:
+    """Two earlier deploys: versions 1 and 2 on every function, alias live on 2."""
+    for n in (1, 2):
+        terraform_apply(lam, f"deploy {n}")
+        for name in NAMES:
+            lam.publish_version(FunctionName=name)
+    time.sleep(DELAY + 0.1)
+    for name in NAMES:
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion="2")
+
+
+def clients(config: Config, sandbox: Sandbox, calls: list[tuple[str, str, str]]) -> Any:
+    factory = ClientFactory(AwsSettings(region="us-east-1", endpoint_url=sandbox.endpoint_url))
+    lam = factory.client("lambda")
+
+    def remember(params: Any, context: Any, **_: Any) -> None:
+        context["recorded_params"] = dict(params)
+
+    def record(model: Any, parsed: Any, context: Any, **_: Any) -> None:
+        params = context.get("recorded_params") or {}
+        qualifier = str(parsed.get("Version") or params.get("Qualifier") or "")
+        calls.append((model.name, str(params.get("FunctionName", "")),
+                      f"{qualifier}:{parsed.get('State', '')}"))
+
+    lam.meta.events.register("provide-client-params.lambda", remember)
+    lam.meta.events.register("after-call.lambda", record)
+    return PostDeployClients(lambda_=lam, events=factory.client("events"),
+                             s3=factory.client("s3"))
+
+
+def test_full_post_deploy_then_rollback(config: Config, sandbox: Sandbox, lam: Any,
+                                        registered: None) -> None:
+    previous_deploys(lam)
+    terraform_apply(lam, "deploy 3")
+    calls: list[tuple[str, str, str]] = []
+    reporter = Reporter()
+
+    report = run_post_deploy(config, config.environment("dev"), clients(config, sandbox, calls),
+                             dry_run=False, reporter=reporter, options=FAST)
+
+    assert report.status == "succeeded"
+    # Every new version was Active before the first alias moved.
+    first_alias = next(i for i, c in enumerate(calls) if c[0] in ("UpdateAlias", "CreateAlias"))
+    for name in NAMES:
+        active = [i for i, c in enumerate(calls)
+                  if c[0] == "GetFunctionConfiguration" and c[1] == name and c[2] == "3:Active"]
+        assert active, name
+        assert active[0] < first_alias, name
+    kinds = reporter.kinds()
+    assert max(i for i, k in enumerate(kinds) if k == "active") < kinds.index("alias")
+    published = [c for c in calls if c[0] == "PublishVersion"]
+    assert {c[1] for c in published} == set(NAMES)
+    for name in NAMES:
+        assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "3"
+        applied = lam.get_function_scaling_config(FunctionName=name, Qualifier="3")
+        assert applied["AppliedFunctionScalingConfig"] == {
+            "MinExecutionEnvironments": 2, "MaxExecutionEnvironments": 6}
+        warmups = [i for i in sandbox.invocations(name)
+                   if json.loads(i.payload)["lmi-delivery"]["warmup"] is True]
+        assert len(warmups) == 3
+        assert {(i.qualifier, i.executed_version) for i in warmups} == {("live", "3")}
+        versions = {v["Version"] for v in lam.list_versions_by_function(
+            FunctionName=name)["Versions"]}
+        assert "1" not in versions, "the oldest version is pruned (keep 2)"
+        assert {"2", "3"} <= versions
+        entry = report.functions[name]
+        assert (entry.published_version, entry.alias_from, entry.alias_to) == ("3", "2", "3")
+    assert report.prune is not None
+    assert report.prune["deleted"] == 3
+    events = sandbox.client("events")
+    targets = events.list_targets_by_rule(Rule="shop-dev-router-warm")["Targets"]
+    assert [t["Arn"].rsplit(":", 2)[-2:] for t in targets] == [["shop-dev-router", "live"]]
+    rule = events.describe_rule(Name="shop-dev-router-warm")
+    assert rule["ScheduleExpression"] == "rate(5 minutes)"
+
+    # rollback reads the stored record (S3 last.json) and puts every alias back on 2
+    code = run_cli("rollback", "--config", str(config.path), "--env", "dev", "--format", "json")
+    assert code == 0
+    for name in NAMES:
+        assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+
+
+def test_failed_publish_stops_the_deploy_before_any_alias(
+        config: Config, sandbox: Sandbox, lam: Any, registered: None,
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    previous_deploys(lam)
+    terraform_apply(lam, "deploy 3")
+    sandbox.fail_next_publish("shop-dev-worker", "InsufficientCapacity")
+
+    code = run_cli("post-deploy", "--config", str(config.path), "--env", "dev",
+                   "--poll-interval", "0.05", "--report", str(tmp_path / "report.json"))
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "InsufficientCapacity" in err
+    assert "no alias was moved" in err
+    for name in NAMES:
+        assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert written["status"] == "failed"
+    assert "InsufficientCapacity" in written["error"]
+
+
+def test_concurrent_alias_change_is_detected(config: Config, lam: Any) -> None:
+    previous_deploys(lam)
+    env = config.environment("dev")
+    plan = plan_alias(lam, config, env, versions=dict.fromkeys(NAMES, "1"))
+    lam.update_alias(FunctionName=NAMES[0], Name="live", FunctionVersion="1")  # someone else
+
+    with pytest.raises(ConcurrentChange) as error:
+        execute_alias(lam, plan, reporter=Reporter())
+
+    assert error.value.exit_code == 1
+    assert "changed by someone else" in str(error.value)
+    assert f"not moved: {NAMES[1]}:live, {NAMES[2]}:live" in str(error.value)
+    assert [lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in NAMES] == [
+        "1", "2", "2"]
+
+
+def test_dry_run_changes_nothing(config: Config, lam: Any, registered: None,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    previous_deploys(lam)
+    terraform_apply(lam, "deploy 3")
+
+    code = run_cli("post-deploy", "--config", str(config.path), "--env", "dev", "--dry-run",
+                   "--format", "json")
+
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "planned"
+    assert [(f["alias_from"], f["alias_to"]) for f in report["functions"]] == [("2", "new")] * 3
+    for name in NAMES:
+        assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+        assert len(lam.list_versions_by_function(FunctionName=name)["Versions"]) == 3
+
+
+def test_single_step_commands(config: Config, lam: Any, sandbox: Sandbox,
+                              registered: None) -> None:
+    terraform_apply(lam, "first")
+    common = ("--config", str(config.path), "--env", "dev", "--poll-interval", "0.05")
+    assert run_cli("publish", *common, "--function", "router") == 0
+    assert run_cli("alias", *common, "--function", "router") == 0
+    assert lam.get_alias(FunctionName=NAMES[0], Name="live")["FunctionVersion"] == "1"
+    assert run_cli("scale", *common, "--function", "router") == 0
+    assert run_cli("warm", *common, "--function", "router") == 0
+    assert {i.executed_version for i in sandbox.invocations(NAMES[0])} == {"1"}
+    # nothing older to go back to: a clear refusal, exit 1
+    assert run_cli("rollback", *common, "--function", "router") == 1
