@@ -19,20 +19,16 @@ from typing import Any, TypeVar
 import click
 
 from lmi_delivery import __version__
+from lmi_delivery.cli_options import config_option, context_options, format_option
 from lmi_delivery.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     ConfigError,
+    GateRefused,
     LmiError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-FORMAT_CHOICE = click.Choice(["text", "json", "markdown"])
-EVENT_CHOICE = click.Choice(
-    ["push", "pull_request", "workflow_dispatch", "schedule", "pull_request_target"]
-)
-
 
 @dataclass
 class AppState:
@@ -67,43 +63,36 @@ class LazyGroup(click.Group):
                 formatter.write_dl(sorted(rows))
 
 
-def config_option(f: F) -> F:
-    return click.option(
-        "--config", "config_path", default="lmi-delivery.yml", show_default=True,
-        type=click.Path(dir_okay=True, path_type=str),
-        help="The lmi-delivery configuration file; its directory is the repository root.",
-    )(f)
-
-
-def format_option(f: F) -> F:
-    return click.option("--format", "fmt", type=FORMAT_CHOICE, default="text",
-                        show_default=True, help="Output format.")(f)
-
-
-def context_options(f: F) -> F:
-    """The CI context flags; each overrides what the GitHub or CodeBuild environment says."""
-    options = [
-        click.option("--event", type=EVENT_CHOICE,
-                     help="Event to plan for. Default: the CI's event, else push."),
-        click.option("--ref", help="Branch or ref the event ran on (e.g. dev or refs/heads/dev)."),
-        click.option("--base-ref", help="For pull requests: the branch the PR targets."),
-        click.option("--sha", help="Commit the plan is for."),
-        click.option("--event-file", type=click.Path(dir_okay=True),
-                     help="A GitHub event payload (JSON) to read the context from."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
              lazy={
+                 "alias": ("lmi_delivery.postdeploy.commands:alias_command",
+                           "Move each function's alias to its new Active version."),
                  "codebuild": ("lmi_delivery.codebuild.command:codebuild_group",
                                "Start CodeBuild builds; wait on many with one poller."),
+                 "doctor": ("lmi_delivery.doctor.command:doctor_command",
+                            "Lint the delivery setup: workflows, buildspecs, names, Terraform."),
+                 "gates": ("lmi_delivery.gates.command:gates_group",
+                           "Security and LMI validation gates over a Terraform plan."),
+                 "init": ("lmi_delivery.init:init_command",
+                          "Write a starter lmi-delivery.yml, workflows and Terraform root."),
+                 "post-deploy": ("lmi_delivery.postdeploy.commands:post_deploy_command",
+                                 "Publish, alias, scale, warm and prune after an apply."),
+                 "prune": ("lmi_delivery.postdeploy.prune_command:prune_command",
+                           "Delete old versions, keeping the newest and every protected one."),
+                 "publish": ("lmi_delivery.postdeploy.commands:publish_command",
+                             "Publish a version of each function and wait until Active."),
+                 "rollback": ("lmi_delivery.postdeploy.commands:rollback_command",
+                              "Move aliases back to the version before the last deploy."),
+                 "run": ("lmi_delivery.execute.command:run_command",
+                         "Run the pipeline: builds, approval, apply, post-deploy."),
                  "sandbox": ("lmi_delivery.sandbox.command:sandbox_group",
                              "Run the embedded local AWS (LMI, Lambda, CodeBuild)."),
+                 "scale": ("lmi_delivery.postdeploy.commands:scale_command",
+                           "Set execution environment min/max on the new versions."),
                  "terraform": ("lmi_delivery.terraform.command:terraform_group",
                                "Install a verified Terraform; plan and apply builds."),
+                 "warm": ("lmi_delivery.postdeploy.commands:warm_command",
+                          "Prime environments through the alias; manage the warm schedule."),
              })
 @click.version_option(__version__, "--version", prog_name="lmi-delivery")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
@@ -188,7 +177,9 @@ def _report(error: BaseException, debug: bool) -> None:
     if isinstance(error, ConfigError):
         click.echo(str(error), err=True)
         return
-    click.echo(f"error: {error}", err=True)
+    # "refused:" marks a gate's refusal (exit 3) in logs, e.g. inside a CodeBuild build.
+    prefix = "refused" if isinstance(error, GateRefused) else "error"
+    click.echo(f"{prefix}: {error}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -25,8 +25,9 @@ class PlanRequest:
     offline: bool = False
 
 
-def make_plan(request: PlanRequest, environ: Mapping[str, str]) -> DeliveryPlan:
-    config = load(request.config_path)
+def make_plan(request: PlanRequest, environ: Mapping[str, str], *,
+              config: Config | None = None) -> DeliveryPlan:
+    config = config or load(request.config_path)
     env = config.environment(request.env_name)
     context = events.resolve(environ, request.flags, default_branch=env.branch)
     if context.source == "local" and not context.commit:

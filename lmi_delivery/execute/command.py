@@ -1,0 +1,60 @@
+"""``lmi-delivery run``: the click layer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from lmi_delivery.cli_options import config_option, context_options, format_option
+
+
+@click.command("run")
+@config_option
+@click.option("--env", "env_names", required=True, multiple=True,
+              help="The environment to deliver; repeat it to run several in lockstep (their "
+                   "builds start together and one poller waits on all of them).")
+@context_options
+@format_option
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the run report as JSON to this file.")
+@click.option("--sandbox", is_flag=True,
+              help="Run against the embedded sandbox: no AWS account, nothing leaves this "
+                   "machine.")
+@click.option("--poll-interval", type=float, default=None,
+              help="Seconds between build status polls (default: codebuild.poll_interval_seconds"
+                   ", 1 in the sandbox).")
+def run_command(config_path: str, env_names: tuple[str, ...], event: str | None, ref: str | None,
+                base_ref: str | None, sha: str | None, event_file: str | None, fmt: str,
+                report_path: Path | None, sandbox: bool, poll_interval: float | None) -> None:
+    """Run the delivery pipeline for one environment: what `lmi-delivery plan` shows.
+
+    Stages run in order and stop at the first that does not succeed: the delivery setup check,
+    the plan build in CodeBuild (validate, plan, gates, the plan stored with its sha256), the
+    apply build (the reviewed plan verified, then applied; approval environments are refused
+    here and applied only by the deploy workflow's approved job), then post-deploy. Build logs
+    stream to stderr as they arrive; Ctrl-C stops every started build.
+
+    \b
+    The whole pipeline on this machine, no AWS account needed:
+      lmi-delivery run --sandbox --config examples/quickstart/lmi-delivery.yml --env dev
+    """
+    from lmi_delivery.events import ContextFlags
+    from lmi_delivery.execute.report import render_many
+    from lmi_delivery.execute.run import RunRequest, run, write_report
+
+    request = RunRequest(config_path, env_names,
+                         ContextFlags(event=event, ref=ref, base_ref=base_ref, sha=sha,
+                                      event_file=event_file),
+                         sandbox=sandbox, poll_interval=poll_interval)
+    executions = run(request, dict(os.environ))
+    reports = [e.report for e in executions]
+    if report_path is not None:
+        write_report(report_path, render_many(reports, "json"))
+    click.echo(render_many(reports, "json" if fmt == "json" else
+                           "markdown" if fmt == "markdown" else "text"), nl=False)
+    errors = [e.error for e in executions if e.error is not None]
+    if errors:
+        # The most severe outcome decides the exit code: a refusal (3) over a failure (1).
+        raise max(errors, key=lambda e: e.exit_code)
