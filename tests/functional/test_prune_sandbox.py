@@ -232,3 +232,46 @@ def test_handler_module_does_not_load_click() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "False"
+
+
+def _post_deploy(sandbox: Sandbox, config: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(sandbox_environ(sandbox))
+    return subprocess.run(
+        [sys.executable, "-m", "lmi_delivery", "post-deploy", "--config", str(config),
+         "--env", "dev", "--poll-interval", "0.05"],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_a_deploy_at_99_versions_prunes_first_and_succeeds(sandbox: Sandbox,
+                                                          tmp_path: Path) -> None:
+    world = build(sandbox, tmp_path, functions=3, versions=33, per_provider=3, keep=30,
+                  protections=False)
+    lam = sandbox.client("lambda", max_attempts=3)
+    for key in ("f0", "f1", "f2"):  # what a Terraform apply changed
+        lam.update_function_configuration(FunctionName=name(key), Description="release 34")
+    result = _post_deploy(sandbox, world.config.path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for key in ("f0", "f1", "f2"):
+        assert lam.get_alias(FunctionName=name(key), Name="live")["FunctionVersion"] == "34"
+    pages = lam.get_paginator("list_function_versions_by_capacity_provider").paginate(
+        CapacityProviderName=world.provider_name("cp0"))
+    assert sum(len(page["FunctionVersions"]) for page in pages) <= 100
+
+
+def test_a_deploy_with_nothing_prunable_stops_before_publishing(sandbox: Sandbox,
+                                                                tmp_path: Path) -> None:
+    world = build(sandbox, tmp_path, functions=3, versions=33, per_provider=3, keep=33,
+                  protections=False)
+    lam = sandbox.client("lambda", max_attempts=3)
+    for key in ("f0", "f1", "f2"):  # what a Terraform apply changed
+        lam.update_function_configuration(FunctionName=name(key), Description="release 34")
+    before = all_versions(sandbox, world)
+    result = _post_deploy(sandbox, world.config.path)
+    assert result.returncode == 1
+    assert "capacity provider pw-dev-cp0" in result.stderr
+    assert "LimitExceeded" not in result.stderr  # a clear message, not the raw AWS exception
+    assert "Traceback" not in result.stderr
+    assert all_versions(sandbox, world) == before, "nothing was published or deleted"
