@@ -170,7 +170,10 @@ class _Planner:
                 elif step == "alias":
                     current = (self.live.alias_versions.get((name, fn.alias))
                                if self.live else None)
-                    steps.append(AliasMove(where, name, fn.alias, current, "new"))
+                    canary = fn.canary
+                    steps.append(AliasMove(where, name, fn.alias, current, "new",
+                                           canary.weight if canary else None,
+                                           canary.minutes if canary else None))
                 elif step == "scale" and fn.scaling and fn.capacity_provider:
                     steps.append(Scale(where, name, "new", fn.scaling.min, fn.scaling.max))
                 elif step == "warm" and fn.warm:

@@ -131,10 +131,17 @@ class AliasMove(Step):
     from_version: str | None
     to_version: str
     """A version number, or ``new`` for the version the publish step creates."""
+    canary_weight: float | None = None
+    """When set, the move is a canary: this share of traffic first, alarms watched."""
+    canary_minutes: float | None = None
 
     def describe(self) -> str:
         source = self.from_version or "(current)"
-        return f"move alias {self.function}:{self.alias} {source} -> {self.to_version}"
+        text = f"move alias {self.function}:{self.alias} {source} -> {self.to_version}"
+        if self.canary_weight is not None:
+            text += (f" through a canary ({self.canary_weight:.0%} for "
+                     f"{self.canary_minutes or 0:g} min, rolled back on an alarm)")
+        return text
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from lmi_delivery.config.model import (
+    Canary,
     CapacityProvider,
     CodeBuildSettings,
     Config,
@@ -90,14 +91,21 @@ def _codebuild(data: Data) -> CodeBuildSettings:
     return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]), **extra)
 
 
+def _canary(data: Data) -> Canary:
+    extra: dict[str, Any] = {k: float(data[k]) for k in ("weight", "minutes") if k in data}
+    return Canary(**extra, alarms=tuple(data.get("alarms", ())))
+
+
 def _function(key: str, data: Data) -> Function:
     scaling = data.get("scaling")
     warm = data.get("warm")
+    canary = data.get("canary")
     return Function(
         key=key,
         **_only(data, "name", "capacity_provider", "alias"),
         scaling=Scaling(min=scaling["min"], max=scaling["max"]) if scaling else None,
         warm=Warm(**_only(warm, "concurrency", "schedule")) if warm is not None else None,
+        canary=_canary(canary) if canary is not None else None,
     )
 
 

@@ -77,6 +77,15 @@ class Warm:
 
 
 @dataclass(frozen=True)
+class Canary:
+    """Route ``weight`` of the alias to the new version for ``minutes`` while watching alarms."""
+
+    weight: float = 0.1
+    minutes: float = 5.0
+    alarms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Function:
     key: str
     name: str | None = None
@@ -85,6 +94,7 @@ class Function:
     alias: str = "live"
     scaling: Scaling | None = None
     warm: Warm | None = None
+    canary: Canary | None = None
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.config import naming
-from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.model import Canary, Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.postdeploy.canary import CanaryClock, CanaryRolledBack, run_canary
 from lmi_delivery.postdeploy.publish import aws_call, selected
 from lmi_delivery.postdeploy.report import Reporter
 from lmi_delivery.steps import RUNNER, AliasMove
@@ -41,6 +42,8 @@ class AliasTarget:
     step: AliasMove
     revision_id: str | None
     """The alias's RevisionId when read; ``None`` when the alias does not exist yet."""
+    canary: Canary | None = None
+    """The function's canary settings: a move (not a creation) then goes through a canary."""
 
     @property
     def action(self) -> str:
@@ -108,34 +111,44 @@ def plan_alias(client: LambdaClient, config: Config, env: Environment, *,
     for key in selected(config, env, functions):
         name = naming.function_name(config, env, key)
         alias = config.functions[key].alias
+        canary = config.functions[key].canary
         current, revision = read_alias(client, name, alias)
         target = (versions or {}).get(name) or newest_active(client, name)
         if target is None:
             raise OperationFailed(f"{name} has no Active published version for alias {alias}: "
                                   "publish first (lmi-delivery publish)")
-        moves.append(AliasTarget(AliasMove(where, name, alias, current, target), revision))
+        step = AliasMove(where, name, alias, current, target,
+                         canary.weight if canary and revision else None,
+                         canary.minutes if canary and revision else None)
+        moves.append(AliasTarget(step, revision, canary if revision else None))
     return AliasPlan(tuple(moves))
 
 
-def execute_alias(client: LambdaClient, plan: AliasPlan, *,
-                  reporter: Reporter) -> tuple[AliasResult, ...]:
-    """Move the aliases in order; stop at the first refusal without moving the rest."""
+def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: Reporter,
+                  cloudwatch: Any = None,
+                  canary_clock: CanaryClock | None = None) -> tuple[AliasResult, ...]:
+    """Move the aliases in order; stop at the first refusal without moving the rest.
+
+    ``cloudwatch`` answers the alarms of canary moves; ``canary_clock`` is injectable time.
+    """
     done: list[AliasResult] = []
     for index, move in enumerate(plan.moves):
         try:
-            done.append(_move(client, move, reporter))
+            done.append(_move(client, move, reporter, cloudwatch, canary_clock))
         except OperationFailed as exc:
             moved = [f"{r.function}:{r.alias} {r.from_version or '(new)'} -> {r.to_version}"
                      for r in done if r.action != "unchanged"]
             rest = [f"{m.step.function}:{m.step.alias}" for m in plan.moves[index + 1:]]
             detail = f"\n  already moved: {', '.join(moved)}" if moved else ""
             detail += f"\n  not moved: {', '.join(rest)}" if rest else ""
-            kind = ConcurrentChange if isinstance(exc, ConcurrentChange) else OperationFailed
+            kind = type(exc) if isinstance(exc, ConcurrentChange | CanaryRolledBack) \
+                else OperationFailed
             raise kind(exc.message + detail, context=exc.context) from None
     return tuple(done)
 
 
-def _move(client: LambdaClient, move: AliasTarget, reporter: Reporter) -> AliasResult:
+def _move(client: LambdaClient, move: AliasTarget, reporter: Reporter, cloudwatch: Any,
+          canary_clock: CanaryClock | None) -> AliasResult:
     step = move.step
     label = f"{step.function}:{step.alias}"
     if move.action == "unchanged":
@@ -151,6 +164,9 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: Reporter) -> AliasR
     if move.revision_id is None:
         _create(client, step, label)
         action = "created"
+    elif move.canary is not None:
+        _canary(client, step, move.revision_id, move.canary, reporter, cloudwatch, canary_clock)
+        action = "moved"
     else:
         _update(client, step, move.revision_id, label)
         action = "moved"
@@ -188,4 +204,19 @@ def _update(client: LambdaClient, step: AliasMove, revision: str, label: str) ->
         raise ConcurrentChange(
             f"alias {label} was changed by someone else since it was read (RevisionId "
             f"{revision} no longer matches): stopped without moving it to {step.to_version}",
+            context={"function": step.function}) from None
+
+
+def _canary(client: LambdaClient, step: AliasMove, revision: str, canary: Canary,
+            reporter: Reporter, cloudwatch: Any, clock: CanaryClock | None) -> None:
+    from botocore.exceptions import ClientError
+
+    label = f"{step.function}:{step.alias}"
+    try:
+        run_canary(client, cloudwatch, step, revision, canary, reporter=reporter, clock=clock)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "PreconditionFailedException":
+            raise
+        raise ConcurrentChange(
+            f"alias {label} was changed by someone else during its canary: stopped",
             context={"function": step.function}) from None

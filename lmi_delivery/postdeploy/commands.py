@@ -35,8 +35,10 @@ def make_clients(config: Config, env: Environment, environ: dict[str, str]) -> A
 
     factory = ClientFactory(AwsSettings.from_environ(
         environ, region=config.region_for(env), role_arn=env.role_arn))
+    canaries = any(f.canary is not None for f in config.functions.values())
     return PostDeployClients(lambda_=factory.client("lambda"), events=factory.client("events"),
-                             s3=factory.client("s3"))
+                             s3=factory.client("s3"),
+                             cloudwatch=factory.client("cloudwatch") if canaries else None)
 
 
 def _common(f: F) -> F:

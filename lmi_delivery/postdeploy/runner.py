@@ -18,6 +18,7 @@ from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
 from lmi_delivery.postdeploy import alias, publish, scale, schedule, warm
+from lmi_delivery.postdeploy.canary import CanaryClock
 from lmi_delivery.postdeploy.report import PostDeployReport, Reporter, store_last
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ class PostDeployClients:
     events: EventBridgeClient | None = None
     s3: S3Client | None = None
     """Where the deploy record goes (``codebuild.artifacts``); ``None`` keeps no record."""
+    cloudwatch: Any = None
+    """Reads the alarms a canary watches; ``None`` when no function has a canary."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class RunOptions:
     """Function keys or names to act on; ``None`` acts on every configured function."""
     versions: Mapping[str, str] | None = None
     """Function name → version to move aliases to when no publish step runs."""
+    canary_clock: CanaryClock | None = None
+    """Time for canaries (tests pass a fake); ``None`` is real time."""
 
 
 def run_post_deploy(config: Config, env: Environment, clients: PostDeployClients, *,
@@ -128,7 +133,9 @@ class _Run:
             for move in plan.moves:
                 self.reporter.say(f"would {move.step.describe()}")
             return
-        for result in alias.execute_alias(self.lam, plan, reporter=self.reporter):
+        for result in alias.execute_alias(self.lam, plan, reporter=self.reporter,
+                                          cloudwatch=self.clients.cloudwatch,
+                                          canary_clock=self.options.canary_clock):
             self.report.function(result.function).alias_action = result.action
         self.versions = {m.step.function: m.step.to_version for m in plan.moves}
         self.moved = True
