@@ -8,9 +8,7 @@ what AWS has left with :attr:`World.expected_left`.
 
 from __future__ import annotations
 
-import io
 import textwrap
-import zipfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,19 +18,13 @@ from typing import Any
 from lmi_delivery.aws import AwsSettings, ClientFactory, StaticCredentials
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.sandbox import Sandbox
+from lmi_delivery.sandbox import Sandbox, seeding
 
 SERVICE = "pw"
 ENV = "dev"
-TRUST = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
-         '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
-
-
-def zip_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
+# The sandbox's own trust policy and deployment package: any valid ones do.
+TRUST = seeding.TRUST
+zip_bytes = seeding.tiny_zip
 
 
 def name(key: str) -> str:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import itertools
-import zipfile
 from typing import Any
 
+from lmi_delivery.sandbox import seeding
+
 _CHANGES = itertools.count()
-TRUST = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
-         '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
-
-
-def zip_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
+# The sandbox's own trust policy and deployment package: any valid ones do.
+TRUST = seeding.TRUST
+zip_bytes = seeding.tiny_zip
 
 
 def role(iam: Any, name: str = "fn-role") -> str:
