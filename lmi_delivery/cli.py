@@ -67,6 +67,8 @@ class LazyGroup(click.Group):
              lazy={
                  "alias": ("lmi_delivery.postdeploy.commands:alias_command",
                            "Move each function's alias to its new Active version."),
+                 "ci": ("lmi_delivery.github.command:ci_command",
+                        "Run one command as a GitHub Actions step (what action.yml runs)."),
                  "codebuild": ("lmi_delivery.codebuild.command:codebuild_group",
                                "Start CodeBuild builds; wait on many with one poller."),
                  "doctor": ("lmi_delivery.doctor.command:doctor_command",

@@ -32,16 +32,20 @@ def make_plan(request: PlanRequest, environ: Mapping[str, str], *,
     context = events.resolve(environ, request.flags, default_branch=env.branch)
     if context.source == "local" and not context.commit:
         context = _with_local_commit(context, config.root, environ)
-    policy = decide(context, env)
-    notes: list[str] = []
-    offline = request.offline
-    live = None
-    if not offline:
-        live, note = _read_live(config, env, environ)
-        offline = live is None
-        notes.append(note)
-    return build_plan(config, env, context, policy, offline=offline, live=live,
-                      notes=tuple(notes))
+    return plan_for(config, env, context, None if request.offline else environ)
+
+
+def plan_for(config: Config, env: Environment, context: CiContext,
+             aws_environ: Mapping[str, str] | None) -> DeliveryPlan:
+    """The delivery plan for ``context``; reads current aliases (read-only) unless
+    ``aws_environ`` is ``None``, and says when it plans offline and why."""
+    live: LiveState | None = None
+    notes: tuple[str, ...] = ()
+    if aws_environ is not None:
+        live, note = _read_live(config, env, aws_environ)
+        notes = (note,) if note else ()
+    return build_plan(config, env, context, decide(context, env), offline=live is None,
+                      live=live, notes=notes)
 
 
 def _read_live(config: Config, env: Environment,

@@ -1,0 +1,154 @@
+"""``lmi-delivery ci``: read the runner's context once, run one command, answer in GitHub's terms.
+
+Order matters: secret-like values are masked before anything else is printed; then the command
+runs; then, whatever its outcome, the report file, ``$GITHUB_OUTPUT``, the job summary and (on
+pull requests) the environment's comment are written, every text redacted of the masked values;
+last, the error decides the exit code.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from lmi_delivery.config import load
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import ConfigError, LmiError
+from lmi_delivery.events import CiContext, ContextFlags, resolve
+from lmi_delivery.execute.executor import execute_all
+from lmi_delivery.github import annotations as notes
+from lmi_delivery.github import comments, tasks
+from lmi_delivery.github.approval import ApprovalChecker
+from lmi_delivery.github.context import CiInputs, Outcome, Runner
+from lmi_delivery.github.masks import Masker
+from lmi_delivery.github.outputs import write_outputs
+from lmi_delivery.github.pipeline import Executor, Pipeline, run_pipeline
+from lmi_delivery.github.rest import GithubRest
+from lmi_delivery.github.summary import append_summary, section
+
+RestFactory = Callable[[str, str], GithubRest]
+
+
+def default_rest(api_url: str, token: str) -> GithubRest:
+    return GithubRest(token=token, base_url=api_url)
+
+
+@dataclass
+class Ci:
+    inputs: CiInputs
+    environ: Mapping[str, str]
+    log: TextIO
+    rest_factory: RestFactory = default_rest
+    executor: Executor = execute_all
+
+    def __post_init__(self) -> None:
+        self.runner = Runner.from_environ(self.environ)
+        self.masker = Masker()
+        self.rest = (self.rest_factory(self.runner.api_url, self.inputs.github_token)
+                     if self.inputs.github_token else None)
+
+    def say(self, line: str) -> None:
+        self.log.write(self.masker.redact(line) + "\n")
+        self.log.flush()
+
+    def run(self) -> Outcome:
+        for line in (self.masker.add_environ(self.environ)
+                     + self.masker.add(self.inputs.github_token)):
+            self.log.write(line + "\n")
+        wanted = self.inputs.python_version
+        if wanted and not platform.python_version().startswith(wanted):
+            self.say(notes.Annotation(
+                "warning", f"python-version {wanted} was asked for, but lmi-delivery runs on "
+                f"Python {platform.python_version()}").command())
+        try:
+            config = load(self.inputs.config)
+        except ConfigError as exc:
+            for note in notes.for_config_error(exc, self.runner.workspace):
+                self.say(note.command())
+            raise
+        env = config.environment(self.inputs.environment)
+        context = resolve(self.environ, ContextFlags(), default_branch=env.branch)
+        outcome = self._dispatch(config, env, context)
+        self._finish(outcome, context)
+        return outcome
+
+    def _dispatch(self, config: Config, env: Environment, context: CiContext) -> Outcome:
+        command = self.inputs.command
+        suffix = "sarif" if command == "doctor" else "json"
+        report_path = str(self.runner.report_path(command, env.name, suffix))
+        if command in ("run", "plan"):
+            approve = ApprovalChecker(self.rest, self.runner.repository, self.runner.run_id,
+                                      context.sha, say=self.say)
+            pipeline = Pipeline(self.inputs, config, env, context, self.runner, self.log,
+                                approve, self.executor)
+            return run_pipeline(pipeline, self.environ, report_path)
+        if command == "doctor":
+            return tasks.doctor(config, self.runner, self.log, report_path)
+        self.say(notes.group(f"lmi-delivery {command} {env.name}"))
+        try:
+            with self._aws(config, env) as (aws, poll):
+                if command == "post-deploy":
+                    return tasks.post_deploy(config, env, self.inputs, aws, self.say,
+                                             report_path, poll)
+                if command == "prune":
+                    return tasks.prune(config, env, self.inputs, aws, self.say, report_path)
+                return tasks.rollback(config, env, self.inputs, aws, self.say, report_path)
+        finally:
+            self.say(notes.END_GROUP)
+
+    @contextmanager
+    def _aws(self, config: Config, env: Environment) -> Iterator[tuple[Mapping[str, str], float]]:
+        if not self.inputs.sandbox:
+            yield self.environ, 5.0
+            return
+        from lmi_delivery.execute.run import SANDBOX_POLL_SECONDS
+        from lmi_delivery.execute.sandbox_run import sandbox_session
+
+        local = {k: v for k, v in self.environ.items() if not k.startswith("AWS_")}
+        with sandbox_session(config, [env], local, say=self.say) as session:
+            yield {**local, **session.environ}, SANDBOX_POLL_SECONDS
+
+    def _finish(self, outcome: Outcome, context: CiContext) -> None:
+        redact = self.masker.redact
+        outcome.markdown, outcome.report = redact(outcome.markdown), redact(outcome.report)
+        outcome.outputs = {k: redact(v) for k, v in outcome.outputs.items()}
+        path = Path(outcome.outputs.get("report-path") or self.runner.report_path(
+            self.inputs.command, self.inputs.environment, outcome.report_suffix))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(outcome.report, encoding="utf-8")
+        write_outputs(self.runner.output_path, outcome.outputs)
+        text = section(outcome, self.inputs.command, self.runner.run_url, str(path))
+        if self.runner.summary_path:
+            append_summary(self.runner.summary_path, text)
+        else:  # not on a runner: the summary is the output
+            self.log.write(text)
+        self._comment(outcome, context)
+        if outcome.error is not None and not isinstance(outcome.error, ConfigError):
+            refused = outcome.error.exit_code == 3
+            self.say(notes.Annotation(
+                "error", str(outcome.error),
+                title="lmi-delivery refused" if refused else "lmi-delivery failed").command())
+
+    def _comment(self, outcome: Outcome, context: CiContext) -> None:
+        if not (context.is_pull_request and self.inputs.comment_on_pr):
+            return
+        if self.rest is None or not self.runner.repository or context.pr_number is None:
+            self.say(notes.Annotation(
+                "warning", "no pull request comment: the github-token input, "
+                "GITHUB_REPOSITORY or the pull request number is missing").command())
+            return
+        body = comments.comment_body(self.inputs.environment, outcome.markdown,
+                                     self.runner.run_url)
+        try:
+            posted = comments.upsert(self.rest, self.runner.repository, context.pr_number,
+                                     self.inputs.environment, self.masker.redact(body))
+        except LmiError as exc:
+            self.say(notes.Annotation(
+                "warning", f"the pull request comment could not be written: {exc}").command())
+            return
+        self.say(f"pull request #{context.pr_number}: comment {posted.action} "
+                 f"{posted.url}".rstrip())

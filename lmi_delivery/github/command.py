@@ -1,0 +1,62 @@
+"""``lmi-delivery ci``: the GitHub Action's entry point. Its options mirror ``action.yml``'s
+inputs one to one (``github-token`` → ``--github-token``; each also read from ``LMI_*``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from lmi_delivery.github.context import COMMANDS, CiInputs
+
+#: Action input → (option, environment variable).
+INPUTS: dict[str, tuple[str, str]] = {
+    name: (f"--{name}", "LMI_" + name.upper().replace("-", "_"))
+    for name in ("command", "environment", "config", "python-version", "github-token",
+                 "comment-on-pr", "dry-run")
+}
+
+
+@click.command("ci", context_settings={"show_default": True})
+@click.option(INPUTS["command"][0], "command", envvar=INPUTS["command"][1],
+              type=click.Choice(COMMANDS), default="run",
+              help="What to do: run (the pipeline this event allows), plan (review stages "
+                   "only), post-deploy, prune, rollback or doctor.")
+@click.option(INPUTS["environment"][0], "environment", envvar=INPUTS["environment"][1],
+              required=True, help="The environment of the config to act on.")
+@click.option(INPUTS["config"][0], "config", envvar=INPUTS["config"][1],
+              default="lmi-delivery.yml", help="The lmi-delivery configuration file.")
+@click.option(INPUTS["python-version"][0], "python_version", envvar=INPUTS["python-version"][1],
+              default=None, help="The Python the action set up; a mismatch is warned about.")
+@click.option(INPUTS["github-token"][0], "github_token", envvar=INPUTS["github-token"][1],
+              default="", show_default=False,
+              help="Token for PR comments and approval checks. Pass it through the "
+                   "environment variable, never on the command line.")
+@click.option(INPUTS["comment-on-pr"][0], "comment_on_pr", envvar=INPUTS["comment-on-pr"][1],
+              type=click.BOOL, default=True,
+              help="On pull requests, write (or update) one comment per environment.")
+@click.option(INPUTS["dry-run"][0], "dry_run", envvar=INPUTS["dry-run"][1], type=click.BOOL,
+              default=False, help="Start and change nothing: show what would happen.")
+@click.option("--sandbox", envvar="LMI_SANDBOX", type=click.BOOL, default=False, hidden=True,
+              help="Run against the embedded sandbox (demos and tests).")
+def ci_command(command: str, environment: str, config: str, python_version: str | None,
+               github_token: str, comment_on_pr: bool, dry_run: bool, sandbox: bool) -> None:
+    """Run one lmi-delivery command as a GitHub Actions step (what action.yml runs).
+
+    Reads the GitHub context once (GITHUB_* variables and the event payload), masks every
+    secret-like value, runs the command, and answers in GitHub's terms: ::group:: per stage and
+    build, ::error annotations on files, step outputs, a job summary and, on pull requests,
+    one comment per environment updated in place. Apply runs only where the stage policy
+    allows it, and for `apply: approval` environments only once the REST API shows this run's
+    deployment to the environment approved. Exit codes: 0 ok, 1 failed, 2 invalid input,
+    3 refused, 130 interrupted.
+    """
+    from lmi_delivery.github.ci import Ci
+
+    inputs = CiInputs(command=command, environment=environment, config=config,
+                      python_version=python_version, github_token=github_token,
+                      comment_on_pr=comment_on_pr, dry_run=dry_run, sandbox=sandbox)
+    outcome = Ci(inputs, dict(os.environ), sys.stdout).run()
+    if outcome.error is not None:
+        raise outcome.error

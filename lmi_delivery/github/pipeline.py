@@ -1,0 +1,192 @@
+"""``ci --command run|plan``: the delivery plan executed with GitHub's reporter and approvals.
+
+The run path of ``lmi-delivery run`` (``make_services`` + ``execute_all``) with three services
+swapped: builds are reported in ``::group::`` blocks with their ids written to
+``$GITHUB_OUTPUT`` as they start, the approval of an ``apply: approval`` environment is verified
+through GitHub's REST API (not refused outright), and the delivery setup check annotates each
+finding. ``plan`` runs the review stages only (security, validate, plan: the plan build stores the
+plan with its sha256); ``dry-run`` starts nothing and shows the plan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
+
+from lmi_delivery.commands.plan import plan_for
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.events import CiContext
+from lmi_delivery.execute.executor import Execution, RunServices, execute_all
+from lmi_delivery.execute.report import RunReport, render
+from lmi_delivery.gates.policy import MUTATING_STAGES
+from lmi_delivery.github import annotations as notes
+from lmi_delivery.github.context import CiInputs, Outcome, Runner
+from lmi_delivery.render import render as render_plan
+from lmi_delivery.steps import AwaitApproval, DeliveryPlan
+
+Executor = Callable[[Sequence[DeliveryPlan], RunServices], list[Execution]]
+PLAN_ONLY = "command plan runs the review stages only; `command: run` applies"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    inputs: CiInputs
+    config: Config
+    env: Environment
+    context: CiContext
+    runner: Runner
+    log: TextIO
+    approve: Callable[[AwaitApproval], None]
+    executor: Executor = execute_all
+
+
+def delivery_plan(config: Config, env: Environment, context: CiContext,
+                  aws_environ: Mapping[str, str] | None, *, review_only: bool) -> DeliveryPlan:
+    """The plan for this event; ``aws_environ`` ``None`` plans offline."""
+    plan = plan_for(config, env, context, aws_environ)
+    if not review_only:
+        return plan
+    stages = tuple(replace(s, status="skipped", reason=PLAN_ONLY, steps=())
+                   if s.name in MUTATING_STAGES and s.status != "skipped" else s
+                   for s in plan.stages)
+    return replace(plan, stages=stages)
+
+
+def _annotating_setup_check(p: Pipeline) -> Callable[[], Sequence[str]]:
+    def check() -> Sequence[str]:
+        from lmi_delivery.doctor.runner import diagnose
+
+        problems = []
+        for finding in diagnose(p.config):
+            level: notes.Level = "error" if finding.severity == "error" else "warning"
+            note = notes.at(level, finding.location, f"{finding.rule} {finding.message}",
+                                  workspace=p.runner.workspace,
+                                  title=f"lmi-delivery {finding.name}")
+            p.log.write(note.command() + "\n")
+            if finding.severity == "error":
+                problems.append(str(finding))
+        p.log.flush()
+        return problems
+    return check
+
+
+def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float) -> RunServices:
+    from lmi_delivery.codebuild import GithubReporter
+    from lmi_delivery.execute.run import make_services
+
+    services = make_services(p.config, p.env, aws_environ, poll, p.log)
+    return replace(services, reporter=GithubReporter(p.log, p.runner.output_path),
+                   approve=p.approve, check_setup=_annotating_setup_check(p))
+
+
+def _published(config: Config, env: Environment, aws_environ: Mapping[str, str]) -> dict[str, str]:
+    """Versions the post-deploy build published, from the deploy record it stored."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.postdeploy.report import load_last
+
+    factory = ClientFactory(AwsSettings.from_environ(
+        aws_environ, region=config.region_for(env), role_arn=env.role_arn, max_attempts=2))
+    try:
+        record = load_last(factory.client("s3"), config, env) or {}
+    except (BotoCoreError, ClientError):
+        return {}
+    return {str(f["function"]): str(f["published_version"])
+            for f in record.get("functions") or []
+            if isinstance(f, dict) and f.get("function") and f.get("published_version")}
+
+
+def _exported(report: RunReport, name: str) -> str:
+    for result in report.results.values():
+        if result.exported.get(name):
+            return result.exported[name]
+    return ""
+
+
+def _builds_markdown(report: RunReport) -> list[str]:
+    rows = []
+    for stage, result in report.results.items():
+        for b in result.builds:
+            link = f"[log]({b.log_url})" if b.log_url else ""
+            rows.append(f"- `{stage}`: `{b.project}` `{b.id}` **{b.status}** {link}".rstrip())
+    return ["", "#### Builds", "", *rows] if rows else []
+
+
+def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
+                report_path: str) -> Outcome:
+    summary = _exported(report, "LMI_PLAN_SUMMARY")
+    changes = _exported(report, "LMI_PLAN_HAS_CHANGES").lower()
+    lines = [render(report, "markdown").rstrip("\n"), *_builds_markdown(report)]
+    if summary:
+        lines += ["", "#### Terraform plan", "", "```", summary, "```"]
+    if published:
+        lines += ["", "#### Published versions", "",
+                  *[f"- `{fn}`: version {v}" for fn, v in sorted(published.items())]]
+    outputs = {
+        "stages": json.dumps({name: result.outcome for name, result in report.results.items()}),
+        "plan-summary": summary,
+        "plan-sha256": _exported(report, "LMI_PLAN_SHA256"),
+        "has-changes": "true" if changes in ("true", "1", "yes") else
+                       "false" if changes in ("false", "0", "no") else "",
+        "build-ids": " ".join(b.id for r in report.results.values() for b in r.builds),
+        "published-versions": json.dumps(dict(sorted(published.items()))),
+        "report-path": report_path,
+    }
+    return Outcome(f"{report.plan.service} / {report.plan.environment}: run {report.outcome}",
+                   "\n".join(lines) + "\n", render(report, "json"), outputs, error)
+
+
+def dry_run_outcome(plan: DeliveryPlan, report_path: str) -> Outcome:
+    outputs = {"stages": json.dumps({s.name: s.status for s in plan.stages}),
+               "plan-summary": "", "plan-sha256": "", "has-changes": "", "build-ids": "",
+               "published-versions": "{}", "report-path": report_path}
+    return Outcome(f"{plan.service} / {plan.environment}: dry run",
+                   render_plan(plan, "markdown"), render_plan(plan, "json"), outputs)
+
+
+def run_pipeline(p: Pipeline, environ: Mapping[str, str], report_path: str) -> Outcome:
+    """Plan and execute (or, with ``dry-run``, only plan) the delivery for one environment."""
+    review_only = p.inputs.command == "plan"
+    if p.inputs.dry_run:
+        aws = None if p.inputs.sandbox else environ
+        return dry_run_outcome(delivery_plan(p.config, p.env, p.context, aws,
+                                             review_only=review_only), report_path)
+    poll = p.config.codebuild.poll_interval_seconds
+    if not p.inputs.sandbox:
+        return _execute(p, p.context, environ, poll, review_only, report_path)
+
+    from lmi_delivery.execute.run import SANDBOX_POLL_SECONDS
+    from lmi_delivery.execute.sandbox_run import sandbox_session
+
+    def say(line: str) -> None:
+        p.log.write(line + "\n")
+        p.log.flush()
+
+    local = {k: v for k, v in environ.items() if not k.startswith("AWS_")}
+    with sandbox_session(p.config, [p.env], local, say=say) as session:
+        # The sandbox's CodeBuild builds its snapshot commit: it stands for the event's commit.
+        context = replace(p.context, sha=session.commit,
+                          head_sha=session.commit if p.context.head_sha else None)
+        say(f"sandbox: commit {session.commit[:12]} stands for {(p.context.commit or '?')[:12]}")
+        return _execute(p, context, {**local, **session.environ}, SANDBOX_POLL_SECONDS,
+                        review_only, report_path)
+
+
+def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], poll: float,
+             review_only: bool, report_path: str) -> Outcome:
+    from lmi_delivery.codebuild import cancel_on_signals
+
+    plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only)
+    services = _services(p, aws_environ, poll)
+    with cancel_on_signals() as cancel:
+        services.cancel = cancel
+        [execution] = p.executor([plan], services)
+    report = execution.report
+    published: dict[str, str] = {}
+    if report.results.get("post-deploy") and report.results["post-deploy"].outcome == "succeeded" \
+            and report.results["post-deploy"].builds:
+        published = _published(p.config, p.env, aws_environ)
+    return run_outcome(report, execution.error, published, report_path)

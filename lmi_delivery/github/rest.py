@@ -1,0 +1,116 @@
+"""A tiny GitHub REST client on ``urllib.request``: only the endpoints ``ci`` needs.
+
+The base URL comes from ``GITHUB_API_URL`` (GitHub Enterprise Server has its own), the token
+from the action's ``github-token`` input. The token travels in the Authorization header only and
+is never part of an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lmi_delivery.errors import OperationFailed
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+PAGE_SIZE = 100
+MAX_PAGES = 50
+
+Opener = Callable[..., Any]
+
+
+class GithubApiError(OperationFailed):
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"GitHub API {method} {path}: HTTP {status}: {message}",
+                         context={"status": status})
+        self.status = status
+
+
+@dataclass
+class GithubRest:
+    token: str
+    base_url: str = DEFAULT_API_URL
+    timeout: float = 30.0
+    opener: Opener = field(default=urllib.request.urlopen, repr=False)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                query: dict[str, str | int] | None = None) -> Any:
+        url = self.base_url.rstrip("/") + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
+                   "User-Agent": "lmi-delivery"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with self.opener(req, timeout=self.timeout) as response:
+                text = response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            raise GithubApiError(method, path, exc.code, _message(exc)) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise GithubApiError(method, path, 0, str(getattr(exc, "reason", exc))) from None
+        return json.loads(text) if text.strip() else None
+
+    def _pages(self, path: str) -> list[Any]:
+        items: list[Any] = []
+        for page in range(1, MAX_PAGES + 1):
+            chunk = self.request("GET", path, query={"per_page": PAGE_SIZE, "page": page})
+            if not isinstance(chunk, list):
+                raise GithubApiError("GET", path, 200, "expected a JSON list")
+            items += chunk
+            if len(chunk) < PAGE_SIZE:
+                break
+        return items
+
+    # -- issue comments (pull requests are issues for comments) ---------------------------------
+
+    def list_issue_comments(self, repo: str, number: int) -> list[dict[str, Any]]:
+        return self._pages(f"/repos/{repo}/issues/{number}/comments")
+
+    def create_issue_comment(self, repo: str, number: int, body: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST", f"/repos/{repo}/issues/{number}/comments", {"body": body})
+        return result
+
+    def update_issue_comment(self, repo: str, comment_id: int, body: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", {"body": body})
+        return result
+
+    # -- approvals and commits ------------------------------------------------------------------
+
+    def run_approvals(self, repo: str, run_id: str) -> list[dict[str, Any]]:
+        result = self.request("GET", f"/repos/{repo}/actions/runs/{run_id}/approvals")
+        if not isinstance(result, list):
+            raise GithubApiError("GET", f"/repos/{repo}/actions/runs/{run_id}/approvals", 200,
+                                 "expected a JSON list")
+        return result
+
+    def commit(self, repo: str, sha: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", f"/repos/{repo}/commits/{sha}")
+        return result
+
+    def commit_author(self, repo: str, sha: str) -> str | None:
+        """The login of the commit's author, or ``None`` when no GitHub user is linked."""
+        author = self.commit(repo, sha).get("author")
+        login = author.get("login") if isinstance(author, dict) else None
+        return login if isinstance(login, str) and login else None
+
+
+def _message(exc: urllib.error.HTTPError) -> str:
+    try:
+        data = json.loads(exc.read().decode("utf-8"))
+    except (ValueError, OSError):
+        return exc.reason if isinstance(exc.reason, str) else "error"
+    message = data.get("message") if isinstance(data, dict) else None
+    return str(message or exc.reason)

@@ -1,0 +1,107 @@
+"""``ci --command post-deploy|prune|rollback|doctor``: the existing commands' functions.
+
+Each returns an :class:`Outcome` (Markdown, a report file, outputs) and the error that decides
+the exit code, instead of printing; ``ci`` then speaks GitHub with it. Doctor's findings become
+annotations on the files they are about, and its report file is SARIF, ready for code scanning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import GateRefused, LmiError, OperationFailed
+from lmi_delivery.github import annotations as notes
+from lmi_delivery.github.context import CiInputs, Outcome, Runner
+
+Say = Callable[[str], None]
+
+
+def _outputs(report_path: str, **extra: str) -> dict[str, str]:
+    base = {"stages": "{}", "plan-summary": "", "plan-sha256": "", "has-changes": "",
+            "build-ids": "", "published-versions": "{}", "report-path": report_path}
+    return {**base, **extra}
+
+
+def post_deploy(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
+                say: Say, report_path: str, poll: float) -> Outcome:
+    from lmi_delivery.postdeploy.commands import make_clients
+    from lmi_delivery.postdeploy.publish import WaitSettings
+    from lmi_delivery.postdeploy.report import PostDeployReport, Reporter
+    from lmi_delivery.postdeploy.runner import RunOptions, run_post_deploy
+    from lmi_delivery.postdeploy.scale import ScaleWait
+
+    options = RunOptions(wait=WaitSettings(delay=poll, progress_every=max(10.0, poll)),
+                         scale_wait=ScaleWait(delay=poll, progress_every=max(10.0, poll)))
+    error: LmiError | None = None
+    try:
+        report = run_post_deploy(config, env, make_clients(config, env, dict(aws)),
+                                 dry_run=inputs.dry_run, reporter=Reporter(say), options=options)
+    except LmiError as exc:
+        partial = exc.context.get("report")
+        if not isinstance(partial, PostDeployReport):
+            raise
+        report, error = partial, exc
+    published = {f.function: f.published_version for f in report.functions.values()
+                 if f.published_version}
+    outputs = _outputs(report_path, stages=json.dumps({"post-deploy": report.status}),
+                       **{"published-versions": json.dumps(dict(sorted(published.items())))})
+    return Outcome(f"{config.service} / {env.name}: post-deploy {report.status}",
+                   report.render("markdown"), report.render("json"), outputs, error)
+
+
+def prune(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
+          say: Say, report_path: str) -> Outcome:
+    from lmi_delivery.postdeploy.prune_report import render_prune_report
+    from lmi_delivery.postdeploy.prune_run import PruneRequest, run_prune
+
+    request = PruneRequest(config_path=str(config.path), env_name=env.name,
+                           dry_run=inputs.dry_run)
+    outcome = run_prune(request, aws)
+    error: LmiError | None = None
+    if outcome.refusal:
+        error = GateRefused(outcome.refusal)
+    elif outcome.errors:
+        error = OperationFailed(f"{len(outcome.errors)} version(s) could not be deleted:\n  "
+                                + "\n  ".join(outcome.errors[:10]))
+    text = render_prune_report(outcome.decision, "text", dry_run=inputs.dry_run)
+    for line in text.splitlines():
+        say(line)
+    return Outcome(f"{config.service} / {env.name}: prune",
+                   render_prune_report(outcome.decision, "markdown", dry_run=inputs.dry_run),
+                   json.dumps(outcome.to_dict(), indent=2) + "\n", _outputs(report_path), error)
+
+
+def rollback(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
+             say: Say, report_path: str) -> Outcome:
+    from lmi_delivery.postdeploy.commands import make_clients
+    from lmi_delivery.postdeploy.report import Reporter
+    from lmi_delivery.postdeploy.rollback import rollback as do_rollback
+
+    report = do_rollback(config, env, make_clients(config, env, dict(aws)),
+                         dry_run=inputs.dry_run, reporter=Reporter(say))
+    return Outcome(f"{config.service} / {env.name}: rollback", report.render("markdown"),
+                   report.render("json"), _outputs(report_path))
+
+
+def doctor(config: Config, runner: Runner, log: TextIO, report_path: str) -> Outcome:
+    from lmi_delivery.doctor.model import is_failing
+    from lmi_delivery.doctor.report import render, summary
+    from lmi_delivery.doctor.runner import diagnose
+
+    findings = diagnose(config)
+    for f in findings:
+        level: notes.Level = "error" if f.severity == "error" else "warning"
+        note = notes.at(level, f.location, f"{f.rule} {f.message}",
+                              workspace=runner.workspace, title=f"lmi-delivery {f.name}")
+        log.write(note.command() + "\n")
+    log.flush()
+    rows = ["| Where | Rule | Severity | Message |", "|---|---|---|---|"]
+    rows += [f"| `{f.location}` | {f.rule} {f.name} | {f.severity} | "
+             f"{f.message.replace('|', chr(92) + '|')} |" for f in findings]
+    markdown = f"**{summary(findings)}**\n\n" + ("\n".join(rows) + "\n" if findings else "")
+    error = GateRefused(summary(findings)) if is_failing(findings) else None
+    return Outcome(f"{config.service}: doctor", markdown, render(findings, "sarif"),
+                   _outputs(report_path), error, report_suffix="sarif")

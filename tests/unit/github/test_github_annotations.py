@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from lmi_delivery.errors import ConfigError, Location
+from lmi_delivery.github.annotations import Annotation, at, for_config_error, relative_to_workspace
+
+
+def test_error_with_file_line_and_column() -> None:
+    note = Annotation("error", "bad value", "lmi-delivery.yml", 4, 7, "lmi-delivery config")
+    assert note.command() == ("::error file=lmi-delivery.yml,line=4,col=7,"
+                              "title=lmi-delivery config::bad value")
+
+
+def test_data_and_properties_are_escaped() -> None:
+    note = Annotation("warning", "100% sure\nsecond line\r", "a,b:c.yml", title="x:y,z")
+    assert note.command() == ("::warning file=a%2Cb%3Ac.yml,title=x%3Ay%2Cz::"
+                              "100%25 sure%0Asecond line%0D")
+    assert "\n" not in note.command()
+
+
+def test_a_message_cannot_start_another_command() -> None:
+    assert Annotation("error", "x\n::add-mask::y").command() == "::error::x%0A::add-mask::y"
+
+
+def test_paths_relative_to_the_workspace() -> None:
+    assert relative_to_workspace("/ws/repo/lmi-delivery.yml", "/ws/repo") == "lmi-delivery.yml"
+    assert relative_to_workspace("/elsewhere/x.yml", "/ws/repo") == "/elsewhere/x.yml"
+    assert relative_to_workspace("x.yml", "/ws/repo") == "x.yml"
+    assert at("error", Location("/ws/repo/a.yml", 2), "m", workspace="/ws/repo").command() == \
+        "::error file=a.yml,line=2::m"
+
+
+def test_one_annotation_per_config_diagnostic() -> None:
+    error = ConfigError.at("/ws/lmi-delivery.yml", "unknown key", line=3, column=5,
+                           path="environments.dev")
+    [note] = for_config_error(error, "/ws")
+    assert note.command() == ("::error file=lmi-delivery.yml,line=3,col=5,title=lmi-delivery "
+                              "config::unknown key (at environments.dev)")
