@@ -71,12 +71,28 @@ def terraform_argv(config: Config, env: Environment, command: str) -> tuple[str,
     raise ValueError(f"unknown terraform command {command!r}")
 
 
-def _build_env(env: Environment, context: CiContext, stage: str) -> tuple[EnvVar, ...]:
+SECRET_TYPES = {"ssm:": "PARAMETER_STORE", "secretsmanager:": "SECRETS_MANAGER"}
+
+
+def secret_env(config: Config, env: Environment) -> tuple[EnvVar, ...]:
+    """``codebuild.secrets`` as secret-typed overrides: references only, never values."""
+    found = []
+    for name, reference in sorted(config.codebuild.secrets.items()):
+        for prefix, kind in SECRET_TYPES.items():
+            if reference.startswith(prefix):
+                value = naming.render(reference.removeprefix(prefix), **naming.values(config, env))
+                found.append(EnvVar(name, value, kind))
+    return tuple(found)
+
+
+def _build_env(config: Config, env: Environment, context: CiContext,
+               stage: str) -> tuple[EnvVar, ...]:
     return (
         EnvVar("LMI_DELIVERY_ENV", env.name),
         EnvVar("LMI_DELIVERY_STAGE", stage),
         EnvVar("LMI_DELIVERY_EVENT", context.event),
         EnvVar("LMI_DELIVERY_COMMIT", context.commit or ""),
+        *secret_env(config, env),
     )
 
 
@@ -97,7 +113,7 @@ class _Planner:
             project=self.names.projects[project_key],
             buildspec=BUILDSPECS[project_key],
             source_version=self.context.commit,
-            environment_variables=_build_env(self.env, self.context, stage),
+            environment_variables=_build_env(self.config, self.env, self.context, stage),
             timeout_minutes=self.config.codebuild.timeout_minutes,
         )
 

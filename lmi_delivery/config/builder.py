@@ -88,7 +88,8 @@ def _codebuild(data: Data) -> CodeBuildSettings:
     extra = _only(data, "timeout_minutes", "queued_timeout_minutes")
     if "poll_interval_seconds" in data:
         extra["poll_interval_seconds"] = float(data["poll_interval_seconds"])
-    return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]), **extra)
+    return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]),
+                             secrets=dict(data.get("secrets", {})), **extra)
 
 
 def _canary(data: Data) -> Canary:

@@ -44,6 +44,8 @@ class CodeBuildSettings:
     timeout_minutes: int = 60
     queued_timeout_minutes: int = 480
     poll_interval_seconds: float = 5.0
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """Variable name -> ``ssm:/name`` or ``secretsmanager:id``: passed to builds as references."""
 
 
 @dataclass(frozen=True)

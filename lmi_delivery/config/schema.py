@@ -62,6 +62,10 @@ def validate(document: Document, schema: Mapping[str, Any] | None = None) -> lis
     return sorted(found.values())
 
 
+#: Where the config holds references to secrets; values found there are never echoed.
+SECRET_REFERENCES: PathKey = ("codebuild", "secrets")
+
+
 def describe(value: object) -> str:
     """A short, human rendering of a value and its type: ``string '3'``, ``integer 3``."""
     if value is None:
@@ -99,6 +103,11 @@ def _diagnostics(error: ValidationError, document: Document) -> Iterator[Diagnos
         yield _at(document, tuple(error.absolute_path), _no_branch(error))
         return
     path: PathKey = tuple(error.absolute_path)
+    if path[:2] == SECRET_REFERENCES and len(path) > 2:
+        # A value here may be a secret pasted by mistake: say what is wrong, never echo it.
+        yield _at(document, path, "expected a reference (ssm:/parameter/name or "
+                                  "secretsmanager:name-or-arn); the value is not shown")
+        return
     if "propertyNames" in error.schema_path:
         name = str(error.instance)
         at = (*path, name)

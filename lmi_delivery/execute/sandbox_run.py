@@ -8,6 +8,8 @@ buildspecs shipped in the package. ``lmi-delivery run`` then executes as it woul
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from lmi_delivery import process
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import PROJECT_KEYS, Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.planner import secret_env
 
 BUILDSPEC_FILES = {"plan": "plan.yml", "apply": "apply.yml", "post_deploy": "post-deploy.yml"}
 _SKIP = shutil.ignore_patterns(".git", ".terraform", ".venv*", ".lmi-delivery", "__pycache__",
@@ -72,6 +75,35 @@ def create_projects(codebuild: Any, config: Config, env: Environment, source: Pa
     return names
 
 
+def sandbox_secret_value(reference: str) -> str:
+    """The made-up value the sandbox stores for a secret reference (a canary for tests)."""
+    return "sandbox-secret-" + hashlib.sha256(reference.encode()).hexdigest()[:20]
+
+
+def provision_secrets(sandbox: Any, config: Config, envs: Sequence[Environment]) -> list[str]:
+    """Create every parameter and secret ``codebuild.secrets`` references, with made-up values."""
+    ssm = sandbox.client("ssm")
+    secrets = sandbox.client("secretsmanager")
+    made = []
+    for env in envs:
+        for var in secret_env(config, env):
+            value = sandbox_secret_value(var.value)
+            if var.type == "PARAMETER_STORE":
+                ssm.put_parameter(Name=var.value, Value=value, Type="SecureString",
+                                  Overwrite=True)
+            else:
+                parts = var.value.split(":")
+                cut = 7 if var.value.startswith("arn:") else 1
+                name, rest = ":".join(parts[:cut]), parts[cut:]
+                body = json.dumps({rest[0]: value}) if rest and rest[0] else value
+                try:
+                    secrets.create_secret(Name=name, SecretString=body)
+                except secrets.exceptions.ResourceExistsException:
+                    secrets.put_secret_value(SecretId=name, SecretString=body)
+            made.append(var.value)
+    return made
+
+
 @contextmanager
 def sandbox_session(config: Config, envs: Sequence[Environment], environ: Mapping[str, str],
                     *, say: Any) -> Iterator[SandboxRun]:
@@ -82,6 +114,9 @@ def sandbox_session(config: Config, envs: Sequence[Environment], environ: Mappin
     with Sandbox(SandboxOptions(region=region)) as sandbox:
         say(f"sandbox: {sandbox.endpoint_url} (embedded, nothing leaves this machine)")
         sandbox.seed_from_config(config, [env.name for env in envs])
+        referenced = provision_secrets(sandbox, config, envs)
+        if referenced:
+            say(f"sandbox: {len(referenced)} secret reference(s) provisioned with made-up values")
         commit = snapshot(config.root, sandbox.workdir / "source", environ)
         say(f"sandbox: working copy of {config.root} snapshotted as commit {commit[:12]}")
         projects = [name for env in envs for name in create_projects(

@@ -30,6 +30,7 @@ from ruamel.yaml import YAML
 
 from lmi_delivery.execute.executor import Execution, RunServices
 from lmi_delivery.execute.report import RunReport, StageResult
+from lmi_delivery.execute.sandbox_run import sandbox_secret_value
 from lmi_delivery.github.ci import Ci
 from lmi_delivery.github.comments import marker
 from lmi_delivery.github.context import CiInputs
@@ -43,6 +44,29 @@ SCRIPTS = Path(sys.executable).parent  # the console script lmi-delivery lives b
 TOKEN = "ghs_e2eFakeInstallationToken0123456789"
 ENV_CANARY = "canary-env-7f3a9c1e5b"
 TF_CANARY = "canary-tf-sensitive-4d2b8e6a"
+SSM_REFERENCE = "/quickstart/{env}/api-token"
+SM_REFERENCE = "quickstart/{env}/db:password"
+SECRET_TF = """
+variable "api_token" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+
+resource "terraform_data" "api_token_digest" {
+  input = sha256(var.api_token)
+  lifecycle {
+    precondition {
+      condition     = length(var.api_token) > 20
+      error_message = "The api_token secret did not reach the build."
+    }
+  }
+}
+"""
+#: The values the sandbox stores for the secret references (per environment): canaries too.
+SECRET_CANARIES = tuple(
+    sandbox_secret_value(ref.format(env=env))
+    for ref in (SSM_REFERENCE, SM_REFERENCE) for env in ("dev", "prod"))
 REPOSITORY = "acme/platform"
 RUN_ID = "4242"
 AUTHOR = "alice"
@@ -183,6 +207,15 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with (ws / "terraform" / "main.tf").open("a", encoding="utf-8") as tf:
         tf.write(f'\noutput "db_password" {{\n  value     = "{TF_CANARY}"\n'
                  "  sensitive = true\n}\n")
+        # A secret the builds receive as a PARAMETER_STORE override: the plan fails unless it
+        # arrives, so a passing run proves the reference was resolved inside the build.
+        tf.write(SECRET_TF)
+    config = ws / "lmi-delivery.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  artifacts: s3://", "  secrets:\n"
+        f"    TF_VAR_api_token: \"ssm:{SSM_REFERENCE}\"\n"
+        f"    DEPLOY_DB_PASSWORD: \"secretsmanager:{SM_REFERENCE}\"\n"
+        "  artifacts: s3://"), encoding="utf-8")
     return ws
 
 
@@ -233,7 +266,7 @@ def assert_no_canary(run: Run, github: FakeGithub) -> None:
              # The token belongs in the Authorization header only: request bodies must not hold it.
              "api": json.dumps([r["body"] for r in github.requests])}
     for where, text in texts.items():
-        for canary in (ENV_CANARY, TF_CANARY, TOKEN):
+        for canary in (ENV_CANARY, TF_CANARY, TOKEN, *SECRET_CANARIES):
             assert canary not in text, f"{canary[:12]}… leaked into {where}"
 
 
@@ -279,7 +312,7 @@ def test_a_pull_request_plans_and_keeps_one_comment_updated_in_place(
         stages = json.loads(run.outputs["stages"])
         assert stages["plan"] == "succeeded"
         assert stages["apply"] == stages["post-deploy"] == "skipped"
-        assert run.outputs["plan-summary"].startswith("Plan: 1 to add")
+        assert run.outputs["plan-summary"].startswith("Plan: 2 to add")
         assert re.fullmatch(r"[0-9a-f]{64}", run.outputs["plan-sha256"])
         assert run.outputs["has-changes"] == "true"
         assert len(run.outputs["build-ids"].split()) == 1
@@ -291,7 +324,7 @@ def test_a_pull_request_plans_and_keeps_one_comment_updated_in_place(
         assert_no_canary(run, github)
     [comment] = github.comments[7]
     assert comment["body"].startswith(marker("dev"))
-    assert "Plan: 1 to add" in comment["body"]
+    assert "Plan: 2 to add" in comment["body"]
     assert f"https://github.com/{REPOSITORY}/actions/runs/{RUN_ID}" in comment["body"]
     writes = [(r["method"], r["path"]) for r in github.requests if r["method"] != "GET"]
     assert writes == [("POST", f"/repos/{REPOSITORY}/issues/7/comments"),
