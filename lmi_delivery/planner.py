@@ -53,7 +53,7 @@ def terraform_argv(config: Config, env: Environment, command: str) -> tuple[str,
     values = naming.values(config, env)
     base = ("terraform", f"-chdir={tf.working_directory}")
     if command == "fmt":
-        return (*base, "fmt", "-check", "-recursive", "-no-color")
+        return (*base, "fmt", "-check", "-recursive", "-list=true", "-no-color")
     if command == "init":
         backend = tuple(f"-backend-config={naming.render(b, **values)}" for b in tf.backend_config)
         return (*base, "init", "-input=false", "-no-color", *backend)

@@ -254,3 +254,36 @@ def test_unknown_placeholder_in_var_files_is_invalid_input(tmp_path: Path) -> No
                                  var_files=("env/{stage}.tfvars",))
     with pytest.raises(InputError, match=r"terraform.var_files: unknown placeholder \{stage\}"):
         TerraformRunner("terraform", settings, tmp_path, {}, "dev")
+
+
+def test_the_dry_run_shows_the_commands_the_runner_runs(tmp_path: Path) -> None:
+    """`lmi-delivery plan` prints Terraform commands; the runner must run those, not others."""
+    from lmi_delivery.config import load
+    from lmi_delivery.config.naming import values
+    from lmi_delivery.planner import PLAN_FILE, terraform_argv
+
+    config = load(Path(__file__).resolve().parents[3] / "examples/quickstart/lmi-delivery.yml")
+    env = config.environment("dev")
+    fake = Fake(tmp_path, V1122)
+    (fake.root / "terraform" / "env").mkdir(parents=True, exist_ok=True)
+    (fake.root / "terraform" / "env" / "dev.tfvars").touch()
+    runner = TerraformRunner(fake.binary, config.terraform, fake.root, fake.env, "dev",
+                             placeholders=values(config, env))
+    planfile = fake.root / "terraform" / PLAN_FILE
+    runner.fmt_check()
+    runner.init()
+    runner.validate()
+    runner.plan(planfile)
+    runner.show_json(planfile)
+    runner.apply(planfile)
+
+    def normal(argv: list[str] | tuple[str, ...]) -> tuple[str, list[str]]:
+        words = [a.replace(str(planfile), PLAN_FILE) for a in argv]
+        return words[1], sorted(words)  # the subcommand, then every word in any order
+
+    ran = [normal(c["argv"]) for c in fake.calls() if c["argv"][1] != "version"]
+    shown = [normal(terraform_argv(config, env, c)[1:])
+             for c in ("fmt", "init", "validate", "plan", "show", "apply")]
+    # The plan build re-reads a plan without changes through show -json: ignore repeats.
+    deduplicated = [c for i, c in enumerate(ran) if c not in ran[:i]]
+    assert deduplicated == shown
