@@ -5,6 +5,8 @@
 - ``GET  /_sandbox/invocations[?FunctionName=F]`` -> ``{"Invocations": [...]}``
 - ``POST /_sandbox/fail-next-publish`` with ``{"FunctionName", "ReasonCode", "Reason"?,
   "Region"?}`` -> the next publish of that function ends ``Failed``
+- ``GET  /_sandbox/rate-limit`` -> ``{"Admissions": [...]}``: when the Lambda rate limit admitted
+  each control-plane call (monotonic seconds of the sandbox's process)
 - ``GET  /_sandbox/codesuite/codebuild/projects/P/build/ID/log`` -> the build's log as text
   (the sandbox's stand-in for the console link the CodeBuild orchestrator prints)
 """
@@ -34,6 +36,8 @@ class Control:
         if route == ("POST", "reset"):
             self.sandbox.reset()
             return json_response({"status": "reset"})
+        if route == ("GET", "rate-limit"):
+            return json_response({"Admissions": self.sandbox.rate_limit_admissions()})
         if route == ("GET", "invocations"):
             found = self.sandbox.invocations(request.args.get("FunctionName"))
             return json_response({"Invocations": [i.to_json() for i in found]})

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from sandbox_helpers import function
 
@@ -23,41 +31,61 @@ def sandbox_server() -> Iterator[Sandbox]:
         yield server
 
 
-def test_admitted_rate_is_fifteen_per_second(sandbox: Sandbox, aws_clients: Any) -> None:
-    clients = [aws_clients("lambda") for _ in range(6)]
-    admitted: list[float] = []
-    throttles: list[ClientError] = []
-    lock = threading.Lock()
+def test_admitted_rate_is_fifteen_per_second() -> None:
+    """60 calls fired as fast as possible from six threads of another process.
 
-    def hammer(lam: Any) -> None:
-        while True:
-            with lock:
-                if len(admitted) >= ADMITTED:
-                    return
-            try:
-                lam.list_functions()
-            except ClientError as error:
+    The sandbox runs in its own process, as ``lmi-delivery sandbox serve``: in this process its
+    server threads would share one interpreter lock with the six hammering clients and be
+    starved now and then, losing tokens that no request was there to take. The rate is measured
+    at the server's admission instants; response times seen by the clients jitter.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve", "--rate-limit",
+         str(int(RATE))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert server.stdout is not None
+        endpoint = server.stdout.readline().strip().removeprefix("export AWS_ENDPOINT_URL=")
+        clients = [boto3.client("lambda", region_name="us-east-1", endpoint_url=endpoint,
+                                aws_access_key_id="testing", aws_secret_access_key="testing",
+                                config=Config(retries={"total_max_attempts": 1}))
+                   for _ in range(6)]
+        # moto builds its Lambda backend on the first call (a pause of ~0.4 s): do it first,
+        # then let the bucket refill, so the measurement sees only the limiter.
+        clients[0].list_functions()
+        time.sleep(3 / RATE)
+        admitted: list[float] = []
+        throttles: list[ClientError] = []
+        lock = threading.Lock()
+
+        def hammer(lam: Any) -> None:
+            while True:
                 with lock:
-                    throttles.append(error)
-                continue
-            with lock:
-                admitted.append(time.monotonic())
+                    if len(admitted) >= ADMITTED:
+                        return
+                try:
+                    lam.list_functions()
+                except ClientError as error:
+                    with lock:
+                        throttles.append(error)
+                    continue
+                with lock:
+                    admitted.append(time.monotonic())
 
-    threads = [threading.Thread(target=hammer, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    # Measured where admission happens: response times seen by the clients jitter with the
-    # machine's load, the server's admission instants do not.
-    server = sandbox.rate_limit_admissions()[:ADMITTED]
-    rate = (len(server) - 1) / (server[-1] - server[0])
-    admitted.sort()
-    seen = (ADMITTED - 1) / (admitted[ADMITTED - 1] - admitted[0])
-    print(f"admitted rate {rate:.2f}/s at the server ({seen:.2f}/s seen by the clients) "
-          f"over {len(server)} calls, {len(throttles)} throttled")
+        threads = [threading.Thread(target=hammer, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        with urllib.request.urlopen(f"{endpoint}/_sandbox/rate-limit", timeout=10) as answer:
+            instants = json.loads(answer.read())["Admissions"][1:ADMITTED + 1]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=10)
+    rate = (len(instants) - 1) / (instants[-1] - instants[0])
+    print(f"admitted rate {rate:.2f}/s over {len(instants)} calls, {len(throttles)} throttled")
     assert throttles
-    assert len(server) >= ADMITTED
+    assert len(instants) == ADMITTED
     assert RATE - 1 <= rate <= RATE + 1
     error = throttles[0].response
     assert error["Error"]["Code"] == "TooManyRequestsException"
@@ -67,6 +95,7 @@ def test_admitted_rate_is_fifteen_per_second(sandbox: Sandbox, aws_clients: Any)
 
 def test_throttle_is_a_modeled_exception_with_retry_after(aws_clients: Any) -> None:
     lam = aws_clients("lambda")
+    lam.list_functions()  # moto builds its Lambda backend on the first call
     time.sleep(3 / RATE)  # a full bucket holds two tokens
     lam.list_functions()
     lam.list_functions()
