@@ -28,7 +28,7 @@ from lmi_delivery.cli_options import config_option, context_options, format_opti
 def run_command(config_path: str, env_names: tuple[str, ...], event: str | None, ref: str | None,
                 base_ref: str | None, sha: str | None, event_file: str | None, fmt: str,
                 report_path: Path | None, sandbox: bool, poll_interval: float | None) -> None:
-    """Run the delivery pipeline for one environment: what `lmi-delivery plan` shows.
+    """Run the delivery pipeline: what `lmi-delivery plan` shows, for each --env.
 
     Stages run in order and stop at the first that does not succeed: the delivery setup check,
     the plan build in CodeBuild (validate, plan, gates, the plan stored with its sha256), the
