@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -14,10 +14,9 @@ from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import GateRefused, UsageError
 from lmi_delivery.events import ContextFlags
 from lmi_delivery.execute.executor import Execution, RunServices, execute_all
-from lmi_delivery.steps import AwaitApproval
+from lmi_delivery.steps import AwaitApproval, DeliveryPlan
 
-SANDBOX_POLL_SECONDS = 1.0
-
+Executor = Callable[[Sequence[DeliveryPlan], RunServices], list[Execution]]
 
 @dataclass(frozen=True)
 class RunRequest:
@@ -63,17 +62,22 @@ def make_services(config: Config, env: Environment, environ: Mapping[str, str],
     )
 
 
-def _execute(config: Config, envs: Sequence[Environment], request: RunRequest,
-             environ: Mapping[str, str], poll_interval: float, log: TextIO) -> list[Execution]:
+def execute_plans(plans: Sequence[DeliveryPlan], services: RunServices,
+                  executor: Executor = execute_all) -> list[Execution]:
+    """Execute ``plans``; SIGINT/SIGTERM meanwhile stop every started build (exit 130)."""
     from lmi_delivery.codebuild import cancel_on_signals
 
+    with cancel_on_signals() as cancel:
+        services.cancel = cancel
+        return executor(plans, services)
+
+
+def _execute(config: Config, envs: Sequence[Environment], request: RunRequest,
+             environ: Mapping[str, str], poll_interval: float, log: TextIO) -> list[Execution]:
     plans = [make_plan(PlanRequest(request.config_path, env.name, request.flags), environ,
                        config=config) for env in envs]
     # One account and region for the run's clients: the first environment's.
-    services = make_services(config, envs[0], environ, poll_interval, log)
-    with cancel_on_signals() as cancel:
-        services.cancel = cancel
-        return execute_all(plans, services)
+    return execute_plans(plans, make_services(config, envs[0], environ, poll_interval, log))
 
 
 def run(request: RunRequest, environ: Mapping[str, str],
@@ -87,16 +91,14 @@ def run(request: RunRequest, environ: Mapping[str, str],
     if not request.sandbox:
         return _execute(config, envs, request, environ, poll, log)
 
-    from lmi_delivery.execute.sandbox_run import sandbox_session
+    from lmi_delivery.execute.sandbox_run import SANDBOX_POLL_SECONDS, sandboxed
 
     def say(line: str) -> None:
         print(line, file=log, flush=True)
 
-    local = {k: v for k, v in environ.items() if not k.startswith("AWS_")}
-    with sandbox_session(config, envs, local, say=say) as session:
-        flags = replace(request.flags, sha=request.flags.sha or session.commit)
-        sandboxed = replace(request, flags=flags)
-        return _execute(config, envs, sandboxed, {**local, **session.environ},
+    with sandboxed(config, envs, environ, say) as (sandbox_environ, commit):
+        flags = replace(request.flags, sha=request.flags.sha or commit)
+        return _execute(config, envs, replace(request, flags=flags), sandbox_environ,
                         request.poll_interval or SANDBOX_POLL_SECONDS, log)
 
 

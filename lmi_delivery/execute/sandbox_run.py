@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
@@ -24,6 +24,8 @@ from lmi_delivery.config.model import PROJECT_KEYS, Config, Environment
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.planner import secret_env
 
+#: Seconds between build polls against the sandbox: its builds take seconds, not minutes.
+SANDBOX_POLL_SECONDS = 1.0
 BUILDSPEC_FILES = {"plan": "plan.yml", "apply": "apply.yml", "post_deploy": "post-deploy.yml"}
 _SKIP = shutil.ignore_patterns(".git", ".terraform", ".venv*", ".lmi-delivery", "__pycache__",
                                "*.tfstate", "*.tfstate.backup", "*.tfplan")
@@ -129,3 +131,13 @@ def sandbox_session(config: Config, envs: Sequence[Environment], environ: Mappin
             commit=commit,
             sandbox=sandbox,
         )
+
+
+@contextmanager
+def sandboxed(config: Config, envs: Sequence[Environment], environ: Mapping[str, str],
+              say: Callable[[str], None]) -> Iterator[tuple[dict[str, str], str]]:
+    """A fresh sandbox for ``envs``: the environment that points a run at it (the caller's own
+    ``AWS_*`` variables dropped) and the snapshot commit its builds check out."""
+    local = {k: v for k, v in environ.items() if not k.startswith("AWS_")}
+    with sandbox_session(config, envs, local, say=say) as session:
+        yield {**local, **session.environ}, session.commit

@@ -20,13 +20,14 @@ from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import ConfigError, LmiError
 from lmi_delivery.events import CiContext, ContextFlags, resolve
 from lmi_delivery.execute.executor import execute_all
+from lmi_delivery.execute.run import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github import comments, tasks
 from lmi_delivery.github.approval import ApprovalChecker
 from lmi_delivery.github.context import CiInputs, Outcome, Runner
 from lmi_delivery.github.masks import Masker
 from lmi_delivery.github.outputs import write_outputs
-from lmi_delivery.github.pipeline import Executor, Pipeline, run_pipeline
+from lmi_delivery.github.pipeline import Pipeline, run_pipeline
 from lmi_delivery.github.rest import GithubRest
 from lmi_delivery.github.summary import append_summary, section
 
@@ -105,12 +106,10 @@ class Ci:
         if not self.inputs.sandbox:
             yield self.environ, 5.0
             return
-        from lmi_delivery.execute.run import SANDBOX_POLL_SECONDS
-        from lmi_delivery.execute.sandbox_run import sandbox_session
+        from lmi_delivery.execute.sandbox_run import SANDBOX_POLL_SECONDS, sandboxed
 
-        local = {k: v for k, v in self.environ.items() if not k.startswith("AWS_")}
-        with sandbox_session(config, [env], local, say=self.say) as session:
-            yield {**local, **session.environ}, SANDBOX_POLL_SECONDS
+        with sandboxed(config, [env], self.environ, self.say) as (sandbox_environ, _):
+            yield sandbox_environ, SANDBOX_POLL_SECONDS
 
     def _finish(self, outcome: Outcome, context: CiContext) -> None:
         redact = self.masker.redact

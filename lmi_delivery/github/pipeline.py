@@ -18,15 +18,15 @@ from typing import Any, TextIO
 from lmi_delivery.commands.plan import plan_for
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.events import CiContext
-from lmi_delivery.execute.executor import Execution, RunServices, execute_all
+from lmi_delivery.execute.executor import RunServices, execute_all
 from lmi_delivery.execute.report import RunReport, render
+from lmi_delivery.execute.run import Executor
 from lmi_delivery.gates.policy import MUTATING_STAGES
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, Runner
 from lmi_delivery.render import render as render_plan
 from lmi_delivery.steps import AwaitApproval, DeliveryPlan
 
-Executor = Callable[[Sequence[DeliveryPlan], RunServices], list[Execution]]
 PLAN_ONLY = "command plan runs the review stages only; `command: run` applies"
 
 
@@ -158,32 +158,26 @@ def run_pipeline(p: Pipeline, environ: Mapping[str, str], report_path: str) -> O
     if not p.inputs.sandbox:
         return _execute(p, p.context, environ, poll, review_only, report_path)
 
-    from lmi_delivery.execute.run import SANDBOX_POLL_SECONDS
-    from lmi_delivery.execute.sandbox_run import sandbox_session
+    from lmi_delivery.execute.sandbox_run import SANDBOX_POLL_SECONDS, sandboxed
 
     def say(line: str) -> None:
-        p.log.write(line + "\n")
-        p.log.flush()
+        print(line, file=p.log, flush=True)
 
-    local = {k: v for k, v in environ.items() if not k.startswith("AWS_")}
-    with sandbox_session(p.config, [p.env], local, say=say) as session:
+    with sandboxed(p.config, [p.env], environ, say) as (sandbox_environ, commit):
         # The sandbox's CodeBuild builds its snapshot commit: it stands for the event's commit.
-        context = replace(p.context, sha=session.commit,
-                          head_sha=session.commit if p.context.head_sha else None)
-        say(f"sandbox: commit {session.commit[:12]} stands for {(p.context.commit or '?')[:12]}")
-        return _execute(p, context, {**local, **session.environ}, SANDBOX_POLL_SECONDS,
-                        review_only, report_path)
+        context = replace(p.context, sha=commit,
+                          head_sha=commit if p.context.head_sha else None)
+        say(f"sandbox: commit {commit[:12]} stands for {(p.context.commit or '?')[:12]}")
+        return _execute(p, context, sandbox_environ, SANDBOX_POLL_SECONDS, review_only,
+                        report_path)
 
 
 def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], poll: float,
              review_only: bool, report_path: str) -> Outcome:
-    from lmi_delivery.codebuild import cancel_on_signals
+    from lmi_delivery.execute.run import execute_plans
 
     plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only)
-    services = _services(p, aws_environ, poll)
-    with cancel_on_signals() as cancel:
-        services.cancel = cancel
-        [execution] = p.executor([plan], services)
+    [execution] = execute_plans([plan], _services(p, aws_environ, poll), p.executor)
     report = execution.report
     published: dict[str, str] = {}
     if report.results.get("post-deploy") and report.results["post-deploy"].outcome == "succeeded" \
