@@ -7,7 +7,6 @@ must not, and its first line ``# expect: <text>`` names a part of the error it m
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from schema_walk import subschemas
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "buildspec"
@@ -34,19 +34,6 @@ def _errors(path: Path) -> list[str]:
     return [f"{error.json_path}: {error.message}" for error in validator.iter_errors(document)]
 
 
-def _walk(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if not isinstance(node, dict):
-        return
-    for name, sub in node.get("properties", {}).items():
-        yield f"{where}.{name}", sub
-        yield from _walk(sub, f"{where}.{name}")
-    for keyword in ("additionalProperties", "items"):
-        sub = node.get(keyword)
-        if isinstance(sub, dict):
-            yield f"{where}[{keyword}]", sub
-            yield from _walk(sub, f"{where}[{keyword}]")
-
-
 def test_schema_is_valid_against_its_metaschema() -> None:
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(SCHEMA)
@@ -58,13 +45,13 @@ def test_top_level_schemas_folder_holds_the_packaged_schema() -> None:
 
 
 def test_every_property_is_described() -> None:
-    walked = list(_walk(SCHEMA, "$"))
+    walked = list(subschemas(SCHEMA, "$"))
     assert len(walked) > 80
     assert [where for where, sub in walked if not sub.get("description")] == []
 
 
 def test_every_object_of_the_format_is_closed() -> None:
-    loose = [where for where, sub in _walk(SCHEMA, "$")
+    loose = [where for where, sub in subschemas(SCHEMA, "$")
              if sub.get("type") == "object" and where not in MAPS
              and sub.get("additionalProperties") is not False
              and "propertyNames" not in sub]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
+from schema_walk import subschemas
 
 from lmi_delivery.config import builder, model
 from lmi_delivery.config.schema import describe, load_schema, validate
@@ -29,35 +29,18 @@ def test_top_level_schemas_folder_holds_the_packaged_schema() -> None:
     assert on_disk == load_schema()
 
 
-def _subschemas(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every schema that describes a property, a map value or a list item."""
-    if not isinstance(node, dict):
-        return
-    for name, sub in node.get("properties", {}).items():
-        yield f"{where}.{name}", sub
-        yield from _subschemas(sub, f"{where}.{name}")
-    for keyword in ("additionalProperties", "items"):
-        sub = node.get(keyword)
-        if isinstance(sub, dict):
-            yield f"{where}[{keyword}]", sub
-            yield from _subschemas(sub, f"{where}[{keyword}]")
-    for name, sub in node.get("$defs", {}).items():
-        yield f"$defs.{name}", sub
-        yield from _subschemas(sub, f"$defs.{name}")
-
-
 def test_every_property_has_a_description() -> None:
-    walked = list(_subschemas(load_schema(), "$"))
+    walked = list(subschemas(load_schema(), "$"))
     assert len(walked) > 60
     missing = [where for where, sub in walked if not sub.get("description")]
     assert missing == []
 
 
 def test_every_object_refuses_unknown_keys() -> None:
-    loose = [where for where, sub in _subschemas(load_schema(), "$")
+    loose = [where for where, sub in subschemas(load_schema(), "$")
              if "object" in sub.get("type", []) and sub.get("additionalProperties") is True]
     assert loose == []
-    objects = [sub for _, sub in _subschemas(load_schema(), "$") if sub.get("type") == "object"]
+    objects = [sub for _, sub in subschemas(load_schema(), "$") if sub.get("type") == "object"]
     assert all("additionalProperties" in sub for sub in objects)
 
 
