@@ -3,16 +3,19 @@
 ``sandbox_server`` (module scope) starts an in-process sandbox; a module that needs other
 options overrides it with its own module-scoped fixture of the same name. ``sandbox``
 (function scope) resets its state and sets fake AWS credentials for the test only.
-``aws_clients`` builds boto3 clients pointed at the sandbox.
+``aws_clients`` builds boto3 clients pointed at the sandbox. ``node_tools`` (session scope)
+installs the Node test tools of ``.ci/node`` once (:mod:`tests.tools`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import tools
 from botocore.config import Config
 
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
@@ -60,3 +63,12 @@ def aws_clients(sandbox: Sandbox) -> AwsClients:
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def node_tools() -> Path:
+    """``.ci/node/node_modules``, installed once if needed; no Node.js ends the session."""
+    try:
+        return tools.node_modules()
+    except tools.MissingTool as exc:
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)

