@@ -7,12 +7,20 @@ from typing import Any, TypeVar
 
 import click
 
+from lmi_delivery import events
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMAT_CHOICE = click.Choice(["text", "json", "markdown"])
-EVENT_CHOICE = click.Choice(
-    ["push", "pull_request", "workflow_dispatch", "schedule", "pull_request_target"]
-)
+
+
+def event_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--event``: any GitHub event name (``push``, ``merge_group``, ``workflow_run``, ...), not
+    a fixed list: the stage policy says what each does ("nothing", with the reason, for most)."""
+    if value is not None and not events.EVENT_NAME.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not a GitHub event name ({events.EVENT_NAME_RULE})", ctx, param)
+    return value
 
 
 def config_option(f: F) -> F:
@@ -29,15 +37,23 @@ def format_option(f: F) -> F:
 
 
 def context_options(f: F) -> F:
-    """The CI context flags; each overrides what the GitHub or CodeBuild environment says."""
+    """The CI context flags: each overrides what a CodeBuild or local environment says; under
+    GitHub Actions each may only agree with GitHub's report of the event (else exit 2)."""
     options = [
-        click.option("--event", type=EVENT_CHOICE,
-                     help="Event to plan for. Default: the CI's event, else push."),
+        click.option("--event", callback=event_name, metavar="EVENT",
+                     help="GitHub event to plan for, any event name (push, pull_request, "
+                          "merge_group, workflow_run, ...). Default: the CI's event; with "
+                          "--event-file, the event its payload's shape shows; else push. Under "
+                          "GitHub Actions it may not contradict GITHUB_EVENT_NAME (nor --ref, "
+                          "--sha, --base-ref what GitHub reported)."),
         click.option("--ref", help="Branch or ref the event ran on (e.g. dev or refs/heads/dev)."),
-        click.option("--base-ref", help="For pull requests: the branch the PR targets."),
+        click.option("--base-ref",
+                     help="For pull requests and merge groups: the branch they target."),
         click.option("--sha", help="Commit the plan is for."),
         click.option("--event-file", type=click.Path(dir_okay=True),
-                     help="A GitHub event payload (JSON) to read the context from."),
+                     help="A GitHub event payload (JSON) to read the context from; without "
+                          "--event, its shape says which event it is (exit 2 when it does "
+                          "not)."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -65,7 +65,17 @@ class RunReport:
         return data
 
 
+def nothing_ran(report: RunReport) -> bool:
+    """Every stage was skipped by the stage policy: the run did nothing, and says why."""
+    return bool(report.plan.stages) and all(
+        (result := report.results.get(stage.name)) is not None and result.outcome == "skipped"
+        for stage in report.plan.stages)
+
+
 def _result_lines(report: RunReport) -> list[str]:
+    if nothing_ran(report):
+        # Not "run succeeded": nothing ran, for the one reason the stage policy gave.
+        return [f"nothing ran: {report.plan.reason}"]
     lines = [f"run {report.outcome} in {report.seconds:.1f} s"]
     for stage in report.plan.stages:
         result = report.results.get(stage.name) or StageResult("not-run")
