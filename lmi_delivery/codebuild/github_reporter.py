@@ -9,19 +9,29 @@ interleave: a line lands in whichever group was opened last. So **one build at a
 open group and streams into it live; the lines of the others are buffered** and each is written
 as one complete group when its turn comes: finished builds first, in the order they finished,
 then the longest-waiting running build takes the group (its buffered lines first, then live).
-Every line appears exactly once, in order, inside its own build's group. Lines keep the
-``[project:shortid]`` prefix, which also stops a build's output from issuing workflow commands
-(``::add-mask::``, ``::set-output``): those are only read at the start of a line.
+Every line appears exactly once, in order, inside its own build's group, with its
+``[project:shortid]`` prefix.
+
+A build's output never issues workflow commands. The prefix keeps ``::cmd::`` from the start of
+the line, but the runner also reads the older ``##[cmd]`` form anywhere in a line; so build lines
+are written between ``::stop-commands::TOKEN`` and ``::TOKEN::``, the runner's way to echo
+untrusted text, with a fresh random token for each stretch of lines (a line holding the token
+has it replaced). Commands resume before every command of our own (groups, the ``::error`` of
+a failed build) and at the end of every stage, however it ended.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from lmi_delivery.codebuild.model import BuildResult, StartedBuild
+from lmi_delivery.escape import command_data, command_property
 
 
 @dataclass
@@ -32,8 +42,10 @@ class _Pending:
 
 
 class GithubReporter:
-    def __init__(self, stream: TextIO, output_path: str | Path | None = None) -> None:
+    def __init__(self, stream: TextIO, output_path: str | Path | None = None, *,
+                 new_token: Callable[[], str] = lambda: secrets.token_hex(16)) -> None:
         self.stream = stream
+        self.new_token = new_token
         self.output_path = Path(output_path) if output_path else None
         self._lock = threading.RLock()
         self._ids: list[str] = []
@@ -41,6 +53,7 @@ class GithubReporter:
         self._waiting: dict[str, _Pending] = {}
         self._finished: list[str] = []
         self._user_group = False
+        self._stop_token: str | None = None
 
     # -- Reporter -------------------------------------------------------------------------------
 
@@ -60,7 +73,7 @@ class GithubReporter:
             if self._owner is None and not self._user_group:
                 self._open(pending)
             if self._owner == build.id:
-                self._write(f"[{build.short}] {line}")
+                self._echo(f"[{build.short}] {line}")
             else:
                 pending.lines.append(line)
 
@@ -82,14 +95,15 @@ class GithubReporter:
         with self._lock:
             if self._owner is None and not self._user_group:
                 self._user_group = True
-                self._write(f"::group::{title}")
+                self._command(f"::group::{command_data(title)}")
 
     def group_end(self) -> None:
         with self._lock:
             if self._user_group:
                 self._user_group = False
-                self._write("::endgroup::")
+                self._command("::endgroup::")
                 self._rotate()
+            self._resume()  # the stage is over, however it ended: the runner obeys us again
 
     # -- groups ---------------------------------------------------------------------------------
 
@@ -108,26 +122,41 @@ class GithubReporter:
     def _open(self, pending: _Pending) -> None:
         build = pending.build
         self._owner = build.id
-        self._write(f"::group::[{build.short}] {build.id}")
+        self._command(f"::group::{command_data(f'[{build.short}] {build.id}')}")
         for line in pending.lines:
-            self._write(f"[{build.short}] {line}")
+            self._echo(f"[{build.short}] {line}")
         pending.lines.clear()
 
     def _close(self, pending: _Pending) -> None:
         result = pending.result
         assert result is not None
-        self._write(f"[{result.build.short}] {result.outcome()}")
-        self._write("::endgroup::")
+        self._echo(f"[{result.build.short}] {result.outcome()}")
+        self._command("::endgroup::")
         self._owner = None
         del self._waiting[result.build.id]
         if not result.succeeded:
-            self._write(f"::error title=CodeBuild {result.status}::{_escape(result.summary())}")
+            title = command_property(f"CodeBuild {result.status}")
+            self._command(f"::error title={title}::{command_data(result.summary())}")
+
+    # -- writing: commands of our own, and build output the runner must not obey ----------------
+
+    def _echo(self, text: str) -> None:
+        """Outside text (a build's line): written while the runner processes no commands."""
+        if self._stop_token is None:
+            self._stop_token = self.new_token()
+            self._write(f"::stop-commands::{self._stop_token}")
+        self._write(re.sub(re.escape(self._stop_token), "*" * 8, text, flags=re.IGNORECASE))
+
+    def _command(self, text: str) -> None:
+        """A workflow command of ours: commands are resumed first."""
+        self._resume()
+        self._write(text)
+
+    def _resume(self) -> None:
+        if self._stop_token is not None:
+            self._write(f"::{self._stop_token}::")
+            self._stop_token = None
 
     def _write(self, text: str) -> None:
         self.stream.write(text + "\n")
         self.stream.flush()
-
-
-def _escape(text: str) -> str:
-    """Workflow command data escaping (``%``, CR, LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

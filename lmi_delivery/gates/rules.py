@@ -41,6 +41,9 @@ _RULES = (
     Rule("SEC031", "critical", "Credential in a Lambda environment variable",
          "The value looks like a credential (AWS secret key, access key, private key, token). "
          "Rotate it and move it to Secrets Manager."),
+    Rule("SEC032", "high", "Build secret set as a non-sensitive Terraform variable",
+         "A codebuild.secrets entry TF_VAR_<name> sets the root variable <name>; declare it "
+         "sensitive = true, or Terraform prints the secret in plans, errors and the build log."),
     Rule("SEC040", "medium", "No customer-managed KMS key",
          "gates.security.require_kms asks every capacity provider, function, log group and S3 "
          "bucket to be encrypted with a customer-managed KMS key."),

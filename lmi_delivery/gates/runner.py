@@ -64,7 +64,8 @@ def security_report(config: Config, plan: Plan, *, env: Mapping[str, str],
                         environment=environment, config_file=config.path.name)
     if not gate.enabled:
         return report
-    found = security.check(plan, gate, _sources(config, plan))
+    found = security.check(plan, gate, _sources(config, plan),
+                           secrets=config.codebuild.secrets)
     found += scanners.run_scanners(
         gate.scanners, scan_dir=Path(config.root / config.terraform.working_directory),
         repo_root=config.root, env=env, runner=runner,

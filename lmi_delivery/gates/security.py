@@ -2,24 +2,32 @@
 
 Rules (see :mod:`lmi_delivery.gates.rules`): over-broad IAM policies (SEC001-SEC003), security
 groups open to the internet (SEC010), the default VPC (SEC020), secrets in Lambda environments
-(SEC030, SEC031) and, with ``require_kms``, missing customer-managed KMS keys (SEC040).
+(SEC030, SEC031), build secrets set as Terraform variables that are not sensitive (SEC032)
+and, with ``require_kms``, missing customer-managed KMS keys (SEC040).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from lmi_delivery.config.model import SecurityGate
-from lmi_delivery.gates import security_data, security_iam, security_network
+from lmi_delivery.gates import security_data, security_iam, security_network, security_variables
 from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.sources import SourceIndex, place
 
 
-def check(plan: Plan, gate: SecurityGate, sources: SourceIndex | None = None) -> list[Finding]:
+def check(plan: Plan, gate: SecurityGate, sources: SourceIndex | None = None, *,
+          secrets: Iterable[str] = ()) -> list[Finding]:
+    """``secrets``: the names of the config's ``codebuild.secrets``."""
     found = [
         *security_iam.check(plan),
         *security_network.check_open_ingress(plan),
         *security_network.check_default_vpc(plan),
         *security_data.check_secrets(plan),
+        *security_variables.check_build_secrets(
+            plan, secrets, sources.working_dir if sources else None,
+            sources.repo_root if sources else None),
     ]
     if gate.require_kms:
         found += security_data.check_kms(plan)

@@ -3,7 +3,8 @@
 ``::error file=F,line=L,col=C,title=T::message`` puts the message on the line of the file in
 the pull request's diff and the run's summary. Data is escaped (``%``, CR, LF) and property
 values too (also ``:`` and ``,``), so a message can never end the command early or start
-another one.
+another one (:mod:`lmi_delivery.escape`). A level other than ``error``, ``warning`` or
+``notice`` is refused: the command name is never taken from outside.
 """
 
 from __future__ import annotations
@@ -14,16 +15,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lmi_delivery.errors import ConfigError, Location
+from lmi_delivery.escape import command_data, command_property
 
 Level = Literal["error", "warning", "notice"]
+LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
 
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+#: The workflow command escaping of :mod:`lmi_delivery.escape`, by their older names.
+escape_data = command_data
+escape_property = command_property
 
 
 @dataclass(frozen=True)
@@ -35,20 +34,24 @@ class Annotation:
     column: int = 0
     title: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"not an annotation level: {self.level!r}")
+
     def command(self) -> str:
         props = []
         if self.file:
-            props.append(f"file={escape_property(self.file)}")
+            props.append(f"file={command_property(self.file)}")
             if self.line > 0:
-                props.append(f"line={self.line}")
+                props.append(f"line={int(self.line)}")
                 if self.column > 0:
-                    props.append(f"col={self.column}")
+                    props.append(f"col={int(self.column)}")
         if self.title:
-            props.append(f"title={escape_property(self.title)}")
+            props.append(f"title={command_property(self.title)}")
         head = f"::{self.level}"
         if props:
             head += " " + ",".join(props)
-        return f"{head}::{escape_data(self.message)}"
+        return f"{head}::{command_data(self.message)}"
 
 
 def relative_to_workspace(file: str, workspace: str | None) -> str:
@@ -76,7 +79,7 @@ def for_config_error(error: ConfigError, workspace: str | None = None) -> list[A
 
 
 def group(title: str) -> str:
-    return f"::group::{escape_data(title)}"
+    return f"::group::{command_data(title)}"
 
 
 END_GROUP = "::endgroup::"

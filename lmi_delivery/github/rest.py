@@ -72,6 +72,19 @@ class GithubRest:
                 break
         return items
 
+    # -- the token's own user -------------------------------------------------------------------
+
+    def authenticated_user(self) -> dict[str, Any] | None:
+        """``GET /user``: the user the token acts as; ``None`` when the token may not read it
+        (403: the ``GITHUB_TOKEN`` of Actions and other installation tokens)."""
+        try:
+            result = self.request("GET", "/user")
+        except GithubApiError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        return result if isinstance(result, dict) else None
+
     # -- issue comments (pull requests are issues for comments) ---------------------------------
 
     def list_issue_comments(self, repo: str, number: int) -> list[dict[str, Any]]:

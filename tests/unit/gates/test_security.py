@@ -1,7 +1,8 @@
 """The security gate's rules over hand-written plan fixtures (tests/data/plans/security).
 
 Every fixture names the findings it expects in ``//expect`` ("RULE address"), the rules it
-shows clean in ``//covers`` (negatives) and the gate settings in ``//gate``.
+shows clean in ``//covers`` (negatives), the gate settings in ``//gate`` and the names of the
+config's ``codebuild.secrets`` in ``//secrets``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ SECURITY_RULES = sorted(r for r in RULES if r.startswith("SEC"))
 def test_fixture_yields_exactly_its_expected_findings(path: Path) -> None:
     plan, data = load_fixture(path)
     gate = SecurityGate(**data.get("//gate", {}))
-    found = security.check(plan, gate)
+    found = security.check(plan, gate, secrets=data.get("//secrets", ()))
     assert keys(found) == sorted(data["//expect"])
     if path.parent.name == "positive":
         assert data["//expect"], "a positive fixture expects findings"

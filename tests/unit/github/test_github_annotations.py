@@ -1,7 +1,18 @@
 from __future__ import annotations
 
+import urllib.parse
+
+import pytest
+from md_checks import HOSTILE, runner_commands
+
 from lmi_delivery.errors import ConfigError, Location
-from lmi_delivery.github.annotations import Annotation, at, for_config_error, relative_to_workspace
+from lmi_delivery.github.annotations import (
+    Annotation,
+    at,
+    for_config_error,
+    group,
+    relative_to_workspace,
+)
 
 
 def test_error_with_file_line_and_column() -> None:
@@ -35,3 +46,27 @@ def test_one_annotation_per_config_diagnostic() -> None:
     [note] = for_config_error(error, "/ws")
     assert note.command() == ("::error file=lmi-delivery.yml,line=3,col=5,title=lmi-delivery "
                               "config::unknown key (at environments.dev)")
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_messages_titles_and_files_stay_one_command(hostile: str) -> None:
+    note = Annotation("error", hostile, file=f"terraform/{hostile}.tf", line=3, column=1,
+                      title=hostile)
+    command = note.command()
+    assert not set("\r\n") & set(command)
+    assert runner_commands(command) == [command]
+    head, message = command.split("::", 2)[1:]
+    assert head.startswith("error file=terraform/")
+    props = dict(p.split("=", 1) for p in head.removeprefix("error ").split(","))
+    assert set(props) == {"file", "line", "col", "title"}
+    assert urllib.parse.unquote(props["title"]) == hostile
+    assert urllib.parse.unquote(message) == hostile
+
+
+def test_a_level_is_never_taken_from_outside() -> None:
+    with pytest.raises(ValueError, match="not an annotation level"):
+        Annotation("add-mask", "x")  # type: ignore[arg-type]  # the point of the test
+
+
+def test_a_group_title_cannot_start_another_command() -> None:
+    assert group("plan\n::add-mask::x") == "::group::plan%0A::add-mask::x"

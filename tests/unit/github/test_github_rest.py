@@ -68,3 +68,21 @@ def test_http_errors_name_the_call_but_not_the_token() -> None:
         rest.run_approvals("o/r", "1")
     assert "secret-token" not in str(info.value)
     assert info.value.exit_code == 1
+
+
+def _http_error(status: int, message: str) -> urllib.error.HTTPError:
+    body = io.BytesIO(json.dumps({"message": message}).encode())
+    return urllib.error.HTTPError("http://h/user", status, message, {},  # type: ignore[arg-type]  # headers may be any mapping here
+                                  body)
+
+
+def test_the_token_user_or_none_when_the_token_may_not_read_it() -> None:
+    opener = FakeOpener({"login": "deployer", "type": "User"},
+                        _http_error(403, "Resource not accessible by integration"),
+                        _http_error(401, "Bad credentials"))
+    rest = GithubRest("t", "http://h", opener=opener)
+    assert rest.authenticated_user() == {"login": "deployer", "type": "User"}
+    assert opener.requests[0].full_url == "http://h/user"
+    assert rest.authenticated_user() is None
+    with pytest.raises(GithubApiError, match="HTTP 401"):
+        rest.authenticated_user()
