@@ -67,6 +67,8 @@ class LazyGroup(click.Group):
              lazy={
                  "alias": ("lmi_delivery.postdeploy.commands:alias_command",
                            "Move each function's alias to its new Active version."),
+                 "apply": ("lmi_delivery.execute.command:apply_command",
+                           "Apply a plan build's deploy plan, then post-deploy; never re-plan."),
                  "ci": ("lmi_delivery.github.command:ci_command",
                         "Run one command as a GitHub Actions step (what action.yml runs)."),
                  "codebuild": ("lmi_delivery.codebuild.command:codebuild_group",

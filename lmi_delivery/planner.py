@@ -34,9 +34,13 @@ from lmi_delivery.steps import (
 )
 
 PLAN_FILE = "lmi-delivery.tfplan"
+#: How long plan and apply wait for the state lock another run holds (Terraform's -lock-timeout;
+#: its default, 0s, fails at once). init takes the state lock only to migrate state, which
+#: -input=false never does, so it goes without.
+LOCK_TIMEOUT = "300s"
 UNKNOWN_COMMIT = "<commit>"
 BUILDSPECS = {"plan": "buildspecs/plan.yml", "apply": "buildspecs/apply.yml",
-              "post_deploy": "buildspecs/post-deploy.yml"}
+              "post_deploy": "buildspecs/post-deploy.yml", "review": "buildspecs/plan.yml"}
 
 
 @dataclass(frozen=True)
@@ -62,22 +66,29 @@ def terraform_argv(config: Config, env: Environment, command: str) -> tuple[str,
     if command in ("plan", "drift"):
         var_files = tuple(f"-var-file={naming.render(v, **values)}" for v in tf.var_files)
         extra = ("-detailed-exitcode",) if command == "drift" else ()
-        return (*base, "plan", "-input=false", "-no-color", *var_files, f"-out={PLAN_FILE}",
-                *extra)
+        return (*base, "plan", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}",
+                *var_files, f"-out={PLAN_FILE}", *extra)
     if command == "show":
         return (*base, "show", "-json", "-no-color", PLAN_FILE)
     if command == "apply":
-        return (*base, "apply", "-input=false", "-no-color", PLAN_FILE)
+        return (*base, "apply", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}",
+                PLAN_FILE)
     raise ValueError(f"unknown terraform command {command!r}")
 
 
 SECRET_TYPES = {"ssm:": "PARAMETER_STORE", "secretsmanager:": "SECRETS_MANAGER"}
 
 
-def secret_env(config: Config, env: Environment) -> tuple[EnvVar, ...]:
-    """``codebuild.secrets`` as secret-typed overrides: references only, never values."""
+def secret_env(config: Config, env: Environment, *, review: bool = False) -> tuple[EnvVar, ...]:
+    """``codebuild.secrets`` as secret-typed overrides: references only, never values.
+
+    Review builds (``review``) run a pull request's code: they get only the secrets marked
+    ``review: true``.
+    """
     found = []
     for name, reference in sorted(config.codebuild.secrets.items()):
+        if review and name not in config.codebuild.review_secrets:
+            continue
         for prefix, kind in SECRET_TYPES.items():
             if reference.startswith(prefix):
                 value = naming.render(reference.removeprefix(prefix), **naming.values(config, env))
@@ -85,14 +96,15 @@ def secret_env(config: Config, env: Environment) -> tuple[EnvVar, ...]:
     return tuple(found)
 
 
-def _build_env(config: Config, env: Environment, context: CiContext,
-               stage: str) -> tuple[EnvVar, ...]:
+def _build_env(config: Config, env: Environment, context: CiContext, stage: str,
+               mode: str) -> tuple[EnvVar, ...]:
     return (
         EnvVar("LMI_DELIVERY_ENV", env.name),
         EnvVar("LMI_DELIVERY_STAGE", stage),
         EnvVar("LMI_DELIVERY_EVENT", context.event),
+        EnvVar("LMI_DELIVERY_MODE", mode),
         EnvVar("LMI_DELIVERY_COMMIT", context.commit or ""),
-        *secret_env(config, env),
+        *secret_env(config, env, review=mode != "deploy"),
     )
 
 
@@ -107,18 +119,31 @@ class _Planner:
         argv = terraform_argv(self.config, self.env, command)
         return TerraformCommand(where, argv, self.config.terraform.working_directory)
 
-    def start(self, project_key: str, stage: str) -> StartBuild:
+    @property
+    def plan_project(self) -> str:
+        """Deploy plans come from the ``plan`` project; every other plan from ``review``."""
+        return "plan" if self.policy.mode == "deploy" else "review"
+
+    def start(self, project_key: str, stage: str, *, bind_plan: bool = False) -> StartBuild:
         return StartBuild(
             RUNNER,
             project=self.names.projects[project_key],
             buildspec=BUILDSPECS[project_key],
             source_version=self.context.commit,
-            environment_variables=_build_env(self.config, self.env, self.context, stage),
+            environment_variables=_build_env(self.config, self.env, self.context, stage,
+                                             self.policy.mode),
             timeout_minutes=self.config.codebuild.timeout_minutes,
+            bind_plan=bind_plan,
         )
 
+    def plan_location(self, kind: str) -> str:
+        bucket = naming.artifact_location(self.config).bucket
+        prefix = naming.plan_prefix(self.config, self.env, self.context.commit or UNKNOWN_COMMIT,
+                                    kind)
+        return f"s3://{bucket}/{prefix}"
+
     def security(self) -> list[Step]:
-        plan_build = in_codebuild(self.names.projects["plan"])
+        plan_build = in_codebuild(self.names.projects[self.plan_project])
         gate = self.config.gates.security
         steps: list[Step] = [
             GateCheck(RUNNER, "delivery setup",
@@ -132,8 +157,8 @@ class _Planner:
         return steps
 
     def validate(self) -> list[Step]:
-        where = in_codebuild(self.names.projects["plan"])
-        steps: list[Step] = [self.start("plan", "validate")]
+        where = in_codebuild(self.names.projects[self.plan_project])
+        steps: list[Step] = [self.start(self.plan_project, "validate")]
         if self.config.gates.validation.fmt:
             steps.append(self.tf(where, "fmt"))
         steps += [self.tf(where, "init"), self.tf(where, "validate"),
@@ -142,16 +167,13 @@ class _Planner:
         return steps
 
     def plan(self, drift: bool) -> list[Step]:
-        where = in_codebuild(self.names.projects["plan"])
+        where = in_codebuild(self.names.projects[self.plan_project])
         steps: list[Step] = []
         if not self.policy.runs("validate"):
-            steps += [self.start("plan", "plan"), self.tf(where, "init")]
-        steps += [self.tf(where, "drift" if drift else "plan"), self.tf(where, "show")]
-        if not drift:
-            plan_key, meta_key = naming.plan_keys(self.config, self.env,
-                                                  self.context.commit or UNKNOWN_COMMIT)
-            bucket = naming.artifact_location(self.config).bucket
-            steps.append(StorePlan(where, f"s3://{bucket}/{plan_key}", f"s3://{bucket}/{meta_key}"))
+            steps += [self.start(self.plan_project, "plan"), self.tf(where, "init")]
+        kind = "deploy" if self.policy.mode == "deploy" else "review"
+        steps += [self.tf(where, "plan"), self.tf(where, "show"),
+                  StorePlan(where, kind, self.plan_location(kind))]
         return steps
 
     def apply(self) -> list[Step]:
@@ -159,13 +181,10 @@ class _Planner:
         steps: list[Step] = []
         if self.policy.decision("apply").status == "awaits-approval":
             steps.append(AwaitApproval(RUNNER, self.env.name, self.env.require_distinct_approver))
-        commit = self.context.commit or UNKNOWN_COMMIT
-        plan_key, meta_key = naming.plan_keys(self.config, self.env, commit)
-        bucket = naming.artifact_location(self.config).bucket
         steps += [
-            self.start("apply", "apply"),
-            VerifyPlan(where, f"s3://{bucket}/{plan_key}", f"s3://{bucket}/{meta_key}",
-                       self.context.commit, self.env.name),
+            self.start("apply", "apply", bind_plan=True),
+            VerifyPlan(where, self.plan_location("deploy"), self.context.commit, self.env.name,
+                       self.env.branch, self.names.projects["plan"]),
             self.tf(where, "init"),
             self.tf(where, "apply"),
         ]

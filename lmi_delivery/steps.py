@@ -60,10 +60,16 @@ class StartBuild(Step):
     source_version: str | None
     environment_variables: tuple[EnvVar, ...] = ()
     timeout_minutes: int = 60
+    bind_plan: bool = False
+    """Hand the build the plan build's id and exported sha256 (``LMI_PLAN_BUILD_ID``,
+    ``LMI_PLAN_SHA256``), read from CodeBuild when the plan build ends."""
 
     def describe(self) -> str:
         commit = self.source_version or "the current commit"
-        return f"start CodeBuild project {self.project} ({self.buildspec}) at {commit}"
+        text = f"start CodeBuild project {self.project} ({self.buildspec}) at {commit}"
+        if self.bind_plan:
+            text += ", bound to the plan build's id and exported sha256"
+        return text
 
 
 @dataclass(frozen=True)
@@ -79,24 +85,32 @@ class TerraformCommand(Step):
 @dataclass(frozen=True)
 class StorePlan(Step):
     kind: ClassVar[str] = "store-plan"
-    plan_url: str
-    metadata_url: str
+    plan_kind: str
+    """``deploy`` (applicable, under the artifacts prefix) or ``review`` (never applicable)."""
+    location: str
+    """``s3://bucket/prefix``: the plan goes to ``<location>/<sha256>.tfplan``."""
 
     def describe(self) -> str:
-        return f"store the plan and its sha256 metadata at {self.metadata_url}"
+        return (f"store the {self.plan_kind} plan at {self.location}/<sha256>.tfplan (never "
+                "overwritten) and export its sha256 to the build's CodeBuild record")
 
 
 @dataclass(frozen=True)
 class VerifyPlan(Step):
     kind: ClassVar[str] = "verify-plan"
-    plan_url: str
-    metadata_url: str
+    location: str
     commit: str | None
     environment: str
+    branch: str
+    plan_project: str
 
     def describe(self) -> str:
-        return (f"verify the reviewed plan for {self.environment} at {self.commit or 'this commit'}"
-                f": sha256, commit, environment, Terraform version, config digest")
+        commit = self.commit or "this commit"
+        return (f"verify the plan build in CodeBuild ({self.plan_project}, SUCCEEDED, {commit}, "
+                f"a deploy event, its exported sha256), then the plan at {self.location}/"
+                "<sha256>.tfplan: sha256, commit, environment, Terraform version, config digest; "
+                f"take the {self.environment} apply lock; refuse a plan already applied or a "
+                f"commit that is not the head of {self.branch} or is behind the last applied")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.events import CiContext, ContextFlags
 from lmi_delivery.gates.policy import decide
+from lmi_delivery.gates.policy import drift as drift_policy
 from lmi_delivery.planner import LiveState, build_plan
 from lmi_delivery.render import Format, render
 from lmi_delivery.steps import DeliveryPlan
@@ -36,16 +37,18 @@ def make_plan(request: PlanRequest, environ: Mapping[str, str], *,
 
 
 def plan_for(config: Config, env: Environment, context: CiContext,
-             aws_environ: Mapping[str, str] | None) -> DeliveryPlan:
+             aws_environ: Mapping[str, str] | None, *, drift: bool = False) -> DeliveryPlan:
     """The delivery plan for ``context``; reads current aliases (read-only) unless
-    ``aws_environ`` is ``None``, and says when it plans offline and why."""
+    ``aws_environ`` is ``None``, and says when it plans offline and why. ``drift`` plans in
+    drift mode whatever the event."""
     live: LiveState | None = None
     notes: tuple[str, ...] = ()
     if aws_environ is not None:
         live, note = _read_live(config, env, aws_environ)
         notes = (note,) if note else ()
-    return build_plan(config, env, context, decide(context, env), offline=live is None,
-                      live=live, notes=notes)
+    policy = drift_policy(context, env) if drift else decide(context, env)
+    return build_plan(config, env, context, policy, offline=live is None, live=live,
+                      notes=notes)
 
 
 def _read_live(config: Config, env: Environment,

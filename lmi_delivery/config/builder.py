@@ -36,6 +36,7 @@ DEFAULT_PROJECTS: Mapping[str, str] = {
     "plan": "{service}-{env}-tf-plan",
     "apply": "{service}-{env}-tf-apply",
     "post_deploy": "{service}-{env}-post-deploy",
+    "review": "{service}-{env}-tf-review",
 }
 
 Data = Mapping[str, Any]
@@ -85,11 +86,16 @@ def build(data: Data, *, path: Path, root: Path, digest: str,
 
 def _codebuild(data: Data) -> CodeBuildSettings:
     projects = {**DEFAULT_PROJECTS, **data.get("projects", {})}
-    extra = _only(data, "timeout_minutes", "queued_timeout_minutes")
+    extra = _only(data, "timeout_minutes", "queued_timeout_minutes", "review_prefix",
+                  "artifacts_kms_key", "plan_retention_days")
     if "poll_interval_seconds" in data:
         extra["poll_interval_seconds"] = float(data["poll_interval_seconds"])
+    secrets = {name: value if isinstance(value, str) else str(value["ref"])
+               for name, value in data.get("secrets", {}).items()}
+    review = frozenset(name for name, value in data.get("secrets", {}).items()
+                       if isinstance(value, Mapping) and value.get("review") is True)
     return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]),
-                             secrets=dict(data.get("secrets", {})), **extra)
+                             secrets=secrets, review_secrets=review, **extra)
 
 
 def _canary(data: Data) -> Canary:

@@ -23,7 +23,7 @@ DEFAULT_POST_DEPLOY_STEPS: tuple[PostDeployStep, ...] = (
 )
 STAGES: tuple[str, ...] = ("security", "validate", "plan", "apply", "post-deploy")
 #: Config keys of ``codebuild.projects`` for the stages that run in CodeBuild.
-PROJECT_KEYS: tuple[str, ...] = ("plan", "apply", "post_deploy")
+PROJECT_KEYS: tuple[str, ...] = ("plan", "apply", "post_deploy", "review")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,13 @@ class CodeBuildSettings:
     poll_interval_seconds: float = 5.0
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Variable name -> ``ssm:/name`` or ``secretsmanager:id``: passed to builds as references."""
+    review_secrets: frozenset[str] = frozenset()
+    """The names of ``secrets`` that review builds receive too (``review: true``)."""
+    review_prefix: str = "reviews"
+    """Key prefix of review plans in the artifacts bucket, apart from the deploy plans."""
+    artifacts_kms_key: str | None = None
+    """KMS key stored plans are encrypted with (SSE-KMS); None: the bucket's default."""
+    plan_retention_days: int = 30
 
 
 @dataclass(frozen=True)

@@ -80,11 +80,25 @@ def artifact_location(config: Config) -> ArtifactLocation:
     return ArtifactLocation(bucket, prefix.strip("/"))
 
 
-def plan_keys(config: Config, env: Environment, commit: str) -> tuple[str, str]:
-    """S3 keys of the plan file and its metadata for one environment and commit."""
+def plan_prefix(config: Config, env: Environment, commit: str, kind: str = "deploy") -> str:
+    """Where one environment's plans for one commit live: deploy plans under ``artifacts``,
+    review plans under ``codebuild.review_prefix``, so that a role can be granted one of them."""
     where = artifact_location(config)
-    base = (config.service, env.name, commit)
-    return where.key(*base, "plan.tfplan"), where.key(*base, "plan.json")
+    if kind == "review":
+        where = ArtifactLocation(where.bucket, config.codebuild.review_prefix.strip("/"))
+    return where.key(config.service, env.name, commit)
+
+
+def plan_keys(config: Config, env: Environment, commit: str, sha256: str,
+              kind: str = "deploy") -> tuple[str, str]:
+    """S3 keys of a plan file and its metadata: content-addressed by the plan's sha256."""
+    prefix = plan_prefix(config, env, commit, kind)
+    return f"{prefix}/{sha256}.tfplan", f"{prefix}/{sha256}.json"
+
+
+def environment_key(config: Config, env: Environment, *parts: str) -> str:
+    """A key of the environment's own records (apply history, the apply lock)."""
+    return artifact_location(config).key(config.service, env.name, *parts)
 
 
 @dataclass(frozen=True)

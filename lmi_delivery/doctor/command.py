@@ -18,14 +18,15 @@ def doctor_command(ctx: click.Context, config_path: str, fmt: str) -> None:
     """Lint the delivery setup: workflows, buildspecs, Terraform, names and docs.
 
     Each finding is printed as FILE:LINE:COL: RULE message. Errors (LMD000, LMD001, LMD002,
-    LMD003, LMD005, LMD006) exit 3; warnings (LMD004, LMD007, LMD008) are printed and exit 0.
-    A configuration that does not load exits 2.
+    LMD003, LMD005, LMD006, LMD009, LMD010) exit 3; warnings (LMD004, LMD007, LMD008) are
+    printed and exit 0. A configuration that does not load exits 2.
 
     \b
-    LMD001 apply on pull requests        LMD005 Terraform outside its working dir
-    LMD002 deploy gated on security only LMD006 Terraform versions that differ
-    LMD003 names drifting from the rule  LMD007 docs pointing at missing files
-    LMD004 mixed generic/env secrets     LMD008 cd instead of -chdir
+    LMD001 apply on pull requests        LMD006 Terraform versions that differ
+    LMD002 deploy gated on security only LMD007 docs pointing at missing files
+    LMD003 names drifting from the rule  LMD008 cd instead of -chdir
+    LMD004 mixed generic/env secrets     LMD009 state not shared or not locked
+    LMD005 Terraform outside its dir     LMD010 planning again after approval
     """
     from lmi_delivery.config import load
     from lmi_delivery.doctor.model import is_failing

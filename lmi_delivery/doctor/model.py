@@ -15,6 +15,8 @@ LMD005  terraform-directory            error    Terraform outside terraform.work
 LMD006  terraform-version              error    Terraform pinned to another version
 LMD007  broken-doc-reference           warning  a doc link to a file that does not exist
 LMD008  terraform-without-chdir        warning  ``cd DIR && terraform`` instead of -chdir
+LMD009  state-without-locking          error    no shared backend, or one that does not lock
+LMD010  plan-again-after-approval      error    an approved job that plans again (run)
 ======  =============================  =======  ============================================
 """
 
@@ -58,6 +60,13 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "A Markdown link or backticked relative path names a file that does not exist."),
     Rule("LMD008", "terraform-without-chdir", "warning",
          "Terraform runs after a `cd` instead of with an explicit -chdir."),
+    Rule("LMD009", "state-without-locking", "error",
+         "The Terraform root has no backend, a local one, or an s3 backend without "
+         "use_lockfile = true or dynamodb_table: state is not shared or not locked."),
+    Rule("LMD010", "plan-again-after-approval", "error",
+         "A job gated by an environment's approval runs the lmi-delivery action with command: "
+         "run or post-deploy after a job that planned: it plans again, or never applies, "
+         "instead of applying the approved plan."),
 )}
 
 

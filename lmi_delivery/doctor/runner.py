@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterable
 
 from lmi_delivery.config.model import Config
 from lmi_delivery.doctor import (
+    rules_backend,
     rules_docs,
     rules_gating,
     rules_names,
+    rules_replan,
     rules_secrets,
     rules_tfdir,
     rules_tfversion,
@@ -20,10 +22,12 @@ Check = Callable[[Repo], Iterable[Finding]]
 
 CHECKS: tuple[Check, ...] = (
     rules_gating.check,
+    rules_replan.check,
     rules_names.check,
     rules_secrets.check,
     rules_tfdir.check,
     rules_tfversion.check,
+    rules_backend.check,
     rules_docs.check,
 )
 

@@ -21,8 +21,8 @@ from lmi_delivery.doctor.sources import YamlFile
 from lmi_delivery.errors import Location
 
 OUR_ACTION = re.compile(r"^[^/\s]+/lmi-delivery(/[^@]*)?@")
-APPLY_COMMANDS = frozenset({"run", "post-deploy", "rollback", "prune"})
-REVIEW_COMMANDS = frozenset({"plan", "run"})
+APPLY_COMMANDS = frozenset({"run", "apply", "post-deploy", "rollback", "prune"})
+REVIEW_COMMANDS = frozenset({"plan", "drift", "run"})
 Kind = Literal["apply", "review"]
 
 
@@ -105,7 +105,7 @@ def command_kind(argv: tuple[str, ...]) -> Kind | None:
     words = lmi_words(argv)
     if not words:
         return None
-    if words[0] == "run" or words[:2] == ["terraform", "apply"]:
+    if words[0] in ("run", "apply") or words[:2] == ["terraform", "apply"]:
         return "apply"
     if words[0] in ("post-deploy", "rollback") or (words[0] == "prune"
                                                     and "--dry-run" not in argv):

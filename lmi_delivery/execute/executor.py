@@ -4,13 +4,19 @@ Steps whose ``where`` is ``runner`` run here: gate checks, approvals and ``start
 placed in a CodeBuild project run inside the build started before them, through its
 buildspec; their outcome is the build's. Several environments run in lockstep: each stage's
 builds of every environment start together and one poller waits on all of them.
+
+A build's verdict is its status and the ``LMI_VERDICT`` variable lmi-delivery exports inside it
+(CodeBuild's record), never its log text. The plan build's id and exported sha256 are handed to
+the apply build (``bind_plan``), which checks them against CodeBuild itself. On a cancel, running
+apply builds are left to finish (a torn ``terraform apply`` is worse than a late one) unless
+``stop_apply_on_cancel``; every other build is stopped.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lmi_delivery.codebuild import (
@@ -25,13 +31,21 @@ from lmi_delivery.codebuild import (
 )
 from lmi_delivery.codebuild.model import BuildResult
 from lmi_delivery.config.model import STAGES
-from lmi_delivery.errors import GateRefused, LmiError, OperationFailed
+from lmi_delivery.errors import GateRefused, Interrupted, LmiError, OperationFailed
 from lmi_delivery.execute.report import BuildRecord, Outcome, RunReport, StageResult
-from lmi_delivery.steps import RUNNER, AwaitApproval, DeliveryPlan, GateCheck, StartBuild
+from lmi_delivery.steps import RUNNER, AwaitApproval, DeliveryPlan, EnvVar, GateCheck, StartBuild
 
-#: A line a refusing lmi-delivery command prints (exit 3); seen in a build's log, it makes the
-#: stage "refused" rather than "failed".
-REFUSED_PREFIX = "refused: "
+#: What lmi-delivery exports inside a build: ``succeeded``, ``refused`` (exit 3) or ``failed``.
+VERDICT = "LMI_VERDICT"
+VERDICT_DETAIL = "LMI_VERDICT_DETAIL"
+
+
+@dataclass(frozen=True)
+class PlanBuild:
+    """The build that made the deploy plan, as CodeBuild reported it: what an apply binds to."""
+
+    id: str
+    sha256: str
 
 
 @dataclass
@@ -48,6 +62,13 @@ class RunServices:
     cancel: Cancellation | None = None
     clock: Callable[[], float] = time.monotonic
     buildspec_override: Callable[[StartBuild], str | None] = field(default=lambda step: None)
+    plan_build: PlanBuild | None = None
+    """A plan build made earlier (another job): what ``bind_plan`` builds are handed."""
+    stop_apply_on_cancel: bool = False
+    build_env: tuple[EnvVar, ...] = ()
+    """Variables every build is started with, besides its step's (e.g. which lmi-delivery)."""
+    apply_env: Callable[[], tuple[EnvVar, ...]] = field(default=lambda: ())
+    """Variables an apply build is started with, read when it starts (who approved, the run)."""
 
 
 @dataclass
@@ -56,23 +77,28 @@ class Execution:
     error: LmiError | None = None
 
 
-def _refusal_in(result: BuildResult) -> str | None:
-    for line in reversed(result.tail):
-        text = line.strip()
-        if text.startswith(REFUSED_PREFIX):
-            return text.removeprefix(REFUSED_PREFIX)
-    return None
-
-
 def _check_build(started: StartedBuild, ended: BuildResult, result: StageResult) -> None:
     result.builds.append(BuildRecord(started.id, started.project, ended.status,
                                      started.log_url, "" if ended.succeeded else ended.summary()))
     result.exported.update(ended.exported)
-    refusal = None if ended.succeeded else _refusal_in(ended)
-    if refusal:
-        raise GateRefused(f"{started.project} refused: {refusal}",
+    if not ended.succeeded and ended.exported.get(VERDICT) == "refused":
+        detail = " ".join(ended.exported.get(VERDICT_DETAIL, "").split())[:1000]
+        raise GateRefused(f"{started.project} refused: {detail or 'see the build log'}",
                           context={"build_id": started.id})
     raise_for_failures([ended])
+
+
+def _bound(step: StartBuild, plan_build: PlanBuild | None,
+           extra: tuple[EnvVar, ...] = ()) -> StartBuild:
+    """``step`` with the plan build's id and sha256 (and ``extra``), when it applies a plan."""
+    if not step.bind_plan:
+        return step
+    if plan_build is None:
+        raise GateRefused(f"no deploy plan to apply: no plan build of this run exported a "
+                          f"plan sha256, so {step.project} is not started")
+    binding = (EnvVar("LMI_PLAN_BUILD_ID", plan_build.id),
+               EnvVar("LMI_PLAN_SHA256", plan_build.sha256), *extra)
+    return replace(step, environment_variables=(*step.environment_variables, *binding))
 
 
 def _runner_steps(svc: RunServices, stage_steps: Sequence[Any]) -> StartBuild | None:
@@ -100,11 +126,18 @@ def _runner_steps(svc: RunServices, stage_steps: Sequence[Any]) -> StartBuild | 
 class _Run:
     """The state of one environment's run while the stages advance."""
 
-    def __init__(self, plan: DeliveryPlan) -> None:
+    def __init__(self, plan: DeliveryPlan, plan_build: PlanBuild | None) -> None:
         self.plan = plan
         self.report = RunReport(plan)
         self.error: LmiError | None = None
         self.previous: StageResult | None = None
+        self.plan_build = plan_build
+
+    def record(self, started: StartedBuild, ended: BuildResult) -> None:
+        """Remember a deploy plan build, read from CodeBuild's record of it."""
+        sha = ended.exported.get("LMI_PLAN_SHA256", "")
+        if ended.succeeded and sha and ended.exported.get("LMI_PLAN_KIND") == "deploy":
+            self.plan_build = PlanBuild(started.id, sha)
 
     def fail(self, result: StageResult, exc: LmiError) -> None:
         outcome: Outcome = "refused" if isinstance(exc, GateRefused) else "failed"
@@ -132,6 +165,11 @@ def _stage(runs: Sequence[_Run], name: str, svc: RunServices) -> None:
             try:
                 step = _runner_steps(svc, run.plan.stage(name).steps)
                 if step is not None:
+                    step = _bound(step, run.plan_build, svc.apply_env() if step.bind_plan
+                                  else ())
+                    if svc.build_env:
+                        step = replace(step, environment_variables=(
+                            *step.environment_variables, *svc.build_env))
                     override = svc.buildspec_override(step)
                     request = request_from_step(step, buildspec_override=override)
                     build = start_build(svc.codebuild, request, reporter=svc.reporter,
@@ -144,10 +182,9 @@ def _stage(runs: Sequence[_Run], name: str, svc: RunServices) -> None:
             except LmiError as exc:
                 run.fail(result, exc)
         if started:
-            ended = wait([b for _, _, b in started], codebuild_client=svc.codebuild,
-                         logs_client=svc.logs, reporter=svc.reporter,
-                         poll_interval=svc.poll_interval, cancel=svc.cancel)
+            ended = _wait(svc, name, [b for _, _, b in started])
             for (run, result, build), outcome in zip(started, ended, strict=True):
+                run.record(build, outcome)
                 try:
                     _check_build(build, outcome, result)
                 except LmiError as exc:
@@ -165,9 +202,25 @@ def _stage(runs: Sequence[_Run], name: str, svc: RunServices) -> None:
         svc.reporter.group_end()
 
 
+def _wait(svc: RunServices, stage: str, builds: list[StartedBuild]) -> list[BuildResult]:
+    applying = stage == "apply" and not svc.stop_apply_on_cancel
+    try:
+        return wait(builds, codebuild_client=svc.codebuild, logs_client=svc.logs,
+                    reporter=svc.reporter, poll_interval=svc.poll_interval, cancel=svc.cancel,
+                    stop_on_cancel=not applying)
+    except Interrupted as exc:
+        if not applying:
+            raise
+        ids = " ".join(b.id for b in builds)
+        raise Interrupted(f"{exc}: the apply build(s) were left to finish, never torn in the "
+                          f"middle of terraform apply; follow them with `lmi-delivery codebuild "
+                          f"wait {ids}` (--stop-apply-on-cancel stops them)",
+                          context=exc.context) from exc
+
+
 def execute_all(plans: Sequence[DeliveryPlan], svc: RunServices) -> list[Execution]:
     """Run the plans' stages in lockstep; each environment stops at its first failure."""
-    runs = [_Run(plan) for plan in plans]
+    runs = [_Run(plan, svc.plan_build) for plan in plans]
     begun = svc.clock()
     for name in STAGES:
         _stage(runs, name, svc)

@@ -26,7 +26,8 @@ from lmi_delivery.planner import secret_env
 
 #: Seconds between build polls against the sandbox: its builds take seconds, not minutes.
 SANDBOX_POLL_SECONDS = 1.0
-BUILDSPEC_FILES = {"plan": "plan.yml", "apply": "apply.yml", "post_deploy": "post-deploy.yml"}
+BUILDSPEC_FILES = {"plan": "plan.yml", "apply": "apply.yml", "post_deploy": "post-deploy.yml",
+                   "review": "plan.yml"}
 _SKIP = shutil.ignore_patterns(".git", ".terraform", ".venv*", ".lmi-delivery", "__pycache__",
                                "*.tfstate", "*.tfstate.backup", "*.tfplan")
 _GIT_IDENTITY = {"GIT_AUTHOR_NAME": "lmi-delivery sandbox", "GIT_AUTHOR_EMAIL": "sandbox@localhost",
@@ -47,8 +48,10 @@ def buildspec_text(key: str) -> str:
     return (files("lmi_delivery") / "buildspecs" / BUILDSPEC_FILES[key]).read_text("utf-8")
 
 
-def snapshot(root: Path, dest: Path, environ: Mapping[str, str]) -> str:
-    """Copy the working copy to ``dest`` as a one-commit git repository; return the commit."""
+def snapshot(root: Path, dest: Path, environ: Mapping[str, str],
+             branches: Sequence[str] = ()) -> str:
+    """Copy the working copy to ``dest`` as a one-commit git repository whose ``branches`` all
+    point at that commit (it is their head, as after a push); return the commit."""
     shutil.copytree(root, dest, ignore=_SKIP)
     env = {"PATH": environ.get("PATH", "/usr/bin:/bin"), "HOME": str(dest), **_GIT_IDENTITY}
     for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
@@ -57,6 +60,8 @@ def snapshot(root: Path, dest: Path, environ: Mapping[str, str]) -> str:
     sha = process.run(["git", "rev-parse", "HEAD"], cwd=dest, env=env).stdout.strip()
     if len(sha) != 40:
         raise OperationFailed(f"could not snapshot {root} as a git commit")
+    for branch in sorted(set(branches) - {"main"}):
+        process.run(["git", "branch", "-f", branch, sha], cwd=dest, env=env)
     return sha
 
 
@@ -119,7 +124,8 @@ def sandbox_session(config: Config, envs: Sequence[Environment], environ: Mappin
         referenced = provision_secrets(sandbox, config, envs)
         if referenced:
             say(f"sandbox: {len(referenced)} secret reference(s) provisioned with made-up values")
-        commit = snapshot(config.root, sandbox.workdir / "source", environ)
+        commit = snapshot(config.root, sandbox.workdir / "source", environ,
+                          [env.branch for env in envs])
         say(f"sandbox: working copy of {config.root} snapshotted as commit {commit[:12]}")
         projects = [name for env in envs for name in create_projects(
             sandbox.client("codebuild"), config, env, sandbox.workdir / "source",

@@ -23,7 +23,7 @@ from lmi_delivery.execute.executor import execute_all
 from lmi_delivery.execute.run import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github import comments, tasks
-from lmi_delivery.github.approval import ApprovalChecker
+from lmi_delivery.github.approval import ApprovalChecker, run_participants
 from lmi_delivery.github.context import CiInputs, Outcome, Runner
 from lmi_delivery.github.masks import Masker
 from lmi_delivery.github.outputs import write_outputs
@@ -81,9 +81,11 @@ class Ci:
         command = self.inputs.command
         suffix = "sarif" if command == "doctor" else "json"
         report_path = str(self.runner.report_path(command, env.name, suffix))
-        if command in ("run", "plan"):
+        if command in ("run", "plan", "apply", "drift"):
+            participants = run_participants(context.payload, context.actor,
+                                            self.environ.get("GITHUB_TRIGGERING_ACTOR"))
             approve = ApprovalChecker(self.rest, self.runner.repository, self.runner.run_id,
-                                      context.sha, say=self.say)
+                                      context.sha, say=self.say, participants=participants)
             pipeline = Pipeline(self.inputs, config, env, context, self.runner, self.log,
                                 approve, self.executor)
             return run_pipeline(pipeline, self.environ, report_path)

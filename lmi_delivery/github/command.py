@@ -14,7 +14,7 @@ from lmi_delivery.github.context import COMMANDS, CiInputs
 INPUTS: dict[str, tuple[str, str]] = {
     name: (f"--{name}", "LMI_" + name.upper().replace("-", "_"))
     for name in ("command", "environment", "config", "python-version", "github-token",
-                 "comment-on-pr", "dry-run")
+                 "comment-on-pr", "dry-run", "plan-build-id", "plan-sha256")
 }
 
 
@@ -22,7 +22,10 @@ INPUTS: dict[str, tuple[str, str]] = {
 @click.option(INPUTS["command"][0], "command", envvar=INPUTS["command"][1],
               type=click.Choice(COMMANDS), default="run",
               help="What to do: run (the pipeline this event allows), plan (review stages "
-                   "only), post-deploy, prune, rollback or doctor.")
+                   "only; a push stores the deploy plan), apply (the approved job: the apply "
+                   "build of --plan-build-id's plan, then post-deploy), post-deploy, prune, "
+                   "drift (a review plan whatever the event, nothing stored where deploy plans "
+                   "live), rollback or doctor.")
 @click.option(INPUTS["environment"][0], "environment", envvar=INPUTS["environment"][1],
               required=True, help="The environment of the config to act on.")
 @click.option(INPUTS["config"][0], "config", envvar=INPUTS["config"][1],
@@ -38,10 +41,18 @@ INPUTS: dict[str, tuple[str, str]] = {
               help="On pull requests, write (or update) one comment per environment.")
 @click.option(INPUTS["dry-run"][0], "dry_run", envvar=INPUTS["dry-run"][1], type=click.BOOL,
               default=False, help="Start and change nothing: show what would happen.")
+@click.option(INPUTS["plan-build-id"][0], "plan_build_id", envvar=INPUTS["plan-build-id"][1],
+              default="", show_default=False,
+              help="command apply: the plan job's plan build (its `plan-build-id` output).")
+@click.option(INPUTS["plan-sha256"][0], "plan_sha256", envvar=INPUTS["plan-sha256"][1],
+              default="", show_default=False,
+              help="command apply: the sha256 the approver reviewed (the plan job's "
+                   "`plan-sha256` output).")
 @click.option("--sandbox", envvar="LMI_SANDBOX", type=click.BOOL, default=False, hidden=True,
               help="Run against the embedded sandbox (demos and tests).")
 def ci_command(command: str, environment: str, config: str, python_version: str | None,
-               github_token: str, comment_on_pr: bool, dry_run: bool, sandbox: bool) -> None:
+               github_token: str, comment_on_pr: bool, dry_run: bool, plan_build_id: str,
+               plan_sha256: str, sandbox: bool) -> None:
     """Run one lmi-delivery command as a GitHub Actions step (what action.yml runs).
 
     Reads the GitHub context once (GITHUB_* variables and the event payload), masks every
@@ -56,7 +67,8 @@ def ci_command(command: str, environment: str, config: str, python_version: str 
 
     inputs = CiInputs(command=command, environment=environment, config=config,
                       python_version=python_version, github_token=github_token,
-                      comment_on_pr=comment_on_pr, dry_run=dry_run, sandbox=sandbox)
+                      comment_on_pr=comment_on_pr, dry_run=dry_run, sandbox=sandbox,
+                      plan_build_id=plan_build_id, plan_sha256=plan_sha256)
     outcome = Ci(inputs, dict(os.environ), sys.stdout).run()
     if outcome.error is not None:
         raise outcome.error

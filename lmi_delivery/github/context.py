@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lmi_delivery.errors import LmiError
 
-COMMANDS = ("run", "plan", "post-deploy", "prune", "rollback", "doctor")
+COMMANDS = ("run", "plan", "apply", "drift", "post-deploy", "prune", "rollback", "doctor")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class CiInputs:
     dry_run: bool = False
     sandbox: bool = False
     """Run against the embedded sandbox (demos and tests): no AWS account is used."""
+    plan_build_id: str = ""
+    """``apply``: the plan job's plan build, whose deploy plan is applied."""
+    plan_sha256: str = ""
+    """``apply``: the sha256 the approver reviewed; the plan build's record must say the same."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typing import Any, TextIO
 
 from lmi_delivery.commands.plan import plan_for
 from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import GateRefused, UsageError
+from lmi_delivery.escape import code_span, fenced, link, markdown_text
 from lmi_delivery.events import CiContext
 from lmi_delivery.execute.executor import RunServices, execute_all
 from lmi_delivery.execute.report import RunReport, render
@@ -25,7 +27,7 @@ from lmi_delivery.gates.policy import MUTATING_STAGES
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, Runner
 from lmi_delivery.render import render as render_plan
-from lmi_delivery.steps import AwaitApproval, DeliveryPlan
+from lmi_delivery.steps import AwaitApproval, DeliveryPlan, EnvVar
 
 PLAN_ONLY = "command plan runs the review stages only; `command: run` applies"
 
@@ -43,9 +45,10 @@ class Pipeline:
 
 
 def delivery_plan(config: Config, env: Environment, context: CiContext,
-                  aws_environ: Mapping[str, str] | None, *, review_only: bool) -> DeliveryPlan:
+                  aws_environ: Mapping[str, str] | None, *, review_only: bool,
+                  drift: bool = False) -> DeliveryPlan:
     """The plan for this event; ``aws_environ`` ``None`` plans offline."""
-    plan = plan_for(config, env, context, aws_environ)
+    plan = plan_for(config, env, context, aws_environ, drift=drift)
     if not review_only:
         return plan
     stages = tuple(replace(s, status="skipped", reason=PLAN_ONLY, steps=())
@@ -77,8 +80,17 @@ def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float) -> RunSe
     from lmi_delivery.execute.run import make_services
 
     services = make_services(p.config, p.env, aws_environ, poll, p.log)
+
+    def apply_env() -> tuple[EnvVar, ...]:
+        """Who approved and which run applies: the apply build records both."""
+        approvers = ",".join(getattr(p.approve, "approved_by", ()))
+        return tuple(EnvVar(name, value) for name, value in (
+            ("LMI_DELIVERY_APPROVER", approvers), ("LMI_DELIVERY_RUN_URL",
+                                                    p.runner.run_url or "")) if value)
+
     return replace(services, reporter=GithubReporter(p.log, p.runner.output_path),
-                   approve=p.approve, check_setup=_annotating_setup_check(p))
+                   approve=p.approve, check_setup=_annotating_setup_check(p),
+                   apply_env=apply_env)
 
 
 def _published(config: Config, env: Environment, aws_environ: Mapping[str, str]) -> dict[str, str]:
@@ -110,9 +122,18 @@ def _builds_markdown(report: RunReport) -> list[str]:
     rows = []
     for stage, result in report.results.items():
         for b in result.builds:
-            link = f"[log]({b.log_url})" if b.log_url else ""
-            rows.append(f"- `{stage}`: `{b.project}` `{b.id}` **{b.status}** {link}".rstrip())
+            log = link("log", b.log_url) if b.log_url else ""
+            rows.append(f"- {code_span(stage)}: {code_span(b.project)} {code_span(b.id)} "
+                        f"**{markdown_text(b.status)}** {log}".rstrip())
     return ["", "#### Builds", "", *rows] if rows else []
+
+
+def _plan_build_id(report: RunReport) -> str:
+    """The build that exported the deploy plan's sha256: what the approved job applies."""
+    for result in report.results.values():
+        if result.exported.get("LMI_PLAN_KIND") == "deploy" and result.builds:
+            return result.builds[0].id
+    return ""
 
 
 def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
@@ -121,7 +142,7 @@ def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
     changes = _exported(report, "LMI_PLAN_HAS_CHANGES").lower()
     lines = [render(report, "markdown").rstrip("\n"), *_builds_markdown(report)]
     if summary:
-        lines += ["", "#### Terraform plan", "", "```", summary, "```"]
+        lines += ["", "#### Terraform plan", "", fenced(summary)]
     if published:
         lines += ["", "#### Published versions", "",
                   *[f"- `{fn}`: version {v}" for fn, v in sorted(published.items())]]
@@ -129,6 +150,7 @@ def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
         "stages": json.dumps({name: result.outcome for name, result in report.results.items()}),
         "plan-summary": summary,
         "plan-sha256": _exported(report, "LMI_PLAN_SHA256"),
+        "plan-build-id": _plan_build_id(report),
         "has-changes": "true" if changes in ("true", "1", "yes") else
                        "false" if changes in ("false", "0", "no") else "",
         "build-ids": " ".join(b.id for r in report.results.values() for b in r.builds),
@@ -141,19 +163,32 @@ def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
 
 def dry_run_outcome(plan: DeliveryPlan, report_path: str) -> Outcome:
     outputs = {"stages": json.dumps({s.name: s.status for s in plan.stages}),
-               "plan-summary": "", "plan-sha256": "", "has-changes": "", "build-ids": "",
+               "plan-summary": "", "plan-sha256": "", "plan-build-id": "", "has-changes": "",
+               "build-ids": "",
                "published-versions": "{}", "report-path": report_path}
     return Outcome(f"{plan.service} / {plan.environment}: dry run",
                    render_plan(plan, "markdown"), render_plan(plan, "json"), outputs)
 
 
 def run_pipeline(p: Pipeline, environ: Mapping[str, str], report_path: str) -> Outcome:
-    """Plan and execute (or, with ``dry-run``, only plan) the delivery for one environment."""
-    review_only = p.inputs.command == "plan"
+    """Plan and execute (or, with ``dry-run``, only plan) the delivery for one environment.
+
+    ``apply`` (the deploy workflow's approved job) executes only the apply and post-deploy
+    stages, bound to the plan job's build: it never plans again.
+    """
+    if p.inputs.command == "apply":
+        if not p.inputs.plan_build_id:
+            raise UsageError("command apply needs plan-build-id: the plan job's "
+                             "`plan-build-id` output (needs.plan.outputs.plan-build-id)")
+        if p.inputs.sandbox or p.inputs.dry_run:
+            raise UsageError("command apply applies a real plan build: no sandbox, no dry-run")
+        return _apply(p, environ, p.config.codebuild.poll_interval_seconds, report_path)
+    review_only = p.inputs.command in ("plan", "drift")
     if p.inputs.dry_run:
         aws = None if p.inputs.sandbox else environ
         return dry_run_outcome(delivery_plan(p.config, p.env, p.context, aws,
-                                             review_only=review_only), report_path)
+                                             review_only=review_only,
+                                             drift=p.inputs.command == "drift"), report_path)
     poll = p.config.codebuild.poll_interval_seconds
     if not p.inputs.sandbox:
         return _execute(p, p.context, environ, poll, review_only, report_path)
@@ -172,11 +207,36 @@ def run_pipeline(p: Pipeline, environ: Mapping[str, str], report_path: str) -> O
                         report_path)
 
 
+def _apply(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
+           report_path: str) -> Outcome:
+    from lmi_delivery.execute.run import apply_only, bind_to_plan_build, execute_plans
+
+    plan = plan_for(p.config, p.env, p.context, aws_environ)
+    if plan.stage("apply").status == "skipped":
+        raise GateRefused(f"nothing to apply: {plan.stage('apply').reason}")
+    services = _services(p, aws_environ, poll)
+    bound = bind_to_plan_build(services.codebuild, p.inputs.plan_build_id,
+                               commit=p.context.commit,
+                               expected_sha256=p.inputs.plan_sha256 or None)
+    [execution] = execute_plans([apply_only(plan, bound)],
+                                replace(services, plan_build=bound), p.executor)
+    report = execution.report
+    published: dict[str, str] = {}
+    if report.results["post-deploy"].outcome == "succeeded" and \
+            report.results["post-deploy"].builds:
+        published = _published(p.config, p.env, aws_environ)
+    outcome = run_outcome(report, execution.error, published, report_path)
+    outcome.outputs["plan-sha256"] = bound.sha256
+    outcome.outputs["plan-build-id"] = bound.id
+    return outcome
+
+
 def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], poll: float,
              review_only: bool, report_path: str) -> Outcome:
     from lmi_delivery.execute.run import execute_plans
 
-    plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only)
+    plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only,
+                         drift=p.inputs.command == "drift")
     [execution] = execute_plans([plan], _services(p, aws_environ, poll), p.executor)
     report = execution.report
     published: dict[str, str] = {}

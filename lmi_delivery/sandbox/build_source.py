@@ -2,9 +2,11 @@
 
 The sandbox's convention: a project's ``source.location`` (or ``sourceLocationOverride``) is an
 absolute path on this machine, optionally written ``file:///abs/path``. If that directory is a
-git repository and the build has a source version, that commit's tree is extracted
-(``git archive``); otherwise the directory is copied as it is, without ``.git``, ``.venv*`` and
-``.terraform``. The resolved source version is the full commit id when git knows one.
+git repository and the build has a source version, that commit's tree is extracted (a clone
+checked out at it, with its history and an ``origin`` remote, as CodeBuild's git sources give;
+``git archive`` of a subdirectory); otherwise the directory is copied as it is, without
+``.git``, ``.venv*`` and ``.terraform``. The resolved source version is the full commit id when
+git knows one.
 """
 
 from __future__ import annotations
@@ -74,8 +76,19 @@ def _git(args: list[str], cwd: Path, env: Mapping[str, str]) -> str | None:
 
 def _extract(origin: Path, commit: str, dest: Path, env: Mapping[str, str]) -> None:
     """Extract ``commit``'s tree of the directory ``origin`` (which may be a subdirectory)."""
-    dest.mkdir(parents=True)
     prefix = _git(["rev-parse", "--show-prefix"], origin, env) or ""
+    if not prefix:
+        # The repository itself: a clone at the commit, with its history and an ``origin``
+        # remote, as CodeBuild's git sources give a build.
+        for args in (["clone", "--quiet", "--no-checkout", str(origin), str(dest)],
+                     ["-C", str(dest), "checkout", "--quiet", "--detach", commit]):
+            result = subprocess.run(["git", *args], env=dict(env), capture_output=True,
+                                    text=True, check=False, stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                raise SourceError(f"git {args[0]} of {commit} failed in {origin}: "
+                                  f"{result.stderr.strip()}")
+        return
+    dest.mkdir(parents=True)
     proc = subprocess.Popen(["git", "archive", "--format=tar", f"{commit}:{prefix}"], cwd=origin,
                             env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL)

@@ -29,6 +29,7 @@ from lmi_delivery.sandbox.lambda_functions import FunctionOperations
 from lmi_delivery.sandbox.lambda_invoke import InvokeOperations
 from lmi_delivery.sandbox.lambda_versions import VersionOperations
 from lmi_delivery.sandbox.options import SandboxOptions
+from lmi_delivery.sandbox.s3_writes import S3Writes
 from lmi_delivery.sandbox.scaling import ScalingOperations
 from lmi_delivery.sandbox.state import ACCOUNT_ID, Invocation, SandboxState, moto_function
 
@@ -145,6 +146,7 @@ class Sandbox:
         for kind in (CapacityProviderOperations, ScalingOperations, VersionOperations,
                      AliasOperations, InvokeOperations, FunctionOperations):
             self.extensions.append(kind(self.state, self.options, app.forward))
+        self.extensions.append(S3Writes(app.forward, self.options.region))
         server = make_server("127.0.0.1", self.options.port, app, threaded=True,
                              request_handler=_QuietHandler)
         self._server = server

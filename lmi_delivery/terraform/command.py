@@ -2,22 +2,27 @@
 (``install``) and :mod:`~lmi_delivery.terraform.builds` (``plan``, ``apply``).
 
 The environment is read here, once, and handed down; boto3 is imported only by the factory the
-``plan`` and ``apply`` callbacks call, never at import time.
+``plan`` and ``apply`` callbacks call, never at import time. What a build prints (Terraform's
+streamed output, the report, the exported summary, an error) first loses the values of the
+build's ``codebuild.secrets`` (:class:`~lmi_delivery.redact.Redactor`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from lmi_delivery.errors import LmiError
+from lmi_delivery.redact import Redactor
 from lmi_delivery.terraform.install import DEFAULT_BASE_URL, DEFAULT_VERSION, install
 
 if TYPE_CHECKING:
-    from lmi_delivery.terraform.builds import BuildRequest
+    from lmi_delivery.terraform.builds import BuildRequest, Services
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path | None:
@@ -83,15 +88,63 @@ def _build_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _request(env_name: str, config_path: str, commit: str | None,
-             terraform_bin: str) -> BuildRequest:
+             terraform_bin: str, allow_older: bool = False) -> BuildRequest:
     from lmi_delivery.terraform.builds import BuildRequest
 
     return BuildRequest(config_path=config_path, env_name=env_name, commit=commit,
-                        terraform=terraform_bin)
+                        terraform=terraform_bin, allow_older=allow_older)
+
+
+@contextlib.contextmanager
+def _verdict(exports_path: Path | None) -> Iterator[None]:
+    """On failure, still write the verdict for the buildspec to export: the orchestrator reads
+    ``LMI_VERDICT`` from CodeBuild's record of the build, never from its log."""
+    from lmi_delivery.errors import GateRefused, LmiError
+    from lmi_delivery.terraform.builds import write_exports
+
+    try:
+        yield
+    except LmiError as exc:
+        if exports_path is not None:
+            verdict = "refused" if isinstance(exc, GateRefused) else "failed"
+            write_exports(exports_path, {"LMI_VERDICT": verdict,
+                                         "LMI_VERDICT_DETAIL": str(exc)[:1000]})
+        raise
 
 
 def _log(line: str) -> None:
     click.echo(line, err=True)
+
+
+#: Exports holding free text; the others (hashes, URLs, flags) are passed on byte for byte.
+_TEXT_EXPORTS = frozenset({"LMI_PLAN_SUMMARY"})
+
+
+class _Redaction:
+    """The build's secret values taken out of what it prints. The config names the secrets, so
+    they are known once it is loaded (:meth:`learn`); nothing is printed before that."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.redact = Redactor()
+
+    def learn(self, services: Services) -> Services:
+        self.redact = Redactor.for_build(self.environ, services.config)
+        return services
+
+    def log(self, line: str) -> None:
+        _log(self.redact(line))
+
+    def exports(self, values: Mapping[str, str]) -> dict[str, str]:
+        return {k: self.redact(v) if k in _TEXT_EXPORTS else v for k, v in values.items()}
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        try:
+            yield
+        except LmiError as exc:
+            self.redact.error(exc)
+            raise
 
 
 @terraform_group.command("plan")
@@ -100,39 +153,54 @@ def plan_command(env_name: str, config_path: str, commit: str | None, terraform_
                  exports_path: Path | None) -> None:
     """The plan build: init, validate, plan, show; store the plan and its metadata.
 
-    The plan file and a metadata document (its sha256, the commit, environment, working
-    directory, Terraform version, config digest and the summary) go to the artifacts bucket
-    under this service, environment and commit. Terraform's output goes to stderr, the summary
-    to stdout. --exports writes LMI_PLAN_URL, LMI_PLAN_METADATA_URL, LMI_PLAN_SHA256,
-    LMI_PLAN_SUMMARY and LMI_PLAN_HAS_CHANGES.
+    The plan file and a metadata document (the commit, environment, working directory,
+    Terraform version, config digest and the summary) go to the artifacts bucket at keys that
+    hold the plan's sha256, never overwritten: a deploy plan when the build was started for a
+    deploy (LMI_DELIVERY_MODE=deploy) in the plan project, a review plan under the review prefix
+    otherwise. Terraform's output goes to stderr, the summary to stdout. --exports writes
+    LMI_VERDICT, LMI_PLAN_KIND, LMI_PLAN_URL, LMI_PLAN_METADATA_URL, LMI_PLAN_SHA256,
+    LMI_PLAN_SUMMARY and LMI_PLAN_HAS_CHANGES (LMI_VERDICT and LMI_VERDICT_DETAIL on failure).
     """
     from lmi_delivery.terraform.builds import make_services, plan_build, write_exports
 
-    services = make_services(_request(env_name, config_path, commit, terraform_bin),
-                             dict(os.environ), stream=_log)
-    outcome = plan_build(services)
+    environ = dict(os.environ)
+    out = _Redaction(environ)
+    with _verdict(exports_path), out.errors():
+        services = out.learn(make_services(
+            _request(env_name, config_path, commit, terraform_bin), environ, stream=out.log))
+        outcome = plan_build(services)
     if exports_path is not None:
-        write_exports(exports_path, outcome.exports())
-    click.echo(outcome.report(), nl=False)
+        write_exports(exports_path, out.exports(outcome.exports()))
+    click.echo(out.redact(outcome.report()), nl=False)
 
 
 @terraform_group.command("apply")
 @_build_options
+@click.option("--allow-older", is_flag=True, envvar="LMI_DELIVERY_ALLOW_OLDER",
+              help="Apply a commit behind the last applied one or not the branch's head (a "
+                   "deliberate roll-back); the apply history records it.")
 def apply_command(env_name: str, config_path: str, commit: str | None, terraform_bin: str,
-                  exports_path: Path | None) -> None:
-    """The apply build: apply exactly the reviewed plan of this commit and environment.
+                  exports_path: Path | None, allow_older: bool) -> None:
+    """The apply build: apply exactly the plan the plan build made for this commit.
 
-    The stored plan is refused (exit 3, nothing applied) when there is none, when it was
-    already applied, when the file's sha256 differs from its metadata, when it was made for
-    another commit, environment, working directory, Terraform version or configuration, or when
-    Terraform calls it stale. Nothing is re-planned. --exports writes LMI_APPLIED_PLAN_SHA256,
-    LMI_APPLIED_AT and LMI_PLAN_SUMMARY.
+    LMI_PLAN_BUILD_ID and LMI_PLAN_SHA256 name the plan build and the sha256 it exported; the
+    build's own CodeBuild record must confirm them (this environment's plan project, SUCCEEDED,
+    this commit, a deploy event). Refused (exit 3, nothing applied) for a non-deploy event, any
+    binding mismatch, a missing plan, a plan already applied, a commit that is not the head of
+    the environment's branch or is behind the last applied commit (unless --allow-older), or a
+    plan Terraform calls stale. The environment's apply lock is held while Terraform runs.
+    Nothing is re-planned. --exports writes LMI_VERDICT, LMI_APPLIED_PLAN_SHA256, LMI_APPLIED_AT
+    and LMI_PLAN_SUMMARY.
     """
     from lmi_delivery.terraform.builds import apply_build, make_services, write_exports
 
-    services = make_services(_request(env_name, config_path, commit, terraform_bin),
-                             dict(os.environ), stream=_log)
-    outcome = apply_build(services)
+    environ = dict(os.environ)
+    out = _Redaction(environ)
+    with _verdict(exports_path), out.errors():
+        services = out.learn(make_services(
+            _request(env_name, config_path, commit, terraform_bin, allow_older),
+            environ, stream=out.log))
+        outcome = apply_build(services)
     if exports_path is not None:
-        write_exports(exports_path, outcome.exports())
-    click.echo(outcome.report(), nl=False)
+        write_exports(exports_path, out.exports(outcome.exports()))
+    click.echo(out.redact(outcome.report()), nl=False)

@@ -1,31 +1,34 @@
 """The hand-off of a reviewed plan from the plan build to the apply build, through S3.
 
-The plan build stores two objects under the keys :func:`~lmi_delivery.config.naming.plan_keys`
-derives from the service, the environment and the commit:
+S3 holds bytes, not truth. A plan is stored **content-addressed**: its key holds its sha256,
+under the environment's deploy prefix (``codebuild.artifacts``) or, for pull requests, merge
+groups and drift, under the review prefix (``codebuild.review_prefix``):
 
-``plan.tfplan``
+``<prefix>/<service>/<env>/<commit>/<sha256>.tfplan``
     the binary plan file, byte for byte;
-``plan.json``
-    its metadata (:class:`PlanMetadata`, ``schema_version`` 1): the plan file's sha256 and size,
-    what the plan is bound to (:class:`PlanBinding`: service, environment, commit, working
-    directory, Terraform version, config digest), when and by which build it was made, and the
-    plan summary.
+``<prefix>/<service>/<env>/<commit>/<sha256>.json``
+    its metadata (:class:`PlanMetadata`, ``schema_version`` 2): what the plan is bound to
+    (:class:`PlanBinding`), whether it is a deploy or a review plan, the build that made it and
+    the plan summary.
 
-The apply build loads both, and :func:`verify` refuses (:class:`GateRefused`, exit 3) unless the
-file hashes to the recorded sha256 and the binding equals the apply build's own. Neither object
-is ever rewritten or deleted by an apply: a failed apply can be re-run and finds its plan again.
-A successful apply writes a third object beside them, ``applied.json`` (:class:`AppliedMarker`),
-which makes a second apply of the same plan file refuse with a clear message.
+Both are written with a conditional put (``If-None-Match: *``) that refuses to overwrite, with
+SSE-KMS when ``codebuild.artifacts_kms_key`` is set, and tagged for the lifecycle rule that
+expires them. Which sha256 the apply build applies does not come from S3 at all: it comes from
+the plan build's CodeBuild record (:mod:`lmi_delivery.terraform.binding`); the object must hash
+to it.
+
+Every apply appends an :class:`ApplyRecord` to the environment's history
+(``<artifacts>/<service>/<env>/applied/<time>-<sha256>.json``), never overwriting one: the newest
+entry is the last apply, and a plan whose sha256 is in the history is never applied again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
@@ -34,9 +37,12 @@ from lmi_delivery.errors import AwsError, GateRefused
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-SCHEMA_VERSION = 1
-APPLIED_MARKER = "applied.json"
+PlanKind = Literal["deploy", "review"]
+SCHEMA_VERSION = 2
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_EXISTS_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+#: The tag a bucket lifecycle rule matches to expire stored plans (``bootstrap`` writes it).
+EXPIRY_TAG = "lmi-delivery-expires-after-days"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -62,22 +68,39 @@ class PlanBinding:
 
 
 @dataclass(frozen=True)
-class PlanKeys:
-    """Where one environment's plan for one commit lives."""
+class PlanLocation:
+    """Where one environment's plans of one kind for one commit live."""
 
     bucket: str
-    plan: str
-    metadata: str
-    applied: str
+    prefix: str
+    kind: PlanKind
 
     @classmethod
-    def of(cls, config: Config, env: Environment, commit: str) -> PlanKeys:
-        plan, metadata = naming.plan_keys(config, env, commit)
-        applied = posixpath.join(posixpath.dirname(metadata), APPLIED_MARKER)
-        return cls(naming.artifact_location(config).bucket, plan, metadata, applied)
+    def of(cls, config: Config, env: Environment, commit: str,
+           kind: PlanKind = "deploy") -> PlanLocation:
+        return cls(naming.artifact_location(config).bucket,
+                   naming.plan_prefix(config, env, commit, kind), kind)
+
+    def plan_key(self, sha256: str) -> str:
+        return f"{self.prefix}/{sha256}.tfplan"
+
+    def metadata_key(self, sha256: str) -> str:
+        return f"{self.prefix}/{sha256}.json"
 
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """How plan objects are written: encryption and expiry (from ``codebuild``)."""
+
+    kms_key: str | None = None
+    retention_days: int = 30
+
+    @classmethod
+    def of(cls, config: Config) -> StoreSettings:
+        return cls(config.codebuild.artifacts_kms_key, config.codebuild.plan_retention_days)
 
 
 @dataclass(frozen=True)
@@ -95,6 +118,10 @@ class PlanMetadata:
     plan_url: str
     created_at: str
     """ISO 8601, UTC."""
+    kind: str = "deploy"
+    """``deploy`` (a push or dispatch on the environment's branch) or ``review``: never applied."""
+    event: str = ""
+    """The event the plan build was started for."""
     build_id: str | None = None
     """The CodeBuild build that made the plan, when there was one."""
     summary: Mapping[str, Any] = field(default_factory=dict)
@@ -103,10 +130,11 @@ class PlanMetadata:
 
     @classmethod
     def build(cls, binding: PlanBinding, plan: bytes, plan_url: str, *, created_at: str,
-              summary: Mapping[str, Any], build_id: str | None = None) -> PlanMetadata:
+              summary: Mapping[str, Any], kind: PlanKind = "deploy", event: str = "",
+              build_id: str | None = None) -> PlanMetadata:
         return cls(**asdict(binding), plan_sha256=sha256_hex(plan), plan_size=len(plan),
-                   plan_url=plan_url, created_at=created_at, build_id=build_id,
-                   summary=dict(summary))
+                   plan_url=plan_url, created_at=created_at, kind=kind, event=event,
+                   build_id=build_id, summary=dict(summary))
 
     @property
     def binding(self) -> PlanBinding:
@@ -141,28 +169,51 @@ class PlanMetadata:
 
 
 @dataclass(frozen=True)
-class AppliedMarker:
-    """Written beside a plan once it has been applied; never part of the metadata."""
+class ApplyRecord:
+    """One apply of one environment: appended to its history, never rewritten."""
 
-    plan_sha256: str
-    commit: str
     environment: str
+    commit: str
+    plan_sha256: str
+    plan_build_id: str
+    apply_build_id: str | None
     applied_at: str
-    build_id: str | None = None
+    """ISO 8601, UTC."""
+    approver: str | None = None
+    run_url: str | None = None
+    allow_older: bool = False
+    """The apply was of a commit older than the last applied one, deliberately."""
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
         return (json.dumps(asdict(self), indent=2, sort_keys=True) + "\n").encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: bytes, where: str) -> AppliedMarker:
-        document = _json_object(data, where, "applied marker")
+    def from_json(cls, data: bytes, where: str) -> ApplyRecord:
+        document = _json_object(data, where, "apply record")
         try:
-            return cls(str(document["plan_sha256"]), str(document["commit"]),
-                       str(document["environment"]), str(document["applied_at"]),
-                       document.get("build_id"))
+            return cls(str(document["environment"]), str(document["commit"]),
+                       str(document["plan_sha256"]), str(document["plan_build_id"]),
+                       _optional(document.get("apply_build_id")), str(document["applied_at"]),
+                       _optional(document.get("approver")), _optional(document.get("run_url")),
+                       bool(document.get("allow_older", False)))
         except KeyError as exc:
-            raise GateRefused(f"{where}: applied marker lacks {exc.args[0]!r}") from None
+            raise GateRefused(f"{where}: apply record lacks {exc.args[0]!r}; the apply history "
+                              "cannot be trusted") from None
+
+
+def _optional(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def history_prefix(config: Config, env: Environment) -> str:
+    return naming.environment_key(config, env, "applied") + "/"
+
+
+def record_key(config: Config, env: Environment, record: ApplyRecord) -> str:
+    """Sortable by time: ``applied/20261201T120000Z-<sha256>.json``."""
+    stamp = record.applied_at.replace("-", "").replace(":", "")
+    return f"{history_prefix(config, env)}{stamp}-{record.plan_sha256}.json"
 
 
 def mismatches(metadata: PlanMetadata, expected: PlanBinding) -> list[str]:
@@ -176,14 +227,23 @@ def mismatches(metadata: PlanMetadata, expected: PlanBinding) -> list[str]:
             for name, label in labels.items() if getattr(found, name) != getattr(expected, name)]
 
 
-def verify(metadata: PlanMetadata, plan: bytes, expected: PlanBinding) -> None:
-    """Refuse a plan file that is not exactly the reviewed plan for ``expected``."""
+def verify(metadata: PlanMetadata, plan: bytes, expected: PlanBinding, sha256: str) -> None:
+    """Refuse a plan file that is not exactly the plan build's plan for ``expected``.
+
+    ``sha256`` is what the plan build exported to CodeBuild: the file must hash to it, and the
+    metadata must describe that file, be a deploy plan and carry the expected binding.
+    """
     problems = mismatches(metadata, expected)
     digest = sha256_hex(plan)
-    if digest != metadata.plan_sha256 or len(plan) != metadata.plan_size:
-        problems.insert(0, f"plan file sha256 {digest} ({len(plan)} bytes) does not match the "
-                           f"metadata's {metadata.plan_sha256} ({metadata.plan_size} bytes): "
-                           "it changed after the plan build")
+    if digest != sha256:
+        problems.insert(0, f"plan file sha256 {digest} ({len(plan)} bytes) is not the "
+                           f"{sha256} the plan build exported: it changed after the plan build")
+    if metadata.plan_sha256 != sha256 or metadata.plan_size != len(plan):
+        problems.append(f"the metadata describes sha256 {metadata.plan_sha256} "
+                        f"({metadata.plan_size} bytes), not the plan build's {sha256}")
+    if metadata.kind != "deploy":
+        problems.append(f"it is a {metadata.kind} plan (made for a {metadata.event or 'review'} "
+                        "event): only a deploy plan of the environment's plan project applies")
     if problems:
         raise GateRefused(
             f"refusing the plan at {metadata.plan_url}:\n  " + "\n  ".join(problems),
@@ -191,39 +251,75 @@ def verify(metadata: PlanMetadata, plan: bytes, expected: PlanBinding) -> None:
 
 
 class PlanStore:
-    """Reads and writes plan artifacts in S3 (the client is handed in)."""
+    """Reads and writes plan artifacts and apply records in S3 (the client is handed in)."""
 
-    def __init__(self, s3: S3Client) -> None:
+    def __init__(self, s3: S3Client, settings: StoreSettings | None = None) -> None:
         self.s3 = s3
+        self.settings = settings or StoreSettings()
 
-    def save(self, keys: PlanKeys, plan: bytes, metadata: PlanMetadata) -> None:
-        """The plan file first, then its metadata: metadata never names a missing file."""
-        self._put(keys.bucket, keys.plan, plan, "application/octet-stream")
-        self._put(keys.bucket, keys.metadata, metadata.to_json(), "application/json")
+    def save(self, location: PlanLocation, plan: bytes, metadata: PlanMetadata) -> None:
+        """The plan file first, then its metadata, each only if its key is new."""
+        sha = metadata.plan_sha256
+        tags = f"{EXPIRY_TAG}={self.settings.retention_days}&lmi-delivery-plan={location.kind}"
+        for key, body, kind in ((location.plan_key(sha), plan, "application/octet-stream"),
+                                (location.metadata_key(sha), metadata.to_json(),
+                                 "application/json")):
+            if not self._put_new(location.bucket, key, body, kind, tags):
+                existing = self._get(location.bucket, key)
+                if existing != body and key.endswith(".tfplan"):
+                    raise GateRefused(f"{location.url(key)} already holds other bytes than this "
+                                      "plan: someone wrote at this plan's key; refusing to store")
+                # The same plan bytes again: the metadata of the first store stays.
 
-    def metadata(self, keys: PlanKeys) -> PlanMetadata | None:
-        data = self._get(keys.bucket, keys.metadata)
-        return None if data is None else PlanMetadata.from_json(data, keys.url(keys.metadata))
+    def metadata(self, location: PlanLocation, sha256: str) -> PlanMetadata | None:
+        key = location.metadata_key(sha256)
+        data = self._get(location.bucket, key)
+        return None if data is None else PlanMetadata.from_json(data, location.url(key))
 
-    def plan(self, keys: PlanKeys) -> bytes | None:
-        return self._get(keys.bucket, keys.plan)
+    def plan(self, location: PlanLocation, sha256: str) -> bytes | None:
+        return self._get(location.bucket, location.plan_key(sha256))
 
-    def applied(self, keys: PlanKeys) -> AppliedMarker | None:
-        data = self._get(keys.bucket, keys.applied)
-        return None if data is None else AppliedMarker.from_json(data, keys.url(keys.applied))
-
-    def mark_applied(self, keys: PlanKeys, marker: AppliedMarker) -> None:
-        self._put(keys.bucket, keys.applied, marker.to_json(), "application/json")
-
-    def _put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    def history(self, bucket: str, prefix: str) -> list[ApplyRecord]:
+        """The environment's applies, oldest first."""
         from botocore.exceptions import ClientError
 
+        keys: list[str] = []
+        try:
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                          Prefix=prefix):
+                keys += [item["Key"] for item in page.get("Contents", [])]
+        except ClientError as exc:
+            raise _aws_error("ListObjectsV2", exc, f"s3://{bucket}/{prefix}") from None
+        records = []
+        for key in sorted(keys):
+            data = self._get(bucket, key)
+            if data is not None:
+                records.append(ApplyRecord.from_json(data, f"s3://{bucket}/{key}"))
+        return records
+
+    def append(self, bucket: str, key: str, record: ApplyRecord) -> None:
+        if not self._put_new(bucket, key, record.to_json(), "application/json", None):
+            raise GateRefused(f"s3://{bucket}/{key} exists: an apply record is never rewritten")
+
+    def _put_new(self, bucket: str, key: str, body: bytes, content_type: str,
+                 tags: str | None) -> bool:
+        """Put ``body`` at ``key`` unless an object is there; False when one is."""
+        from botocore.exceptions import ClientError
+
+        extra: dict[str, Any] = {}
+        if self.settings.kms_key:
+            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.settings.kms_key)
+        if tags:
+            extra["Tagging"] = tags
         try:
             # S3 checks the body against this checksum, so a corrupted upload is refused.
             self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,
-                               ChecksumAlgorithm="SHA256")
+                               ChecksumAlgorithm="SHA256", IfNoneMatch="*", **extra)
         except ClientError as exc:
+            if _code(exc) in _EXISTS_CODES:
+                return False
             raise _aws_error("PutObject", exc, f"s3://{bucket}/{key}") from None
+        return True
 
     def _get(self, bucket: str, key: str) -> bytes | None:
         from botocore.exceptions import ClientError

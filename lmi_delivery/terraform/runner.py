@@ -20,6 +20,8 @@ from lmi_delivery import process
 from lmi_delivery.config.model import TerraformSettings
 from lmi_delivery.config.naming import render
 from lmi_delivery.errors import CommandFailed, InputError, OperationFailed
+from lmi_delivery.planner import LOCK_TIMEOUT
+from lmi_delivery.redact import Redactor
 from lmi_delivery.terraform.summary import summarize
 
 STALE_PLAN_MARKER = "Saved plan is stale"
@@ -42,11 +44,13 @@ class TerraformRunner:
         *,
         tty: bool = False,
         stream: process.LineCallback | None = None,
+        redact: Redactor | None = None,
         placeholders: Mapping[str, str] | None = None,
         plugin_cache_dir: Path | None = None,
     ) -> None:
         """``env`` is the complete environment Terraform runs with (plus the variables set here).
 
+        ``redact`` takes the build's secret values out of every streamed line.
         ``placeholders`` adds values for the var-file and backend-config templates besides
         ``env`` (the environment name), e.g. ``service`` and ``region``. ``plugin_cache_dir``
         defaults to ``TF_PLUGIN_CACHE_DIR`` from ``env``, else ``<root>/.lmi-delivery/plugins``.
@@ -58,7 +62,7 @@ class TerraformRunner:
         self.root = Path(os.path.abspath(root))
         self.environment_name = environment_name
         self.tty = tty
-        self.stream = stream
+        self.stream = stream if stream is None or redact is None else redact.lines(stream)
         self.working_dir = self.root / settings.working_directory
         values = {"env": environment_name, **(placeholders or {})}
         self.var_files = tuple(
@@ -126,7 +130,8 @@ class TerraformRunner:
         """
         self._check_var_files()
         planfile = Path(os.path.abspath(out))
-        args = ["plan", "-input=false", *self._color(), f"-out={planfile}", *self._var_args()]
+        args = ["plan", "-input=false", *self._color(), f"-lock-timeout={LOCK_TIMEOUT}",
+                f"-out={planfile}", *self._var_args()]
         if detailed_exitcode:
             args.append("-detailed-exitcode")
             result = self._run(args, check=False)
@@ -150,7 +155,8 @@ class TerraformRunner:
 
     def apply(self, planfile: Path) -> None:
         """Apply exactly the saved plan; a stale plan raises :class:`StalePlan`."""
-        args = ["apply", "-input=false", *self._color(), os.path.abspath(planfile)]
+        args = ["apply", "-input=false", *self._color(), f"-lock-timeout={LOCK_TIMEOUT}",
+                os.path.abspath(planfile)]
         try:
             self._run(args)
         except CommandFailed as exc:

@@ -3,10 +3,11 @@
 ``action.yml``'s steps after the install step are executed with ``bash`` (the package is already
 installed in this virtualenv), with their ``${{ inputs.* }}`` / ``github.*`` expressions rendered,
 ``GITHUB_*`` variables, a real event payload file, ``$GITHUB_OUTPUT`` and
-``$GITHUB_STEP_SUMMARY`` files, and a fake GitHub REST API on 127.0.0.1. AWS is the embedded
-sandbox (``LMI_SANDBOX=true``, the hidden ``ci --sandbox``), on a copy of examples/quickstart with
-a Terraform sensitive output added. Secret canaries must appear in no log line, summary, comment
-or report file.
+``$GITHUB_STEP_SUMMARY`` files, and a fake GitHub REST API on 127.0.0.1 (which, like GitHub for
+the ``GITHUB_TOKEN``, refuses ``GET /user`` with 403 unless told who the token is). AWS is the
+embedded sandbox (``LMI_SANDBOX=true``, the hidden ``ci --sandbox``), on a copy of
+examples/quickstart with a Terraform sensitive output added. Secret canaries must appear in no
+log line, summary, comment or report file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,7 +34,7 @@ from lmi_delivery.execute.executor import Execution, RunServices
 from lmi_delivery.execute.report import RunReport, StageResult
 from lmi_delivery.execute.sandbox_run import sandbox_secret_value
 from lmi_delivery.github.ci import Ci
-from lmi_delivery.github.comments import marker
+from lmi_delivery.github.comments import comment_body, marker, upsert
 from lmi_delivery.github.context import CiInputs
 from lmi_delivery.github.outputs import read_outputs
 from lmi_delivery.github.rest import GithubRest
@@ -79,12 +81,18 @@ pytestmark = pytest.mark.slow
 
 # -- a fake GitHub REST API ---------------------------------------------------------------------
 
+ACTIONS_BOT = {"login": "github-actions[bot]", "type": "Bot"}
+
+
 @dataclass
 class FakeGithub:
     approvals: list[dict[str, Any]] = field(default_factory=list)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    user: dict[str, Any] | None = None
+    """Who the token is (``GET /user``); ``None``: the ``GITHUB_TOKEN``, which may not ask (403)
+    and comments as github-actions[bot]."""
     _next_id: int = 1000
 
     def handle(self, method: str, path: str, body: Any, auth: str) -> tuple[int, Any]:
@@ -92,14 +100,18 @@ class FakeGithub:
         if auth != f"Bearer {TOKEN}":
             return 401, {"message": "Bad credentials"}
         route = path.split("?")[0]
+        if route == "/user":
+            if self.user is None:
+                return 403, {"message": "Resource not accessible by integration"}
+            return 200, self.user
         if m := re.fullmatch(rf"/repos/{REPOSITORY}/issues/(\d+)/comments", route):
             number = int(m[1])
             if method == "GET":
                 return 200, self.comments.get(number, [])
             self._next_id += 1
-            comment = {"id": self._next_id, "body": body["body"], "user": {
-                "login": "github-actions[bot]", "type": "Bot"},
-                "html_url": f"https://github.com/{REPOSITORY}/pull/{number}#c{self._next_id}"}
+            comment = {"id": self._next_id, "body": body["body"],
+                       "user": dict(self.user or ACTIONS_BOT),
+                       "html_url": f"https://github.com/{REPOSITORY}/pull/{number}#c{self._next_id}"}
             self.comments.setdefault(number, []).append(comment)
             return 201, comment
         if m := re.fullmatch(rf"/repos/{REPOSITORY}/issues/comments/(\d+)", route):
@@ -115,9 +127,9 @@ class FakeGithub:
         return 404, {"message": "Not Found"}
 
 
-@pytest.fixture(scope="module")
-def github() -> Iterator[FakeGithub]:
-    fake = FakeGithub()
+@contextmanager
+def serving(fake: FakeGithub) -> Iterator[FakeGithub]:
+    """``fake`` answering HTTP on 127.0.0.1 (its ``url``) until the block ends."""
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
@@ -142,9 +154,43 @@ def github() -> Iterator[FakeGithub]:
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[FakeGithub]:
+    with serving(FakeGithub()) as fake:
+        yield fake
+
+
+# -- the pull request comment belongs to the token's identity, over HTTP ------------------------
+
+def test_a_marker_comment_by_someone_else_is_never_edited_over_http() -> None:
+    human = {"id": 1, "body": marker("dev") + "\nLooks good, approve it", "user": {
+        "login": "mallory", "type": "User"}, "html_url": "https://github.com/c1"}
+    with serving(FakeGithub(comments={31: [dict(human)]})) as fake:
+        rest = GithubRest(TOKEN, fake.url)
+        first = upsert(rest, REPOSITORY, 31, "dev", comment_body("dev", "plan one", None))
+        second = upsert(rest, REPOSITORY, 31, "dev", comment_body("dev", "plan two", None))
+        fake.user = {"login": "deployer", "type": "User"}  # now a personal token
+        third = upsert(rest, REPOSITORY, 31, "dev", comment_body("dev", "plan three", None))
+        fourth = upsert(rest, REPOSITORY, 31, "dev", comment_body("dev", "plan four", None))
+    assert (first.action, second.action, third.action, fourth.action) == (
+        "created", "updated", "created", "updated")
+    assert second.id == first.id != third.id == fourth.id
+    theirs, bots, deployers = fake.comments[31]
+    assert theirs == human
+    assert bots["user"] == ACTIONS_BOT
+    assert "plan two" in bots["body"]
+    assert deployers["user"]["login"] == "deployer"
+    assert "plan four" in deployers["body"]
+    writes = [(r["method"], r["path"].split("?")[0]) for r in fake.requests]
+    assert ("GET", "/user") in writes
+    assert ("PATCH", f"/repos/{REPOSITORY}/issues/comments/1") not in writes
 
 
 # -- the runner ---------------------------------------------------------------------------------
@@ -213,7 +259,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = ws / "lmi-delivery.yml"
     config.write_text(config.read_text(encoding="utf-8").replace(
         "  artifacts: s3://", "  secrets:\n"
-        f"    TF_VAR_api_token: \"ssm:{SSM_REFERENCE}\"\n"
+        # Opted in for review builds too (review: true): pull requests plan with it.
+        f"    TF_VAR_api_token: {{ref: \"ssm:{SSM_REFERENCE}\", review: true}}\n"
         f"    DEPLOY_DB_PASSWORD: \"secretsmanager:{SM_REFERENCE}\"\n"
         "  artifacts: s3://"), encoding="utf-8")
     return ws
@@ -304,6 +351,10 @@ def push_env(branch: str) -> dict[str, str]:
 
 def test_a_pull_request_plans_and_keeps_one_comment_updated_in_place(
         workspace: Path, github: FakeGithub, tmp_path: Path) -> None:
+    # Someone pasted the marker first: their comment is not ours to edit.
+    pasted = {"id": 77, "body": marker("dev") + "\nNo changes, approve", "user": {
+        "login": "mallory", "type": "User"}, "html_url": "https://github.com/c77"}
+    github.comments[7] = [dict(pasted)]
     runs = [run_action(workspace, github, tmp_path / f"run{i}", "pull_request",
                        pr_payload("dev"), pr_env("dev"), command="plan", environment="dev")
             for i in (1, 2)]
@@ -317,12 +368,14 @@ def test_a_pull_request_plans_and_keeps_one_comment_updated_in_place(
         assert run.outputs["has-changes"] == "true"
         assert len(run.outputs["build-ids"].split()) == 1
         assert "::group::stage validate" in run.log
-        assert "::group::[quickstart-dev-tf-plan:" in run.log
+        assert "::group::[quickstart-dev-tf-review:" in run.log  # a review build
         report = json.loads(Path(run.outputs["report-path"]).read_text("utf-8"))
         assert report["kind"] == "run"
         assert "pull requests never apply" in run.summary
         assert_no_canary(run, github)
-    [comment] = github.comments[7]
+    theirs, comment = github.comments[7]
+    assert theirs == pasted
+    assert comment["user"] == ACTIONS_BOT
     assert comment["body"].startswith(marker("dev"))
     assert "Plan: 2 to add" in comment["body"]
     assert f"https://github.com/{REPOSITORY}/actions/runs/{RUN_ID}" in comment["body"]

@@ -35,8 +35,10 @@ def test_push_plan_shows_every_stage_resolved() -> None:
     assert "agent-core-dev-tf-plan" in out
     assert "agent-core-dev-tf-apply" in out
     assert "agent-core-dev-post-deploy" in out
-    assert "terraform -chdir=terraform plan -input=false -no-color -var-file=env/dev.tfvars" in out
-    assert "terraform -chdir=terraform apply -input=false -no-color lmi-delivery.tfplan" in out
+    assert ("terraform -chdir=terraform plan -input=false -no-color -lock-timeout=300s "
+            "-var-file=env/dev.tfvars") in out
+    assert ("terraform -chdir=terraform apply -input=false -no-color -lock-timeout=300s "
+            "lmi-delivery.tfplan") in out
     assert "publish a version of agent-core-dev-clm-router" in out
     assert "move alias agent-core-dev-clm-router:live" in out
     assert "min 3, max 12" in out

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from lmi_delivery.errors import EXIT_FAILED, EXIT_REFUSED
+from lmi_delivery.errors import EXIT_REFUSED
 from lmi_delivery.sandbox.server import Sandbox
 from lmi_delivery.terraform import embedded
 
@@ -37,8 +37,9 @@ GIT = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com",
        "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=dev"]
 
 
-def plan_key(env: str, commit: str, name: str = "plan.tfplan") -> str:
-    return f"plans/quickstart/{env}/{commit}/{name}"
+def plan_key(env: str, commit: str, sha: str, ext: str = "tfplan",
+             prefix: str = "plans") -> str:
+    return f"{prefix}/quickstart/{env}/{commit}/{sha}.{ext}"
 
 
 class Repo:
@@ -133,6 +134,10 @@ def release_in(document: dict[str, Any] | None) -> str | None:
 
 # -- through the buildspecs, in the sandbox's CodeBuild -----------------------------------------
 
+PLAN_PROJECT = "quickstart-{env}-tf-plan"
+REVIEW_PROJECT = "quickstart-{env}-tf-review"
+APPLY_PROJECT = "quickstart-{env}-tf-apply"
+
 
 def _project(codebuild: Any, name: str, source: Path, buildspec: str) -> str:
     codebuild.create_project(
@@ -141,20 +146,31 @@ def _project(codebuild: Any, name: str, source: Path, buildspec: str) -> str:
     return name
 
 
-def _build(codebuild: Any, project: str, commit: str, env: str = "dev") -> dict[str, Any]:
+def _variables(**values: str) -> list[dict[str, str]]:
+    return [{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in values.items()]
+
+
+def _build(codebuild: Any, project: str, commit: str, env: str = "dev", event: str = "push",
+           **extra: str) -> dict[str, Any]:
+    mode = "deploy" if event == "push" else "review"
     build_id = codebuild.start_build(
         projectName=project, sourceVersion=commit,
-        environmentVariablesOverride=[
-            {"name": "LMI_DELIVERY_ENV", "value": env, "type": "PLAINTEXT"},
-            {"name": "LMI_DELIVERY_COMMIT", "value": commit, "type": "PLAINTEXT"}],
+        environmentVariablesOverride=_variables(
+            LMI_DELIVERY_ENV=env, LMI_DELIVERY_COMMIT=commit, LMI_DELIVERY_EVENT=event,
+            LMI_DELIVERY_MODE=mode, **extra),
     )["build"]["id"]
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while True:
         build: dict[str, Any] = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
         if build["buildComplete"]:
             return build
         assert time.monotonic() < deadline, f"build still {build['currentPhase']}"
         time.sleep(0.05)
+
+
+def _exported(build: dict[str, Any]) -> dict[str, str]:
+    return {v["name"]: v["value"] for v in build.get("exportedEnvironmentVariables", [])
+            if "value" in v}
 
 
 def _log(sandbox: Sandbox, build: dict[str, Any]) -> str:
@@ -164,120 +180,234 @@ def _log(sandbox: Sandbox, build: dict[str, Any]) -> str:
     return "".join(event["message"] for event in events)
 
 
-def test_plan_build_then_apply_build_change_the_state(
-        sandbox: Sandbox, s3: Any, repo: Repo) -> None:
+@pytest.fixture
+def projects(sandbox: Sandbox, repo: Repo) -> Any:
     codebuild = sandbox.client("codebuild")
-    plan = _project(codebuild, "quickstart-dev-tf-plan", repo.root, "buildspecs/plan.yml")
-    apply = _project(codebuild, "quickstart-dev-tf-apply", repo.root, "buildspecs/apply.yml")
-    commit = repo.release("dev", "2026.12.0")
+    for env in ("dev", "prod"):
+        _project(codebuild, PLAN_PROJECT.format(env=env), repo.root, "buildspecs/plan.yml")
+        _project(codebuild, REVIEW_PROJECT.format(env=env), repo.root, "buildspecs/plan.yml")
+        _project(codebuild, APPLY_PROJECT.format(env=env), repo.root, "buildspecs/apply.yml")
+    return codebuild
 
-    planned = _build(codebuild, plan, commit)
+
+def _plan(codebuild: Any, sandbox: Sandbox, commit: str, env: str = "dev") -> tuple[str, str]:
+    """A deploy plan build of ``commit``: its id and exported sha256."""
+    planned = _build(codebuild, PLAN_PROJECT.format(env=env), commit, env)
     assert planned["buildStatus"] == "SUCCEEDED", _log(sandbox, planned)
-    exported = {v["name"]: v["value"] for v in planned["exportedEnvironmentVariables"]}
-    metadata = json.loads(s3.get_object(Bucket=BUCKET, Key=plan_key("dev", commit, "plan.json"))
+    return planned["id"], _exported(planned)["LMI_PLAN_SHA256"]
+
+
+def test_plan_build_then_apply_build_change_the_state(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any) -> None:
+    commit = repo.release("dev", "2026.12.0")
+    planned = _build(projects, PLAN_PROJECT.format(env="dev"), commit)
+    assert planned["buildStatus"] == "SUCCEEDED", _log(sandbox, planned)
+    exported = _exported(planned)
+    sha = exported["LMI_PLAN_SHA256"]
+    metadata = json.loads(s3.get_object(Bucket=BUCKET, Key=plan_key("dev", commit, sha, "json"))
                           ["Body"].read())
     assert exported == {
-        "LMI_PLAN_URL": f"s3://{BUCKET}/{plan_key('dev', commit)}",
-        "LMI_PLAN_METADATA_URL": f"s3://{BUCKET}/{plan_key('dev', commit, 'plan.json')}",
-        "LMI_PLAN_SHA256": metadata["plan_sha256"],
+        "LMI_VERDICT": "succeeded",
+        "LMI_PLAN_KIND": "deploy",
+        "LMI_PLAN_URL": f"s3://{BUCKET}/{plan_key('dev', commit, sha)}",
+        "LMI_PLAN_METADATA_URL": f"s3://{BUCKET}/{plan_key('dev', commit, sha, 'json')}",
+        "LMI_PLAN_SHA256": sha,
         "LMI_PLAN_SUMMARY": "Plan: 1 to add, 0 to change, 0 to destroy, 0 to replace. "
                             "1 output changed.",
         "LMI_PLAN_HAS_CHANGES": "true",
     }
-    assert metadata["commit"] == commit
-    assert metadata["build_id"] == planned["id"]
+    assert (metadata["commit"], metadata["build_id"], metadata["kind"]) == (
+        commit, planned["id"], "deploy")
     assert state(s3) is None  # planning changes nothing
 
-    applied = _build(codebuild, apply, commit)
+    bound = {"LMI_PLAN_BUILD_ID": planned["id"], "LMI_PLAN_SHA256": sha}
+    applied = _build(projects, APPLY_PROJECT.format(env="dev"), commit, **bound)
     assert applied["buildStatus"] == "SUCCEEDED", _log(sandbox, applied)
     assert release_in(state(s3)) == "2026.12.0"
-    exported = {v["name"]: v["value"] for v in applied["exportedEnvironmentVariables"]}
-    assert exported["LMI_APPLIED_PLAN_SHA256"] == metadata["plan_sha256"]
+    assert _exported(applied)["LMI_APPLIED_PLAN_SHA256"] == sha
     assert "Apply complete! Resources: 1 added" in _log(sandbox, applied)
-    marker = json.loads(s3.get_object(Bucket=BUCKET, Key=plan_key("dev", commit, "applied.json"))
-                        ["Body"].read())
-    assert marker["plan_sha256"] == metadata["plan_sha256"]
-    assert marker["build_id"] == applied["id"]
+    [record_key] = [o["Key"] for o in s3.list_objects_v2(
+        Bucket=BUCKET, Prefix="plans/quickstart/dev/applied/")["Contents"]]
+    record = json.loads(s3.get_object(Bucket=BUCKET, Key=record_key)["Body"].read())
+    assert (record["plan_sha256"], record["plan_build_id"], record["apply_build_id"]) == (
+        sha, planned["id"], applied["id"])
 
-    again = _build(codebuild, apply, commit)  # the same plan is applied once
+    again = _build(projects, APPLY_PROJECT.format(env="dev"), commit, **bound)
     assert again["buildStatus"] == "FAILED"
-    assert "was already applied at" in _log(sandbox, again)
-    assert "exit status 3" in _log(sandbox, again)
+    # The verdict travels in CodeBuild's record, not in the log.
+    assert _exported(again)["LMI_VERDICT"] == "refused"
+    assert "was already applied at" in _exported(again)["LMI_VERDICT_DETAIL"]
 
 
-# -- refusals, through the CLI the buildspecs call ----------------------------------------------
+# -- attacks on the apply, through the CLI the apply buildspec calls ----------------------------
 
 
-def test_a_tampered_plan_is_refused(s3: Any, repo: Repo, cli: Any, tmp_path: Path) -> None:
+@pytest.fixture
+def attack(sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, cli: Any,
+           tmp_path: Path) -> Any:
+    """``attack(commit, build_id, sha, **env)``: the apply build's command in a clone of the
+    repository (a git source: history and an origin), as an attacker's inputs would reach it."""
+
+    def apply(commit: str, build_id: str, sha: str, *args: str,
+              **extra: str) -> subprocess.CompletedProcess[str]:
+        where = tmp_path / f"apply-{commit[:8]}-{time.monotonic_ns()}"
+        repo.git("clone", "-q", str(repo.root), str(where))
+        subprocess.run(["git", "-C", str(where), "checkout", "-q", "--detach", commit],
+                       check=True, capture_output=True)
+        variables = {"LMI_PLAN_BUILD_ID": build_id, "LMI_PLAN_SHA256": sha,
+                     "LMI_DELIVERY_EVENT": "push", "LMI_DELIVERY_MODE": "deploy",
+                     "CODEBUILD_BUILD_ID": f"quickstart-dev-tf-apply:{where.name}", **extra}
+        return cli(where, "apply", "--env", "dev", "--commit", commit, *args, extra=variables)
+
+    return apply
+
+
+def _refused(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == EXIT_REFUSED, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_a_plan_rewritten_in_s3_is_refused(sandbox: Sandbox, s3: Any, repo: Repo,
+                                           projects: Any, attack: Any) -> None:
     commit = repo.head
-    checkout = repo.checkout(commit, tmp_path / "co")
-    planned = cli(checkout, "plan", "--env", "dev", "--commit", commit)
-    assert planned.returncode == 0, planned.stderr
-    assert planned.stdout.startswith(f"quickstart dev at {commit}: Plan: 1 to add")
-    key = plan_key("dev", commit)
-    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    s3.put_object(Bucket=BUCKET, Key=key, Body=body + b"\0")
-
-    refused = cli(checkout, "apply", "--env", "dev", "--commit", commit)
-    assert refused.returncode == EXIT_REFUSED, refused.stderr
-    assert "does not match the metadata's" in refused.stderr
-    assert "it changed after the plan build" in refused.stderr
+    build_id, sha = _plan(projects, sandbox, commit)
+    key = plan_key("dev", commit, sha)
+    # The attacker replaces the object (delete, then put) and its metadata...
+    forged = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() + b"\0"
+    s3.delete_object(Bucket=BUCKET, Key=key)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=forged)
+    _refused(attack(commit, build_id, sha), "it changed after the plan build")
+    # ...or stores a plan of their own under its own sha and claims it.
+    other = "e" * 64
+    s3.put_object(Bucket=BUCKET, Key=plan_key("dev", commit, other), Body=forged)
+    _refused(attack(commit, build_id, other), f"it exported plan sha256 {sha}, not {other}")
     assert state(s3) is None
 
 
-def test_a_plan_for_another_commit_or_environment_is_refused(
-        s3: Any, repo: Repo, cli: Any, tmp_path: Path) -> None:
-    first = repo.head
-    second = repo.release("dev", "2026.12.1")
-    checkout = repo.checkout(first, tmp_path / "first")
-    assert cli(checkout, "plan", "--env", "dev", "--commit", first).returncode == 0
-    # One checkout per environment, as one build per environment has.
-    prod = repo.checkout(first, tmp_path / "first-prod")
-    assert cli(prod, "plan", "--env", "prod", "--commit", first).returncode == 0
-    for name in ("plan.tfplan", "plan.json"):  # first's dev plan, put where second's would be
-        s3.copy_object(Bucket=BUCKET, Key=plan_key("dev", second, name),
-                       CopySource={"Bucket": BUCKET, "Key": plan_key("dev", first, name)})
-        s3.copy_object(Bucket=BUCKET, Key=plan_key("dev", first, name),
-                       CopySource={"Bucket": BUCKET, "Key": plan_key("prod", first, name)})
-
-    other_commit = cli(repo.checkout(second, tmp_path / "second"), "apply", "--env", "dev",
-                       "--commit", second)
-    assert other_commit.returncode == EXIT_REFUSED, other_commit.stderr
-    assert f"commit: the plan is for '{first}', this build is for '{second}'" in (
-        other_commit.stderr)
-
-    other_env = cli(checkout, "apply", "--env", "dev", "--commit", first)
-    assert other_env.returncode == EXIT_REFUSED, other_env.stderr
-    assert "environment: the plan is for 'prod', this build is for 'dev'" in other_env.stderr
+def test_a_plan_copied_from_another_environment_is_refused(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, attack: Any) -> None:
+    commit = repo.head
+    dev_build, dev_sha = _plan(projects, sandbox, commit)
+    prod_build, prod_sha = _plan(projects, sandbox, commit, "prod")
+    for ext in ("tfplan", "json"):  # prod's plan, at dev's key, its metadata relabelled
+        body = s3.get_object(Bucket=BUCKET, Key=plan_key("prod", commit, prod_sha, ext))
+        data = body["Body"].read()
+        if ext == "json":
+            data = data.replace(b'"environment": "prod"', b'"environment": "dev"')
+        s3.delete_object(Bucket=BUCKET, Key=plan_key("dev", commit, dev_sha, ext))
+        s3.put_object(Bucket=BUCKET, Key=plan_key("dev", commit, dev_sha, ext), Body=data)
+    _refused(attack(commit, dev_build, dev_sha), "it changed after the plan build")
+    _refused(attack(commit, prod_build, prod_sha),
+             "it ran in project 'quickstart-prod-tf-plan', not this environment's plan project")
     assert state(s3) is None
     assert state(s3, "prod") is None
 
 
-def test_a_plan_made_stale_by_another_apply_is_refused(
-        s3: Any, repo: Repo, cli: Any, tmp_path: Path) -> None:
+def test_a_review_plan_at_the_deploy_key_is_refused(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, attack: Any) -> None:
+    commit = repo.head
+    review = _build(projects, REVIEW_PROJECT.format(env="dev"), commit, event="pull_request")
+    assert review["buildStatus"] == "SUCCEEDED", _log(sandbox, review)
+    sha = _exported(review)["LMI_PLAN_SHA256"]
+    assert _exported(review)["LMI_PLAN_KIND"] == "review"
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="plans/").get("KeyCount")
+    assert listed == 0, "a review build stores nothing where deploy plans live"
+    for ext in ("tfplan", "json"):
+        s3.copy_object(Bucket=BUCKET, Key=plan_key("dev", commit, sha, ext),
+                       CopySource={"Bucket": BUCKET,
+                                   "Key": plan_key("dev", commit, sha, ext, "reviews")})
+    _refused(attack(commit, review["id"], sha), "ran in project 'quickstart-dev-tf-review'",
+             "not for a deploy")
+    assert state(s3) is None
+
+
+def test_an_apply_for_a_pull_request_head_is_refused(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, attack: Any) -> None:
+    commit = repo.head
+    build_id, sha = _plan(projects, sandbox, commit)
+    _refused(attack(commit, build_id, sha, LMI_DELIVERY_EVENT="pull_request",
+                    LMI_DELIVERY_MODE="review"), "apply never runs for a pull_request event")
+    head = repo.release("dev", "unmerged")  # a PR head that is not on the branch
+    repo.git("branch", "-f", "feature", head)
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    pr_build, pr_sha = _plan(projects, sandbox, head)
+    _refused(attack(head, pr_build, pr_sha), f"{head} is not the head of dev")
+    assert state(s3) is None
+
+
+def test_an_older_commit_is_not_applied_again(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, attack: Any) -> None:
     first = repo.head
+    old_build, old_sha = _plan(projects, sandbox, first)
     second = repo.release("dev", "2026.12.1")
-    old = repo.checkout(first, tmp_path / "first")
-    new = repo.checkout(second, tmp_path / "second")
-    assert cli(old, "plan", "--env", "dev", "--commit", first).returncode == 0
-    assert cli(new, "plan", "--env", "dev", "--commit", second).returncode == 0
-    applied = cli(new, "apply", "--env", "dev", "--commit", second)
+    new_build, new_sha = _plan(projects, sandbox, second)
+    applied = attack(second, new_build, new_sha)
     assert applied.returncode == 0, applied.stderr
     before = state(s3)
-    assert release_in(before) == "2026.12.1"
-
-    stale = cli(old, "apply", "--env", "dev", "--commit", first)
-    assert stale.returncode == EXIT_REFUSED, stale.stderr
-    assert f"Terraform refused the plan for dev at {first} as stale" in stale.stderr
+    repo.git("reset", "-q", "--hard", first)  # the branch goes back, as a re-run would see it
+    replan_build, replan_sha = _plan(projects, sandbox, first)
+    _refused(attack(first, replan_build, replan_sha),
+             f"older than (or not a descendant of) the last applied commit {second}")
     assert state(s3) == before
+    _refused(attack(first, old_build, old_sha), "older than")
+    rolled = attack(first, replan_build, replan_sha, "--allow-older")
+    assert rolled.returncode == 0, rolled.stderr
+    assert release_in(state(s3)) == "2026.11.1"
 
 
-def test_no_plan_or_a_conflicting_checkout_is_refused(
+def test_a_drift_run_stores_nothing_where_deploy_plans_live(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, attack: Any) -> None:
+    commit = repo.head
+    build_id, sha = _plan(projects, sandbox, commit)
+    deploy_keys = sorted(o["Key"] for o in s3.list_objects_v2(
+        Bucket=BUCKET, Prefix="plans/")["Contents"])
+    drift = _build(projects, REVIEW_PROJECT.format(env="dev"), commit, event="schedule")
+    assert drift["buildStatus"] == "SUCCEEDED", _log(sandbox, drift)
+    assert sorted(o["Key"] for o in s3.list_objects_v2(
+        Bucket=BUCKET, Prefix="plans/")["Contents"]) == deploy_keys
+    applied = attack(commit, build_id, sha)
+    assert applied.returncode == 0, applied.stderr
+    assert release_in(state(s3)) == "2026.11.1"
+
+
+def test_a_partial_store_is_refused_and_destroys_no_other_plan(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, attack: Any) -> None:
+    commit = repo.head
+    first_build, first_sha = _plan(projects, sandbox, commit)
+    second_build, second_sha = _plan(projects, sandbox, commit)
+    assert first_sha != second_sha  # Terraform plan files differ run to run
+    s3.delete_object(Bucket=BUCKET, Key=plan_key("dev", commit, second_sha, "json"))
+    _refused(attack(commit, second_build, second_sha), "is missing")
+    assert state(s3) is None
+    applied = attack(commit, first_build, first_sha)  # the other plan is intact
+    assert applied.returncode == 0, applied.stderr
+
+
+def test_two_concurrent_applies_run_one_at_a_time(
+        sandbox: Sandbox, s3: Any, repo: Repo, projects: Any, attack: Any) -> None:
+    commit = repo.head
+    plans = [_plan(projects, sandbox, commit) for _ in range(2)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda p: attack(commit, *p), plans))
+    codes = sorted(r.returncode for r in results)
+    assert codes == [0, EXIT_REFUSED], [r.stderr for r in results]
+    loser = next(r for r in results if r.returncode)
+    assert "stale" in loser.stderr or "apply lock" in loser.stderr, loser.stderr
+    document = state(s3)
+    assert document is not None
+    assert len(document["resources"]) == 1  # nothing orphaned
+
+
+def test_no_plan_build_or_a_conflicting_checkout_is_refused(
         s3: Any, repo: Repo, cli: Any) -> None:
-    missing = cli(repo.root, "apply", "--env", "dev", "--commit", repo.head)
+    missing = cli(repo.root, "apply", "--env", "dev", "--commit", repo.head,
+                  extra={"LMI_DELIVERY_EVENT": "push"})
     assert missing.returncode == EXIT_REFUSED
-    assert (f"no reviewed plan for dev at {repo.head}: the plan build for this commit has not "
-            "run or its artifact expired") in missing.stderr
+    assert "no plan build to apply" in missing.stderr
 
     other = "0" * 40
     conflicting = cli(repo.root, "plan", "--env", "dev", "--commit", repo.head,
@@ -285,20 +415,3 @@ def test_no_plan_or_a_conflicting_checkout_is_refused(
     assert conflicting.returncode == EXIT_REFUSED
     assert "conflicting commits" in conflicting.stderr
     assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
-
-
-def test_a_failed_apply_can_be_run_again_and_finds_its_plan(
-        s3: Any, repo: Repo, cli: Any) -> None:
-    commit = repo.head
-    assert cli(repo.root, "plan", "--env", "dev", "--commit", commit).returncode == 0
-    failed = cli(repo.root, "apply", "--env", "dev", "--commit", commit,
-                 "--terraform", str(repo.root / "no-such-terraform"))
-    assert failed.returncode == EXIT_FAILED, failed.stderr
-    assert state(s3) is None
-
-    again = cli(repo.root, "apply", "--env", "dev", "--commit", commit,
-                extra={"CODEBUILD_RESOLVED_SOURCE_VERSION": commit})
-    assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith(f"applied the reviewed plan for quickstart dev at {commit}")
-    assert release_in(state(s3)) == "2026.11.1"
-

@@ -24,7 +24,7 @@ def action() -> Any:
 def help_options() -> set[str]:
     result = CliRunner().invoke(cli, ["ci", "--help"])
     assert result.exit_code == 0, result.output
-    return set(re.findall(r"^\s+(--[a-z][a-z-]*)", result.output, re.M)) - {"--help"}
+    return set(re.findall(r"^\s+(--[a-z][a-z0-9-]*)", result.output, re.M)) - {"--help"}
 
 
 def test_inputs_and_ci_options_are_the_same_set() -> None:

@@ -66,7 +66,8 @@ def test_our_buildspecs_validate(path: Path) -> None:
 def test_our_buildspecs_are_the_three_the_planner_names() -> None:
     from lmi_delivery.planner import BUILDSPECS
 
-    assert sorted(f"buildspecs/{p.name}" for p in OURS) == sorted(BUILDSPECS.values())
+    # The review project runs the plan buildspec: the mode, not the file, tells them apart.
+    assert sorted(f"buildspecs/{p.name}" for p in OURS) == sorted(set(BUILDSPECS.values()))
 
 
 @pytest.mark.parametrize("path", OURS, ids=[p.name for p in OURS])

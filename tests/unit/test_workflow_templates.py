@@ -80,7 +80,7 @@ def test_least_privilege_permissions_at_the_top(path: Path) -> None:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
 def test_nothing_applies_in_a_pull_request_workflow(path: Path) -> None:
     file = parsed(path)
-    if not {"pull_request", "pull_request_target"} & set(triggers(file)):
+    if not {"pull_request", "pull_request_target", "merge_group"} & set(triggers(file)):
         return
     for job_id, job in file.value["jobs"].items():
         for index, step in enumerate(job.get("steps", [])):
@@ -90,7 +90,15 @@ def test_nothing_applies_in_a_pull_request_workflow(path: Path) -> None:
 
 def test_pull_request_template() -> None:
     workflow = parsed(ROOT / "workflows/pull-request.yml").value
-    assert set(triggers(parsed(ROOT / "workflows/pull-request.yml"))) == {"pull_request"}
+    assert set(triggers(parsed(ROOT / "workflows/pull-request.yml"))) == {"pull_request",
+                                                                          "merge_group"}
+    assert workflow["on"]["merge_group"] == {"types": ["checks_requested"]}
+    # One concurrency group per pull request and one per merge group: a merge group never
+    # cancels another (its head ref names its commit), nor a pull request's plans.
+    group = workflow["concurrency"]["group"]
+    assert "github.event.pull_request.number" in group
+    assert "github.event.merge_group.head_ref" in group
+    assert "github.event_name" in group
     plan = workflow["jobs"]["plan"]
     assert plan["permissions"] == {"contents": "read", "pull-requests": "write",
                                    "id-token": "write"}
@@ -107,11 +115,17 @@ def test_deploy_template_gates_apply_on_an_environment() -> None:
     applying = [job_id for job_id, job in jobs.items()
                 for index, step in enumerate(job.get("steps", []))
                 if any(a.kind == "apply" for a in step_actions(Step(file, job_id, index, step)))]
-    assert applying == ["apply", "post-deploy"]
-    for job_id in applying:
-        assert jobs[job_id]["environment"] == "${{ needs.target.outputs.environment }}"
-    assert "plan" in jobs["apply"]["needs"]
-    assert "apply" in jobs["post-deploy"]["needs"]
+    # One approved job applies: it applies the plan job's build and post-deploys in CodeBuild.
+    assert applying == ["apply"]
+    apply = jobs["apply"]
+    assert apply["environment"] == "${{ needs.target.outputs.environment }}"
+    assert "plan" in apply["needs"]
+    assert apply["permissions"]["actions"] == "read"  # reading the run's approvals
+    [step] = [s for s in apply["steps"] if str(s.get("uses", "")).startswith("org/lmi-delivery")]
+    assert step["with"]["command"] == "apply"
+    assert step["with"]["plan-build-id"] == "${{ needs.plan.outputs.plan-build-id }}"
+    assert step["with"]["plan-sha256"] == "${{ needs.plan.outputs.plan-sha256 }}"
+    assert set(jobs["plan"]["outputs"]) == {"plan-sha256", "plan-build-id"}
 
 
 def test_prune_and_drift_templates() -> None:

@@ -12,9 +12,12 @@ terraform {
     }
   }
 
-  # Bucket, region and lock table come from -backend-config at init; the key from
-  # lmi-delivery.yml (key={service}/{env}/terraform.tfstate).
-  backend "s3" {}
+  # Bucket and region come from -backend-config at init; the key from lmi-delivery.yml
+  # (key={service}/{env}/terraform.tfstate). use_lockfile: plan and apply take a lock object
+  # beside the state (<key>.tflock, a conditional write), so two runs never write it at once.
+  backend "s3" {
+    use_lockfile = true
+  }
 }
 
 provider "aws" {

@@ -120,7 +120,8 @@ def test_minimal_fixture_takes_every_default() -> None:
     assert config.terraform.version == "1.12.2"
     assert config.codebuild.projects == {"plan": "{service}-{env}-tf-plan",
                                          "apply": "{service}-{env}-tf-apply",
-                                         "post_deploy": "{service}-{env}-post-deploy"}
+                                         "post_deploy": "{service}-{env}-post-deploy",
+                                         "review": "{service}-{env}-tf-review"}
     assert config.codebuild.poll_interval_seconds == 5.0
     assert config.environments["prod"].apply == "approval"
     assert config == Config(**{**config.__dict__})

@@ -35,6 +35,8 @@ EXPECTED = {
     ("LMD007", "README.md:3"),                           # [the setup guide](docs/setup.md)
     ("LMD007", "README.md:4"),                           # `examples/x.yml`
     ("LMD008", "buildspecs/plan.yml:12"),                # cd terraform && terraform init
+    ("LMD009", "terraform/main.tf:1"),                   # a root without a backend block
+    ("LMD010", ".github/workflows/release.yml:22"),      # approved job plans again (run)
 }
 
 
@@ -63,7 +65,7 @@ def test_text_output_and_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(lines) == len(EXPECTED)
     line = next(x for x in lines if " LMD001 " in x)
     assert line.startswith(f"{BAD / '.github/workflows/pull-request.yml'}:28:20: LMD001 job ")
-    assert "14 error(s), 4 warning(s)" in err
+    assert "16 error(s), 4 warning(s)" in err
 
 
 def test_relative_config_path_names_files_from_it(

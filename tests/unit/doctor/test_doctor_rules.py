@@ -22,9 +22,12 @@ environments:
   prod: {branch: main, apply: approval}
 """
 
+#: A root whose state is shared and locked (LMD009 has nothing to say about it).
+LOCKED_ROOT = 'terraform {\n  backend "s3" {\n    use_lockfile = true\n  }\n}\n'
+
 
 def doctor(tmp_path: Path, files: dict[str, str]) -> list[Finding]:
-    all_files = {"lmi-delivery.yml": CONFIG, "infra/main.tf": "# root\n",
+    all_files = {"lmi-delivery.yml": CONFIG, "infra/main.tf": LOCKED_ROOT,
                  "infra/env/dev.tfvars": "", "infra/env/prod.tfvars": "", **files}
     for name, text in all_files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

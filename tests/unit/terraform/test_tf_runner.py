@@ -209,10 +209,11 @@ def test_every_command_passes_chdir_and_the_automation_flags(tmp_path: Path) -> 
          "-backend-config=key=agent-core/dev.tfstate", "-backend-config=backend/dev.hcl"],
         ["-chdir=terraform", "validate", "-no-color"],
         ["-chdir=terraform", "fmt", "-check", "-recursive", "-list=true", "-no-color"],
-        ["-chdir=terraform", "plan", "-input=false", "-no-color", f"-out={planfile}",
-         "-var-file=env/dev.tfvars", "-detailed-exitcode"],
+        ["-chdir=terraform", "plan", "-input=false", "-no-color", "-lock-timeout=300s",
+         f"-out={planfile}", "-var-file=env/dev.tfvars", "-detailed-exitcode"],
         ["-chdir=terraform", "show", "-json", "-no-color", str(planfile)],
-        ["-chdir=terraform", "apply", "-input=false", "-no-color", str(planfile)],
+        ["-chdir=terraform", "apply", "-input=false", "-no-color", "-lock-timeout=300s",
+         str(planfile)],
     ]
     assert {c["cwd"] for c in calls} == {str(fake.root)}
     assert {c["automation"] for c in calls} == {"1"}
