@@ -24,6 +24,9 @@ class PlanRequest:
     flags: ContextFlags
     fmt: str = "text"
     offline: bool = False
+    stand_in_commit: str | None = None
+    """The sandbox's snapshot commit, standing for the event's commit (its builds check it out):
+    applied after the context is read, so GitHub's own report is still checked against flags."""
 
 
 def make_plan(request: PlanRequest, environ: Mapping[str, str], *,
@@ -31,7 +34,10 @@ def make_plan(request: PlanRequest, environ: Mapping[str, str], *,
     config = config or load(request.config_path)
     env = config.environment(request.env_name)
     context = events.resolve(environ, request.flags, default_branch=env.branch)
-    if context.source == "local" and not context.commit:
+    if request.stand_in_commit:
+        context = replace(context, sha=request.stand_in_commit,
+                          head_sha=request.stand_in_commit if context.head_sha else None)
+    elif context.source == "local" and not context.commit:
         context = _with_local_commit(context, config.root, environ)
     return plan_for(config, env, context, None if request.offline else environ)
 

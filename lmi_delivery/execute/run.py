@@ -77,9 +77,11 @@ def execute_plans(plans: Sequence[DeliveryPlan], services: RunServices,
 
 
 def _execute(config: Config, envs: Sequence[Environment], request: RunRequest,
-             environ: Mapping[str, str], poll_interval: float, log: TextIO) -> list[Execution]:
-    plans = [make_plan(PlanRequest(request.config_path, env.name, request.flags), environ,
-                       config=config) for env in envs]
+             environ: Mapping[str, str], poll_interval: float, log: TextIO,
+             stand_in_commit: str | None = None) -> list[Execution]:
+    plans = [make_plan(PlanRequest(request.config_path, env.name, request.flags,
+                                   stand_in_commit=stand_in_commit), environ, config=config)
+             for env in envs]
     # One account and region for the run's clients: the first environment's.
     services = replace(make_services(config, envs[0], environ, poll_interval, log),
                        stop_apply_on_cancel=request.stop_apply_on_cancel)
@@ -103,9 +105,9 @@ def run(request: RunRequest, environ: Mapping[str, str],
         print(line, file=log, flush=True)
 
     with sandboxed(config, envs, environ, say) as (sandbox_environ, commit):
-        flags = replace(request.flags, sha=request.flags.sha or commit)
-        return _execute(config, envs, replace(request, flags=flags), sandbox_environ,
-                        request.poll_interval or SANDBOX_POLL_SECONDS, log)
+        # The sandbox's CodeBuild builds its snapshot commit: it stands for the event's commit.
+        return _execute(config, envs, request, sandbox_environ,
+                        request.poll_interval or SANDBOX_POLL_SECONDS, log, stand_in_commit=commit)
 
 
 def bind_to_plan_build(codebuild: Any, build_id: str, *, commit: str | None,

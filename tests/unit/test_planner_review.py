@@ -93,3 +93,24 @@ def test_a_drift_check_on_a_dispatch_is_a_review_plan_that_applies_nothing(
     [store] = [s for s in plan.stage("plan").steps if isinstance(s, StorePlan)]
     assert store.plan_kind == "review"
     assert plan.stage("apply").status == plan.stage("post-deploy").status == "skipped"
+
+
+def test_the_sandbox_commit_stands_in_after_githubs_context_is_checked(
+        config: Config, tmp_path: Path) -> None:
+    from lmi_delivery.commands.plan import PlanRequest, make_plan
+    from lmi_delivery.errors import UsageError
+    from lmi_delivery.events import ContextFlags
+
+    event = tmp_path / "event.json"
+    event.write_text('{"ref": "refs/heads/dev", "before": "' + "0" * 39 + '1", "after": "'
+                     + "e" * 40 + '", "commits": [], "repository": {"id": 1}}')
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/dev",
+              "GITHUB_SHA": "e" * 40, "GITHUB_EVENT_PATH": str(event)}
+    request = PlanRequest(str(config.path), "dev", ContextFlags(), offline=True,
+                          stand_in_commit=SHA)
+    plan = make_plan(request, github, config=config)
+    assert plan.context["sha"] == SHA
+    assert plan.stage("apply").status == "run"
+    with pytest.raises(UsageError, match="--sha"):  # a flag still may not contradict GitHub
+        make_plan(PlanRequest(str(config.path), "dev", ContextFlags(sha=SHA), offline=True),
+                  github, config=config)
