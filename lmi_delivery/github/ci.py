@@ -33,6 +33,9 @@ from lmi_delivery.github.summary import append_summary, section
 
 RestFactory = Callable[[str, str], GithubRest]
 
+#: The commands whose report is the environment's plan, and so its pull request comment.
+PLANNING_COMMANDS = frozenset({"plan", "run", "drift"})
+
 
 def default_rest(api_url: str, token: str) -> GithubRest:
     return GithubRest(token=token, base_url=api_url)
@@ -135,6 +138,9 @@ class Ci:
                 title="lmi-delivery refused" if refused else "lmi-delivery failed").command())
 
     def _comment(self, outcome: Outcome, context: CiContext) -> None:
+        # The environment's comment holds its plan: only the commands that plan write it.
+        if self.inputs.command not in PLANNING_COMMANDS:
+            return
         if not (context.is_pull_request and self.inputs.comment_on_pr):
             return
         if self.rest is None or not self.runner.repository or context.pr_number is None:

@@ -3,6 +3,13 @@
 ``serve`` prints the environment a shell needs (``eval "$(lmi-delivery sandbox serve ...)"``
 is not the idea: copy the lines into another terminal), then serves until Ctrl-C or SIGTERM
 and exits 0. Also runnable as ``python -m lmi_delivery.sandbox.command serve ...``.
+
+With ``--config`` it provisions what ``run --sandbox`` provisions, with the same code: the
+capacity providers, functions and artifacts bucket, the parameters and secrets
+``codebuild.secrets`` references (made-up values), and each environment's CodeBuild projects
+with the buildspecs shipped in the package. The projects build from the config's own directory:
+when that is (inside) a git repository, a build's ``sourceVersion`` is a commit of it, so a
+workflow engine can hand the builds the commits of its events.
 """
 
 from __future__ import annotations
@@ -11,11 +18,16 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from lmi_delivery.errors import LmiError, UsageError
 from lmi_delivery.sandbox.options import DEFAULT_CONTROL_PLANE_RATE
+
+if TYPE_CHECKING:
+    from lmi_delivery.config.model import Config
+    from lmi_delivery.sandbox.server import Sandbox
 
 
 @click.group("sandbox")
@@ -31,7 +43,9 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Seed the functions and capacity providers of this lmi-delivery.yml.")
+              help="Provision what `run --sandbox` does for this lmi-delivery.yml: functions, "
+                   "capacity providers, the artifacts bucket, secrets, CodeBuild projects "
+                   "building from the config's directory.")
 @click.option("--seed", "seed_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Seed the resources of this seed file (YAML or JSON).")
 @click.option("--env", "env_names", multiple=True,
@@ -75,13 +89,17 @@ def _serve(port: int, config_path: Path | None, seed_path: Path | None,
     try:
         sandbox.start()
         if config is not None:
-            sandbox.seed_from_config(config, list(env_names) or None)
+            _provision(sandbox, config, env_names)
         if seed_path is not None:
             sandbox.seed(seed_path)
         click.echo(f"export AWS_ENDPOINT_URL={sandbox.endpoint_url}")
         click.echo("export AWS_ACCESS_KEY_ID=testing")
         click.echo("export AWS_SECRET_ACCESS_KEY=testing")
         click.echo(f"export AWS_DEFAULT_REGION={sandbox.region}")
+        if config is not None:
+            click.echo(f"# provisioned for {config.path}: CodeBuild projects "
+                       f"{', '.join(_projects(sandbox))} building from "
+                       f"{config.root.resolve()}", err=True)
         click.echo(f"# sandbox serving on {sandbox.endpoint_url}; Ctrl-C stops it", err=True)
         while True:
             time.sleep(0.2)
@@ -90,6 +108,24 @@ def _serve(port: int, config_path: Path | None, seed_path: Path | None,
     finally:
         sandbox.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _provision(sandbox: Sandbox, config: Config, env_names: tuple[str, ...]) -> None:
+    """What ``run --sandbox`` provisions (``execute.sandbox_run``), for a long-lived sandbox."""
+    from lmi_delivery.execute.sandbox_run import create_projects, provision_secrets
+
+    envs = [config.environment(name) for name in env_names or list(config.environments)]
+    sandbox.seed_from_config(config, [env.name for env in envs])
+    provision_secrets(sandbox, config, envs)
+    codebuild = sandbox.client("codebuild", internal=True)
+    for env in envs:
+        create_projects(codebuild, config, env, config.root.resolve(), sandbox.account_id)
+
+
+def _projects(sandbox: Sandbox) -> list[str]:
+    names: list[str] = sandbox.client("codebuild", internal=True).list_projects(
+        sortBy="NAME")["projects"]
+    return names
 
 
 if __name__ == "__main__":

@@ -1,0 +1,480 @@
+"""Run the repository's workflow templates under ``act`` against the sandbox, offline.
+
+The pieces, each standing for what GitHub and AWS are in production:
+
+- :class:`ThrowawayRepo`: a git repository holding a copy of ``examples/quickstart`` with the
+  templates of ``workflows/`` copied into ``.github/workflows/``, as a user would have them, and
+  real commits on ``main``, ``dev``, a feature branch and the pull request's merge ref, so the
+  events carry real SHAs. It is "GitHub's" copy of the repository: the checkout stand-in clones
+  it and the sandbox's CodeBuild projects build from it.
+- :class:`SandboxServer`: ``lmi-delivery sandbox serve --config <repo>/lmi-delivery.yml --port
+  <free port>`` as a subprocess: functions, capacity providers, the artifacts bucket, secrets
+  and the CodeBuild projects of every environment, building from the throwaway repository.
+- :mod:`fake_github`: the REST API on 127.0.0.1 (``GITHUB_API_URL``).
+- the stand-ins of ``tests/data/act`` for the third-party actions, and a copy of this
+  repository's working tree for ``org/lmi-delivery@v1``, the action under test, mapped with
+  ``--local-repository``.
+- :class:`Act`: ``act`` itself, jobs on the host (``-P ubuntu-latest=-self-hosted``), no
+  network: ``--action-offline-mode``, no cache server, no artifact server, every action mapped
+  locally. The runner's Python is an isolated virtualenv (never the project's ``.venv``: the
+  action ``pip install``\\ s itself into whatever ``python`` is first on ``PATH``).
+
+Each run's full log (``act --json``: one JSON object per line) is kept in the run's directory;
+:class:`ActRun` reads step outputs and job results from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from fake_github import FakeGithub
+
+from lmi_delivery.config.model import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+STANDINS = ROOT / "tests" / "data" / "act"
+QUICKSTART = ROOT / "examples" / "quickstart"
+#: The workflow templates under test: ``workflows/`` of this working tree, or another directory
+#: of templates (``LMI_E2E_WORKFLOWS=/path``), e.g. an older version's, to see a test catch a bug.
+TEMPLATES = Path(os.environ.get("LMI_E2E_WORKFLOWS") or ROOT / "workflows")
+ACT = Path(sys.executable).with_name("act")
+
+REPOSITORY = "acme/platform"
+TOKEN = "ghs_actE2eFakeInstallationToken0123456789"
+AUTHOR = "alice"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+#: The repository variables the templates read (``vars.*``).
+VARIABLES = {
+    "AWS_REGION": REGION,
+    "LMI_PLAN_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/quickstart-plan",
+    "LMI_DEPLOY_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/quickstart-deploy",
+    "LMI_PRUNE_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/quickstart-prune",
+}
+#: Third-party actions of the templates -> their offline stand-in.
+STANDIN_ACTIONS = {
+    "actions/checkout@v4": STANDINS / "checkout",
+    "actions/setup-python@v5": STANDINS / "setup-python",
+    "aws-actions/configure-aws-credentials@v4": STANDINS / "configure-aws-credentials",
+    "actions/github-script@v7": STANDINS / "github-script",
+}
+ACTION_UNDER_TEST = "org/lmi-delivery@v1"
+ACT_TIMEOUT_SECONDS = 240
+_GIT_IDENTITY = {"GIT_AUTHOR_NAME": AUTHOR, "GIT_AUTHOR_EMAIL": f"{AUTHOR}@example.com",
+                 "GIT_COMMITTER_NAME": AUTHOR, "GIT_COMMITTER_EMAIL": f"{AUTHOR}@example.com"}
+#: Variables of the test process that must not leak into act, its jobs or the builds.
+_LEAKY_PREFIXES = ("AWS_", "GITHUB_", "LMI_", "ACT_", "ACTIONS_", "RUNNER_", "CODEBUILD_",
+                   "PYTEST_", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CI")
+
+
+def clean_environ(home: Path, *, path_front: Path | None = None) -> dict[str, str]:
+    """The machine's environment without test, CI, AWS or virtualenv settings; ``HOME`` apart.
+
+    ``PATH`` loses every directory of this interpreter's virtualenv, so that nothing act runs
+    finds the project's ``.venv`` (``pip install`` there would replace its editable install).
+    """
+    venv = Path(sys.prefix).resolve()
+    entries = [p for p in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+               if p and not Path(p).resolve().is_relative_to(venv)]
+    if path_front is not None:
+        entries.insert(0, str(path_front))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
+    environ.update(PATH=os.pathsep.join(entries), HOME=str(home), PIP_REQUIRE_VIRTUALENV="1",
+                   PIP_DISABLE_PIP_VERSION_CHECK="1")
+    return environ
+
+
+# -- the throwaway repository -----------------------------------------------------------------
+
+@dataclass
+class ThrowawayRepo:
+    path: Path
+    shas: dict[str, str] = field(default_factory=dict)
+    """``main``, ``dev``, ``feature`` (the pull request's head) and ``merge`` (its merge ref)."""
+    pr_number: int = 7
+    feature_branch: str = "feature/router-release"
+
+    @property
+    def config(self) -> Path:
+        return self.path / "lmi-delivery.yml"
+
+    def git(self, *args: str) -> str:
+        env = {**os.environ, **_GIT_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1",
+               "GIT_CONFIG_GLOBAL": os.devnull}
+        result = subprocess.run(["git", *args], cwd=self.path, env=env, capture_output=True,
+                                text=True, check=True)
+        return result.stdout.strip()
+
+    def _commit(self, message: str, files: Mapping[str, str]) -> str:
+        for name, text in files.items():
+            (self.path / name).write_text(text, encoding="utf-8")
+        self.git("add", "-A")
+        self.git("commit", "--quiet", "--no-gpg-sign", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    @classmethod
+    def create(cls, path: Path) -> ThrowawayRepo:
+        shutil.copytree(QUICKSTART, path, ignore=shutil.ignore_patterns(
+            ".terraform", "*.tfstate*", "*.tfplan", ".lmi-delivery"))
+        workflows = path / ".github" / "workflows"
+        workflows.mkdir(parents=True)
+        for template in sorted(TEMPLATES.glob("*.yml")):
+            shutil.copy2(template, workflows / template.name)
+        repo = cls(path)
+        repo.git("init", "--quiet", "--initial-branch=main")
+        repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
+        repo.shas["main"] = repo._commit("The quickstart platform, with the lmi-delivery "
+                                         "workflows", {})
+        tfvars = "terraform/env/dev.tfvars"
+        release = (path / tfvars).read_text(encoding="utf-8")
+        repo.git("switch", "--quiet", "-c", "dev")
+        repo.shas["dev"] = repo._commit("dev: router release 2026.11.2", {
+            tfvars: release.replace("2026.11.1", "2026.11.2")})
+        repo.git("switch", "--quiet", "-c", repo.feature_branch)
+        repo.shas["feature"] = repo._commit("Router release 2026.12.0", {
+            tfvars: release.replace("2026.11.1", "2026.12.0")})
+        # GitHub's test merge of the pull request: refs/pull/N/merge, the event's GITHUB_SHA.
+        repo.git("switch", "--quiet", "--detach", "dev")
+        repo.git("merge", "--quiet", "--no-ff", "--no-gpg-sign", "-m",
+                 f"Merge {repo.shas['feature']} into {repo.shas['dev']}", repo.feature_branch)
+        repo.shas["merge"] = repo.git("rev-parse", "HEAD")
+        repo.git("update-ref", f"refs/pull/{repo.pr_number}/head", repo.shas["feature"])
+        repo.git("update-ref", f"refs/pull/{repo.pr_number}/merge", repo.shas["merge"])
+        repo.git("switch", "--quiet", "main")
+        return repo
+
+    def check_out(self, ref: str) -> str:
+        """Make ``ref`` the working copy's HEAD (act reads GITHUB_SHA, and the ref of events
+        without one, from it); a branch name stays attached."""
+        if ref in ("main", "dev", self.feature_branch):
+            self.git("switch", "--quiet", ref)
+        else:
+            self.git("switch", "--quiet", "--detach", ref)
+        return self.git("rev-parse", "HEAD")
+
+
+# -- the action under test and the runner's Python --------------------------------------------
+
+def snapshot_action(dest: Path) -> Path:
+    """This repository's working tree (tracked and new files, nothing ignored) at ``dest``:
+    what ``org/lmi-delivery@v1`` resolves to. act copies a local repository into every job,
+    and the project's ``.venv`` alone is hundreds of megabytes."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], cwd=ROOT, capture_output=True, check=True)
+    for name in filter(None, listed.stdout.decode("utf-8").split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return dest
+
+
+def runner_python(venv: Path, action: Path, home: Path) -> Path:
+    """A virtualenv for the runner, with the action's dependencies installed once (the index
+    pip is configured with), so that each job's ``pip install`` of the action is quick.
+    Returns its ``bin`` directory."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    bin_dir = venv / "bin"
+    result = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet",
+                             str(action)], env=clean_environ(home, path_front=bin_dir),
+                            capture_output=True, text=True, timeout=600, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"cannot install the action into the runner's Python:\n"
+                           f"{result.stdout}{result.stderr}")
+    return bin_dir
+
+
+# -- the sandbox ------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class SandboxServer:
+    """``lmi-delivery sandbox serve --config …`` in a subprocess; :meth:`restart` resets it to
+    its freshly provisioned state."""
+
+    def __init__(self, config: Path, workdir: Path) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.endpoint_url = ""
+        self._process: subprocess.Popen[str] | None = None
+        self._starts = 0
+
+    def start(self) -> None:
+        self._starts += 1
+        home = self.workdir / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / f"sandbox-{self._starts}.log").open("w", encoding="utf-8")
+        # Builds run with this environment (and the interpreter's directory first on PATH).
+        env = clean_environ(home, path_front=Path(sys.executable).parent)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve",
+             "--config", str(self.config), "--port", str(free_port())],
+            stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=self.config.parent,
+            start_new_session=True)
+        self._process = process
+        assert process.stdout is not None
+        exports = {}
+        for _ in range(4):
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"sandbox serve exited {process.wait()}:\n"
+                                   f"{self.log_tail()}")
+            key, _, value = line.strip().removeprefix("export ").partition("=")
+            exports[key] = value
+        self.endpoint_url = exports["AWS_ENDPOINT_URL"]
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 40) -> str:
+        logs = sorted(self.workdir.glob("sandbox-*.log"))
+        if not logs:
+            return ""
+        return "\n".join(logs[-1].read_text(encoding="utf-8").splitlines()[-lines:])
+
+    def client(self, service: str) -> Any:
+        factory: Any = boto3.client  # typed per service literal; the name here is a str
+        return factory(service, region_name=REGION, endpoint_url=self.endpoint_url,
+                       aws_access_key_id="testing", aws_secret_access_key="testing",
+                       config=BotoConfig(retries={"mode": "standard", "total_max_attempts": 2}))
+
+    def builds(self, project: str) -> list[dict[str, Any]]:
+        """Every build of ``project``, oldest first, as ``BatchGetBuilds`` describes it."""
+        codebuild = self.client("codebuild")
+        ids = codebuild.list_builds_for_project(projectName=project,
+                                                sortOrder="ASCENDING")["ids"]
+        if not ids:
+            return []
+        builds: list[dict[str, Any]] = codebuild.batch_get_builds(ids=ids)["builds"]
+        return builds
+
+    def invocations(self, function: str) -> list[dict[str, Any]]:
+        """Every Invoke of ``function`` the sandbox answered (its control endpoint)."""
+        query = urllib.parse.urlencode({"FunctionName": function})
+        with urllib.request.urlopen(f"{self.endpoint_url}/_sandbox/invocations?{query}",
+                                    timeout=10) as answer:
+            found: list[dict[str, Any]] = json.load(answer)["Invocations"]
+        return found
+
+    def keys(self, bucket: str, prefix: str) -> list[str]:
+        s3 = self.client("s3")
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def exported(build: Mapping[str, Any]) -> dict[str, str]:
+    """A build's exported environment variables (``BatchGetBuilds``)."""
+    return {v["name"]: v.get("value", "") for v in build.get("exportedEnvironmentVariables", [])}
+
+
+# -- act --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepOutput:
+    job: str
+    job_id: str
+    matrix: Mapping[str, Any]
+    step: tuple[str, ...]
+    """The step's id path: ``("plan",)`` for a job's step, ``("plan", "ci")`` inside an action."""
+    name: str
+    value: str
+
+
+@dataclass
+class ActRun:
+    argv: list[str]
+    returncode: int
+    records: list[dict[str, Any]]
+    log_path: Path
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        """The log as act prints it without ``--json``: ``[job] message`` lines."""
+        lines = []
+        for record in self.records:
+            job = record.get("job")
+            message = str(record.get("msg", "")).rstrip("\n")
+            lines.append(f"[{job}] {message}" if job else message)
+        return "\n".join(lines)
+
+    def tail(self, lines: int = 150) -> str:
+        return "\n".join(self.text.splitlines()[-lines:])
+
+    def outputs(self, name: str) -> list[StepOutput]:
+        """Every ``set-output`` of ``name``, at every level (a job's steps and the steps inside
+        the actions they use), in log order."""
+        return [StepOutput(str(r.get("job")), str(r.get("jobID")), r.get("matrix") or {},
+                           tuple(r.get("stepID") or ()), name, str(r.get("arg", "")))
+                for r in self.records
+                if r.get("command") == "set-output" and r.get("name") == name]
+
+    def job_outputs(self, job_id: str, name: str) -> list[str]:
+        """Values the job's own steps (not the steps inside actions) set for ``name``."""
+        return [o.value for o in self.outputs(name) if o.job_id == job_id and len(o.step) == 1]
+
+    @property
+    def job_results(self) -> dict[str, str]:
+        """Job name (``workflow/job``, with the matrix) -> ``success`` / ``failure``."""
+        return {str(r["job"]).strip(): str(r["jobResult"]) for r in self.records
+                if "jobResult" in r}
+
+    def step_log(self, job_id: str) -> str:
+        """What the job's steps printed (their raw output), in order."""
+        return "".join(str(r.get("msg", "")) for r in self.records
+                       if r.get("jobID") == job_id and r.get("raw_output"))
+
+
+@dataclass
+class Act:
+    """Runs one workflow of :class:`ThrowawayRepo` with act; one instance per test module."""
+
+    repo: ThrowawayRepo
+    action: Path
+    python_bin: Path
+    github_url: str
+    workdir: Path
+    runs: int = 0
+
+    def argv(self, event: str, workflow: str, payload_path: Path, run_id: str,
+             sandbox_url: str) -> list[str]:
+        local = {**STANDIN_ACTIONS, ACTION_UNDER_TEST: self.action}
+        argv = [str(ACT), event,
+                "--workflows", str(self.repo.path / ".github" / "workflows" / workflow),
+                "--directory", str(self.repo.path),
+                "--eventpath", str(payload_path),
+                "-P", "ubuntu-latest=-self-hosted",
+                "--action-offline-mode", "--no-cache-server", "--no-skip-checkout",
+                "--action-cache-path", str(self.workdir / "act-cache"),
+                "--concurrent-jobs", "2",
+                "--defaultbranch", "main",
+                "--actor", AUTHOR,
+                "--json"]
+        for name, path in local.items():
+            argv += ["--local-repository", f"{name}={path}"]
+        env = {"GITHUB_API_URL": self.github_url, "GITHUB_RUN_ID": run_id,
+               "GITHUB_RUN_NUMBER": run_id, "LMI_E2E_ORIGIN": str(self.repo.path),
+               "LMI_E2E_PYTHON": str(self.python_bin),
+               "LMI_E2E_AWS_ENDPOINT_URL": sandbox_url}
+        for key, value in env.items():
+            argv += ["--env", f"{key}={value}"]
+        for key, value in VARIABLES.items():
+            argv += ["--var", f"{key}={value}"]
+        argv += ["--secret", f"GITHUB_TOKEN={TOKEN}"]
+        return argv
+
+    def run(self, event: str, workflow: str, payload: Mapping[str, Any], sandbox_url: str,
+            *, head: str, timeout: float = ACT_TIMEOUT_SECONDS) -> ActRun:
+        """``act EVENT`` for ``workflow`` with the working copy's HEAD at ``head``."""
+        self.runs += 1
+        run_id = str(4200 + self.runs)
+        run_dir = self.workdir / f"run-{self.runs}-{event}-{Path(workflow).stem}"
+        run_dir.mkdir(parents=True)
+        home = run_dir / "home"
+        home.mkdir()
+        payload_path = run_dir / "event.json"
+        payload_path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        self.repo.check_out(head)
+        argv = self.argv(event, workflow, payload_path, run_id, sandbox_url)
+        (run_dir / "argv.json").write_text(json.dumps(argv, indent=2), encoding="utf-8")
+        log_path = run_dir / "act.log.jsonl"
+        started = time.monotonic()
+        with log_path.open("w", encoding="utf-8") as log:
+            # cwd: an empty directory, so act finds no .env, .secrets, .vars, .input or .actrc.
+            process = subprocess.Popen(argv, cwd=run_dir, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True,
+                                       env=clean_environ(home))
+            try:
+                code = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                code = -1
+        seconds = time.monotonic() - started
+        records = list(_records(log_path))
+        if code == -1:
+            records.append({"msg": f"act timed out after {timeout:.0f} s and was killed"})
+        return ActRun(argv, code, records, log_path, seconds)
+
+
+@dataclass
+class World:
+    """Everything a workflow test drives and reads (the ``world`` fixture)."""
+
+    repo: ThrowawayRepo
+    config: Config
+    sandbox: SandboxServer
+    github: FakeGithub
+    act: Act
+    node_modules: Path
+    _clean_after_runs: int = 0
+
+    def reset(self) -> World:
+        """The sandbox freshly provisioned (no builds, stored plans or Terraform state: it is
+        restarted if act ran since) and the fake API emptied."""
+        if self.act.runs != self._clean_after_runs:
+            self.sandbox.restart()
+            self._clean_after_runs = self.act.runs
+        self.github.reset()
+        return self
+
+
+def _kill_group(process: subprocess.Popen[Any]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = {"msg": line}
+        yield record if isinstance(record, dict) else {"msg": line}

@@ -1,0 +1,284 @@
+"""A fake GitHub REST API on 127.0.0.1 for workflows run under ``act``, recording every request.
+
+A generalisation of the one in ``tests/functional/test_action_e2e.py`` (any run id, issues and
+labels, pagination, both token schemes) for the endpoints the action (``lmi-delivery ci``) and
+the templates' ``actions/github-script`` steps call:
+
+- pull request comments: ``GET|POST /repos/R/issues/N/comments``,
+  ``GET|PATCH /repos/R/issues/comments/ID``;
+- issues: ``GET|POST /repos/R/issues`` (``state``, ``labels`` filters),
+  ``GET|PATCH /repos/R/issues/N`` (``state: closed`` closes), ``POST /repos/R/issues/N/labels``;
+- labels: ``GET|POST /repos/R/labels``;
+- this run's deployment approvals: ``GET /repos/R/actions/runs/ID/approvals``. ``act`` does not
+  model environments with required reviewers, so by default every run has one approval for
+  every environment (by :attr:`FakeGithub.approver`); :meth:`FakeGithub.approve` changes that;
+- ``GET /repos/R/commits/SHA`` (the commit's author) and ``GET /user`` (403, as for the
+  ``GITHUB_TOKEN`` of Actions).
+
+Comments and issues are written as ``github-actions[bot]``, as with the ``GITHUB_TOKEN``. A
+request without the token gets 401.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    authorized: bool
+    status: int = 0
+
+
+@dataclass
+class FakeGithub:
+    repository: str
+    token: str
+    author: str = "alice"
+    approver: str = "bob"
+    url: str = ""
+    requests: list[Request] = field(default_factory=list)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    approvals: dict[str, list[dict[str, Any]]] | None = None
+    """Run id -> its approvals; ``None``: every run is approved for every environment."""
+    _next_id: int = 1000
+    _next_number: int = 100
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.comments.clear()
+            self.issues.clear()
+            self.labels.clear()
+            self.approvals = None
+
+    def approve(self, run_id: str, *environments: str, by: str | None = None) -> None:
+        """Give run ``run_id`` exactly one approval, for ``environments`` (none: no approval)."""
+        with self._lock:
+            self.approvals = dict(self.approvals or {})
+            self.approvals[run_id] = [self._approval(environments, by or self.approver)] \
+                if environments else []
+
+    def writes(self, since: int = 0) -> list[tuple[str, str]]:
+        """``(method, path)`` of every request that changed something (from the request
+        numbered ``since`` on), in order."""
+        with self._lock:
+            return [(r.method, r.path) for r in self.requests[since:]
+                    if r.method not in ("GET", "HEAD")]
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, body: Any, auth: str) -> tuple[int, Any]:
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        authorized = auth in (f"Bearer {self.token}", f"token {self.token}")
+        request = Request(method, parts.path, query, body, authorized)
+        with self._lock:
+            self.requests.append(request)
+            status, data = (401, {"message": "Bad credentials"}) if not authorized else \
+                self._route(method, parts.path, query, body)
+            request.status = status
+        return status, data
+
+    def _route(self, method: str, path: str, query: dict[str, str],
+               body: Any) -> tuple[int, Any]:
+        repo = re.escape(self.repository)
+        routes: list[tuple[str, str, Any]] = [
+            ("GET", r"/user", lambda: (403, {
+                "message": "Resource not accessible by integration"})),
+            ("GET", rf"/repos/{repo}/issues/(\d+)/comments",
+             lambda n: (200, self._page(self.comments.get(int(n), []), query))),
+            ("POST", rf"/repos/{repo}/issues/(\d+)/comments",
+             lambda n: self._create_comment(int(n), body)),
+            ("GET", rf"/repos/{repo}/issues/comments/(\d+)", lambda i: self._comment(int(i))),
+            ("PATCH", rf"/repos/{repo}/issues/comments/(\d+)",
+             lambda i: self._update_comment(int(i), body)),
+            ("GET", rf"/repos/{repo}/issues", lambda: (200, self._list_issues(query))),
+            ("POST", rf"/repos/{repo}/issues", lambda: self._create_issue(body)),
+            ("GET", rf"/repos/{repo}/issues/(\d+)", lambda n: self._issue(int(n))),
+            ("PATCH", rf"/repos/{repo}/issues/(\d+)", lambda n: self._update_issue(int(n), body)),
+            ("POST", rf"/repos/{repo}/issues/(\d+)/labels",
+             lambda n: self._add_labels(int(n), body)),
+            ("GET", rf"/repos/{repo}/labels",
+             lambda: (200, self._page(list(self.labels.values()), query))),
+            ("POST", rf"/repos/{repo}/labels", lambda: (201, self._label(str(body["name"])))),
+            ("GET", rf"/repos/{repo}/actions/runs/(\d+)/approvals",
+             lambda run: (200, self._approvals(run))),
+            ("GET", rf"/repos/{repo}/commits/(\w+)", lambda sha: (200, {
+                "sha": sha, "author": {"login": self.author, "type": "User"}})),
+        ]
+        for verb, pattern, answer in routes:
+            match = re.fullmatch(pattern, path)
+            if match and verb == method:
+                try:
+                    result: tuple[int, Any] = answer(*match.groups())
+                except (AttributeError, KeyError, TypeError) as error:
+                    return 422, {"message": f"Validation Failed: {error}"}
+                return result
+        return 404, {"message": "Not Found", "documentation_url": "fake"}
+
+    # -- resources --------------------------------------------------------------------------
+
+    @staticmethod
+    def _page(items: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+        per_page = min(int(query.get("per_page", 30)), 100)
+        page = max(int(query.get("page", 1)), 1)
+        return items[(page - 1) * per_page:page * per_page]
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _html(self, kind: str, number: int) -> str:
+        return f"https://github.com/{self.repository}/{kind}/{number}"
+
+    def _create_comment(self, number: int, body: Any) -> tuple[int, Any]:
+        if not isinstance(body.get("body"), str):
+            return 422, {"message": "Validation Failed: body"}
+        cid = self._id()
+        comment = {"id": cid, "body": body["body"], "user": dict(BOT),
+                   "html_url": f"{self._html('pull', number)}#issuecomment-{cid}",
+                   "issue_number": number}
+        self.comments.setdefault(number, []).append(comment)
+        if number in self.issues:
+            self.issues[number]["comments"] += 1
+        return 201, comment
+
+    def _find_comment(self, cid: int) -> dict[str, Any] | None:
+        return next((c for cs in self.comments.values() for c in cs if c["id"] == cid), None)
+
+    def _comment(self, cid: int) -> tuple[int, Any]:
+        comment = self._find_comment(cid)
+        return (200, comment) if comment else (404, {"message": "Not Found"})
+
+    def _update_comment(self, cid: int, body: Any) -> tuple[int, Any]:
+        comment = self._find_comment(cid)
+        if comment is None:
+            return 404, {"message": "Not Found"}
+        comment["body"] = body["body"]
+        return 200, comment
+
+    def _label(self, name: str) -> dict[str, Any]:
+        if name not in self.labels:
+            self.labels[name] = {"id": self._id(), "name": name, "color": "ededed"}
+        return self.labels[name]
+
+    def _create_issue(self, body: Any) -> tuple[int, Any]:
+        if not isinstance(body.get("title"), str) or not body["title"]:
+            return 422, {"message": "Validation Failed: title"}
+        self._next_number += 1
+        number = self._next_number
+        issue = {"id": self._id(), "number": number, "title": body["title"],
+                 "body": body.get("body"), "state": "open", "state_reason": None,
+                 "labels": [self._label(str(n)) for n in body.get("labels") or []],
+                 "user": dict(BOT), "comments": 0, "html_url": self._html("issues", number)}
+        self.issues[number] = issue
+        return 201, issue
+
+    def _issue(self, number: int) -> tuple[int, Any]:
+        issue = self.issues.get(number)
+        return (200, issue) if issue else (404, {"message": "Not Found"})
+
+    def _update_issue(self, number: int, body: Any) -> tuple[int, Any]:
+        issue = self.issues.get(number)
+        if issue is None:
+            return 404, {"message": "Not Found"}
+        for key in ("title", "body", "state", "state_reason"):
+            if key in body:
+                issue[key] = body[key]
+        if "labels" in body:
+            issue["labels"] = [self._label(str(n)) for n in body["labels"]]
+        return 200, issue
+
+    def _add_labels(self, number: int, body: Any) -> tuple[int, Any]:
+        issue = self.issues.get(number)
+        if issue is None:
+            return 404, {"message": "Not Found"}
+        names = body.get("labels") if isinstance(body, dict) else body
+        for name in names or []:
+            if all(label["name"] != name for label in issue["labels"]):
+                issue["labels"].append(self._label(str(name)))
+        return 200, issue["labels"]
+
+    def _list_issues(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        state = query.get("state", "open")
+        wanted = {n for n in query.get("labels", "").split(",") if n}
+        found = [i for i in self.issues.values()
+                 if state in ("all", i["state"])
+                 and wanted <= {label["name"] for label in i["labels"]}]
+        return self._page(sorted(found, key=lambda i: -int(i["number"])), query)
+
+    def _approval(self, environments: tuple[str, ...], by: str) -> dict[str, Any]:
+        return {"state": "approved", "comment": "approved in the e2e harness",
+                "user": {"login": by, "type": "User"},
+                "environments": [{"id": 100 + i, "name": name}
+                                 for i, name in enumerate(environments)]}
+
+    def _approvals(self, run_id: str) -> list[dict[str, Any]]:
+        if self.approvals is not None:
+            return self.approvals.get(run_id, [])
+        # act runs every job of an environment without a review: answer as GitHub would once
+        # the required reviewers approved this run's deployments, to any environment.
+        return [self._approval(("dev", "qa", "staging", "prod"), self.approver)]
+
+    # -- assertions -------------------------------------------------------------------------
+
+    def pr_comments(self, number: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(c) for c in self.comments.get(number, [])]
+
+
+@contextmanager
+def serve(repository: str, token: str) -> Iterator[FakeGithub]:
+    """A :class:`FakeGithub` answering on a free port of 127.0.0.1 (its ``url``)."""
+    fake = FakeGithub(repository, token)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                status, data = 400, {"message": "Problems parsing JSON"}
+            else:
+                status, data = fake.handle(self.command, self.path, body,
+                                           self.headers.get("Authorization", ""))
+            payload = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
