@@ -108,5 +108,8 @@ def init_command(directory: Path, service: str | None, force: bool) -> None:
         click.echo(f"wrote {directory / path}")
     if not any(p.startswith("terraform/") for p in written):
         click.echo(f"kept {directory / 'terraform'}: it already holds Terraform")
+    click.echo("deploy flow: pull requests plan in the review project and never apply; a push "
+               "plans once (deploy.yml's plan job), and its approved job applies exactly that "
+               "plan build's plan (`command: apply`), then post-deploys, in CodeBuild")
     click.echo("next: edit lmi-delivery.yml, then run `lmi-delivery validate` and "
                "`lmi-delivery doctor`; the workflows' comments say what to change")

@@ -40,6 +40,9 @@ def test_init_writes_a_repository_that_validates_and_lints_clean(
     assert config.codebuild.artifacts == "s3://agent-platform-delivery-artifacts/plans"
     assert diagnose(config) == []
     assert 'service     = "agent-platform"' in (target / "terraform/env/dev.tfvars").read_text()
+    # The deploy flow it writes, and says: plan once, apply exactly that plan build's plan.
+    assert "command: apply" in (target / ".github/workflows/deploy.yml").read_text()
+    assert "applies exactly that plan build's plan (`command: apply`)" in out
 
 
 def test_comments_survive_and_only_the_service_changes(
