@@ -135,3 +135,5 @@ def _gates(data: Data) -> Gates:
     if "unsupported_azs" in validation:
         validation["unsupported_azs"] = tuple(validation["unsupported_azs"])
     return Gates(security=SecurityGate(**security), validation=ValidationGate(**validation))
+    if "severities" in security:
+        security["severities"] = dict(security["severities"])

@@ -141,6 +141,8 @@ class ValidationGate:
 class Gates:
     security: SecurityGate = field(default_factory=SecurityGate)
     validation: ValidationGate = field(default_factory=ValidationGate)
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+    """Scanner rule id (e.g. ``CKV_AWS_18``) -> severity, over the shipped table."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """``lmi-delivery gates security|validate``: the click layer over :mod:`lmi_delivery.gates.runner`.
 
 Exit codes: 0 the gate passed, 3 refused (blocking findings, listed on stderr), 2 bad input
-(an unreadable or malformed plan JSON or configuration, reported as ``file:line:col``).
+(a file that is not a plan's JSON, a malformed one, or a bad configuration, reported as
+``file:line:col`` or ``file: json.path``, with the reason).
 The report is written (stdout or ``--output``) before a refusal, so CI can upload the SARIF
 of a failed gate. The environment and the date are read here, once, and handed down.
 """
@@ -77,12 +78,12 @@ def validate_command(plan_json: str, config_path: str, env_name: str | None, fmt
 
 def _inputs(config_path: str, plan_json: str, env_name: str | None) -> tuple[Config, Plan]:
     from lmi_delivery.config import load
-    from lmi_delivery.gates import plan_json as plans
+    from lmi_delivery.gates import plan_load
 
     config = load(config_path)
     if env_name is not None:
         config.environment(env_name)
-    return config, plans.load(plan_json)
+    return config, plan_load.load(plan_json)
 
 
 def _emit(report: GateReport, fmt: str, output: Path | None) -> None:

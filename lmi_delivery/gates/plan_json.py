@@ -1,11 +1,14 @@
-"""Reading ``terraform show -json PLANFILE`` (format 1.x) for the gates.
+"""Reading ``terraform show -json PLANFILE`` (formats 0.1, 0.2 and 1.x) for the gates.
 
-:func:`load` turns a file into a :class:`Plan`, refusing unreadable or malformed input with
-``file:line:col``. A :class:`Plan` offers the resources the gates look at: each managed resource
-that will exist after the apply (``resource_changes[].change.after`` of creates, updates,
-replacements and no-ops; deletes are left out), each data source Terraform read (from
-``prior_state`` or a plan-time read), and the ``configuration`` of any address, whose
-``expressions`` keep the references values came from.
+:func:`~lmi_delivery.gates.plan_load.load` turns a file into a :class:`Plan`; a :class:`Plan`
+checks its document on construction (:mod:`~lmi_delivery.gates.plan_shape`), so no rule meets
+a shape it cannot read. A :class:`Plan` offers the resources the gates look at: each managed
+resource that will exist after the apply (``resource_changes[].change.after`` of creates,
+updates, replacements and no-ops; deletes are left out), each data source Terraform read (from
+``prior_state``, ``planned_values`` or a plan-time read), and the ``configuration`` of any
+address, whose ``expressions`` keep the references values came from.
+:meth:`Plan.traced_references` follows references across module boundaries: a ``var.x`` inside
+a module to what its module call sets ``x`` to, a ``module.m.out`` to that output's expression.
 
 Blocks and ``= [{…}]`` attributes both appear as a list of objects (sometimes a bare object in
 the wild): :func:`blocks` accepts all three shapes.
@@ -13,16 +16,20 @@ the wild): :func:`blocks` accepts all three shapes.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmi_delivery.errors import ConfigError
+from lmi_delivery.gates import plan_shape
 
 _INDEX = re.compile(r"\[[^\]]*\]")
+_MODULE_STEP = re.compile(r'module\.([\w-]+)((?:\[(?:"[^"]*"|[^\]"])*\])?)')
+_MODULE_OUTPUT = re.compile(r'^module\.([\w-]+)((?:\[(?:"[^"]*"|[^\]"])*\])?)\.([\w-]+)')
+_LEADING_MODULES = re.compile(r'^((?:module\.[\w-]+(?:\[(?:"[^"]*"|[^\]"])*\])?\.)*)')
+#: (module instance, reference): ``("module.app[0]", "data.aws_vpc.default.id")``.
+Reference = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class Resource:
     """``managed`` or ``data``."""
     module: str = ""
     """``module.a.module.b`` (indexes removed) or ``""`` for the root module."""
+    module_instance: str = ""
+    """``module.a[0].module.b`` (indexes kept) or ``""`` for the root module."""
     values: Mapping[str, Any] = field(default_factory=dict)
     """What the resource will be after the apply (a data source: what was read)."""
     unknown: Mapping[str, Any] = field(default_factory=dict)
@@ -51,6 +60,9 @@ class Resource:
 class Plan:
     data: Mapping[str, Any]
     path: str = ""
+
+    def __post_init__(self) -> None:
+        plan_shape.check(self.data, self.path or "plan JSON")
 
     def resources(self, *types: str) -> Iterator[Resource]:
         """Managed resources (created, updated, replaced or unchanged), then data sources."""
@@ -83,8 +95,9 @@ class Plan:
             change = item.get("change") or {}
             if item.get("mode") == "data" and isinstance(change.get("after"), Mapping):
                 yield _resource(item, change["after"], change)
-        for key in ("prior_state", "planned_values"):
-            root = ((self.data.get(key) or {}).get("values") or {}).get("root_module") or {}
+        prior = ((self.data.get("prior_state") or {}).get("values") or {}).get("root_module")
+        planned = (self.data.get("planned_values") or {}).get("root_module")
+        for root in (prior or {}, planned or {}):
             for item in _walk_modules(root):
                 if item.get("mode") == "data":
                     yield _resource(item, item.get("values") or {}, {})
@@ -116,18 +129,60 @@ class Plan:
     def all_references(self, resource: Resource) -> list[str]:
         return sorted(set(references_in(self.config(resource).get("expressions"))))
 
+    def traced_references(self, resource: Resource,
+                          attribute: str | None = None) -> set[Reference]:
+        """Every reference an attribute's expression (all of them: ``None``) leads to, each
+        with the module instance it is written in, through module variables and outputs."""
+        expressions = self.config(resource).get("expressions") or {}
+        node = expressions if attribute is None else expressions.get(attribute)
+        return self.trace({(resource.module_instance, r) for r in references_in(node)})
+
+    def trace(self, start: set[Reference]) -> set[Reference]:
+        todo, seen = set(start), set[Reference]()
+        while todo:
+            instance, ref = todo.pop()
+            if (instance, ref) in seen or len(seen) > 10_000:
+                continue
+            seen.add((instance, ref))
+            if ref.startswith("var."):
+                todo |= self._variable_sources(instance, ref.split(".")[1])
+            elif (output := _MODULE_OUTPUT.match(ref)) is not None:
+                name, index, out = output.groups()
+                child = f"{instance}.module.{name}{index}" if instance \
+                    else f"module.{name}{index}"
+                outputs = self.module_config(_INDEX.sub("", child)).get("outputs") or {}
+                expression = (outputs.get(out) or {}).get("expression")
+                todo |= {(child, r) for r in references_in(expression)}
+        return seen
+
+    def _variable_sources(self, instance: str, variable: str) -> set[Reference]:
+        steps = _MODULE_STEP.findall(instance)
+        if not steps:
+            return set()
+        parent = ".".join(f"module.{n}{i}" for n, i in steps[:-1])
+        call = (self.module_config(_INDEX.sub("", parent)).get("module_calls") or {}) \
+            .get(steps[-1][0]) or {}
+        expression = (call.get("expressions") or {}).get(variable)
+        return {(parent, r) for r in references_in(expression)}
+
 
 def _resource(item: Mapping[str, Any], after: Mapping[str, Any],
               change: Mapping[str, Any]) -> Resource:
-    module = _INDEX.sub("", str(item.get("module_address") or ""))
+    address = str(item.get("address", ""))
+    instance = str(item.get("module_address") or "")
+    if not instance and address.startswith("module."):  # hand-written plans leave it out
+        leading = _LEADING_MODULES.match(address)
+        instance = leading.group(1).rstrip(".") if leading else ""
     unknown = change.get("after_unknown")
     before = change.get("before")
+    local = address.removeprefix(f"{instance}.") if instance else address
     return Resource(
-        address=str(item.get("address", "")),
+        address=address,
         type=str(item.get("type", "")),
-        name=str(item.get("name", "")),
-        mode=str(item.get("mode", "managed")),
-        module=module,
+        name=str(item.get("name") or _INDEX.sub("", local).split(".")[-1]),
+        mode=str(item.get("mode") or "managed"),
+        module=_INDEX.sub("", instance),
+        module_instance=instance,
         values=after,
         unknown=unknown if isinstance(unknown, Mapping) else {},
         before=before if isinstance(before, Mapping) else None,
@@ -176,26 +231,7 @@ def strings(value: Any) -> list[str]:
 
 
 def load(path: str | Path) -> Plan:
-    """Read and parse a plan JSON file; errors point at ``file:line:col``."""
-    file = str(path)
-    try:
-        text = Path(file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError.at(file, "no such file (expected `terraform show -json` output)") \
-            from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError.at(file, f"is not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError.at(file, f"cannot be read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError.at(file, f"malformed plan JSON: {exc.msg}",
-                             line=exc.lineno, column=exc.colno) from None
-    if not isinstance(data, dict):
-        raise ConfigError.at(file, "a plan JSON document must be an object", line=1, column=1)
-    version = str(data.get("format_version", ""))
-    if not version.startswith("1."):
-        raise ConfigError.at(file, f"unsupported plan format_version {version!r} "
-                             "(expected 1.x from `terraform show -json PLANFILE`)")
-    return Plan(data, file)
+    """Read a plan file (see :func:`lmi_delivery.gates.plan_load.load`)."""
+    from lmi_delivery.gates import plan_load
+
+    return plan_load.load(path)

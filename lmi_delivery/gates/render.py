@@ -31,11 +31,19 @@ def text(report: GateReport) -> str:
     if not report.enabled:
         return f"{report.gate}: disabled in the configuration\n"
     lines = [f.line(report.plan_path) for f in report.findings]
-    waived = sum(1 for f in report.findings if f.waived is not None)
+    waived = sum(1 for f in report.findings if f.waived is not None and f.suppression == "waiver")
+    suppressed = sum(1 for f in report.findings
+                     if f.waived is not None and f.suppression == "automatic")
+    advisory = sum(1 for f in report.findings if f.advisory)
     blockers = len(report.blocking)
     verdict = "passed" if report.passed else "refused"
-    lines.append(f"{report.gate}: {verdict}: {len(report.findings)} finding(s), {blockers} "
-                 f"blocking (fail_on: {report.fail_on}), {waived} waived")
+    summary = (f"{report.gate}: {verdict}: {len(report.findings)} finding(s), {blockers} "
+               f"blocking (fail_on: {report.fail_on}), {waived} waived")
+    if suppressed:
+        summary += f", {suppressed} suppressed"
+    if advisory:
+        summary += f", {advisory} advisory"
+    lines.append(summary)
     return "\n".join(lines) + "\n"
 
 
@@ -51,7 +59,11 @@ def to_dict(report: GateReport) -> dict[str, Any]:
         "passed": report.passed,
         "fail_on": report.fail_on,
         "counts": {**counts, "blocking": len(report.blocking),
-                   "waived": sum(1 for f in report.findings if f.waived is not None)},
+                   "waived": sum(1 for f in report.findings
+                                 if f.waived is not None and f.suppression == "waiver"),
+                   "suppressed": sum(1 for f in report.findings
+                                     if f.waived is not None and f.suppression == "automatic"),
+                   "advisory": sum(1 for f in report.findings if f.advisory)},
         "findings": [
             {**f.to_dict(), "blocking": f.blocks(report.fail_on)} for f in report.findings
         ],

@@ -29,6 +29,11 @@ _RULES = (
     Rule("SEC003", "high", "IAM policy allows by NotAction",
          "An Allow statement with NotAction grants everything not listed, including actions "
          "added to AWS later. Use Action with an explicit list."),
+    Rule("SEC004", "low", "IAM policy not readable at plan time",
+         "The policy's text is known only after the apply (rendered from values Terraform "
+         "learns while applying, or from a policy document whose statements are unknown), so "
+         "the gate could not check it for wildcards. Build it from a data "
+         '"aws_iam_policy_document" with constant actions, or review it after the apply.'),
     Rule("SEC010", "high", "Security group open to the internet inbound",
          "Inbound rules from 0.0.0.0/0 or ::/0 expose the instances to the whole internet. "
          "Capacity-provider instances need no inbound access: allow only known sources."),
@@ -75,6 +80,21 @@ _RULES = (
          "LMI runs Python 3.13+, Node.js 22+, Java 21+, .NET 8+ and provided.al2023."),
     Rule("LMI012", "high", "Instance type not offered for LMI",
          "Capacity providers launch C, M and R instance families, size large and up."),
+    Rule("LMI013", "high", "Capacity provider deleted while versions are bound to it",
+         "AWS refuses DeleteCapacityProvider while any function version references the "
+         "provider (published versions keep the association after their function moved). "
+         "Retire them first: lmi-delivery prune --env ENV --retire-capacity-provider NAME."),
+    Rule("LMI014", "high", "Function memory above 32 GB",
+         "A function on Lambda Managed Instances takes memory_size up to 32,768 MB (standard "
+         "functions stop at 10,240 MB)."),
+    Rule("LMI015", "high", "Aliased LMI function not published",
+         "publish = false (the provider's default) leaves the function's version at $LATEST, "
+         "which on managed instances cannot be invoked: an alias needs a published version. "
+         "Set publish = true."),
+    Rule("LMI016", "high", "$LATEST.PUBLISHED relied on but not published to",
+         "Unqualified invokes of an LMI function, and anything naming $LATEST.PUBLISHED, run "
+         'what was last published with publish_to = "LATEST_PUBLISHED". Without it an apply '
+         "leaves $LATEST.PUBLISHED on old code, or missing."),
     Rule("GATE001", "medium", "Configured scanner not installed",
          "A scanner listed in gates.security.scanners was not found on PATH: install it or "
          "remove it from the configuration."),
@@ -86,7 +106,13 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 
 
 def finding(rule_id: str, address: str, message: str,
-            severity: Severity | None = None) -> Finding:
-    """A finding of one of our rules, at its default severity unless told otherwise."""
+            severity: Severity | None = None, *, key: str = "",
+            advisory: bool = False) -> Finding:
+    """A finding of one of our rules, at its default severity unless told otherwise.
+
+    ``key`` tells it apart from other findings of the rule on the same address (it goes into
+    the SARIF fingerprint); ``advisory`` marks a check that could not be completed.
+    """
     rule = RULES[rule_id]
-    return Finding(rule_id, severity or rule.severity, address, message, title=rule.title)
+    return Finding(rule_id, severity or rule.severity, address, message, title=rule.title,
+                   key=key, advisory=advisory)

@@ -1,7 +1,8 @@
 """Running a gate over a plan: the security gate and the validation gate, as :class:`GateReport`.
 
 Everything from outside (the environment with ``PATH`` for the scanners, today's date for the
-waivers, the command runner) is passed in; nothing here reads ``os.environ`` or the clock.
+waivers, the command runner, the Lambda client LMI013 lists bound versions with) is passed in;
+nothing here reads ``os.environ`` or the clock, or builds an AWS client.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lmi_delivery import process
-from lmi_delivery.config.model import Config, Severity
-from lmi_delivery.errors import Location
-from lmi_delivery.gates import lmi_checks, scanners, security
+from lmi_delivery.config import naming
+from lmi_delivery.config.model import Config, SecurityGate, Severity
+from lmi_delivery.errors import Location, UsageError
+from lmi_delivery.gates import lmi_checks, lmi_providers, scanners, security
 from lmi_delivery.gates.findings import Finding, apply_waivers, blocking, enforce
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.sources import SourceIndex
@@ -56,9 +59,17 @@ def _config_location(config: Config, *path: str) -> Location:
     return Location(config.path.name, where.line, where.column)
 
 
+def configured_severities(gate: SecurityGate) -> Mapping[str, Severity]:
+    """``gates.security.severities``: scanner rule id → severity, over the shipped table."""
+    return dict(gate.severities)
+
+
 def security_report(config: Config, plan: Plan, *, env: Mapping[str, str],
                     today: datetime.date, environment: str | None = None,
-                    runner: scanners.Runner = process.run) -> GateReport:
+                    runner: scanners.Runner = process.run,
+                    severities: Mapping[str, Severity] | None = None) -> GateReport:
+    """``severities``: scanner rule id → severity, over the shipped table (default: the
+    configuration's ``gates.security.severities``)."""
     gate = config.gates.security
     report = GateReport("security", gate.fail_on, enabled=gate.enabled, plan_path=plan.path,
                         environment=environment, config_file=config.path.name)
@@ -70,6 +81,9 @@ def security_report(config: Config, plan: Plan, *, env: Mapping[str, str],
         gate.scanners, scan_dir=Path(config.root / config.terraform.working_directory),
         repo_root=config.root, env=env, runner=runner,
         where=_config_location(config, "gates", "security", "scanners"),
+        severities=severities if severities is not None else configured_severities(gate),
+        lmi_functions=[f.config_address for f in plan.resources("aws_lambda_function")
+                       if f.mode == "managed" and lmi_checks.is_lmi(f)],
     )
     waived = apply_waivers(found, gate.waivers, today,
                            where=_config_location(config, "gates", "security", "waivers"))
@@ -77,12 +91,33 @@ def security_report(config: Config, plan: Plan, *, env: Mapping[str, str],
                       environment=environment, config_file=config.path.name)
 
 
-def validation_report(config: Config, plan: Plan, *,
-                      environment: str | None = None) -> GateReport:
+def aliased_functions(config: Config, environment: str | None) -> set[str]:
+    """The function names the config gives an alias, in ``environment`` (every one: None)."""
+    try:
+        envs = [config.environment(environment)] if environment else \
+            list(config.environments.values())
+    except UsageError:
+        envs = list(config.environments.values())
+    return {naming.function_name(config, env, key) for env in envs
+            for key, function in config.functions.items() if function.alias}
+
+
+def retire_command(environment: str | None) -> str:
+    """The prune command LMI013 names (``{name}``: the capacity provider's name)."""
+    env = f" --env {environment}" if environment else " --env ENV"
+    return f"lmi-delivery prune{env} --retire-capacity-provider {{name}}"
+
+
+def validation_report(config: Config, plan: Plan, *, environment: str | None = None,
+                      lambda_client: Any = None) -> GateReport:
+    """``lambda_client``: AWS read access for LMI013 (``None``: offline, LMI013 only warns)."""
     gate = config.gates.validation
     if not gate.enabled:
         return GateReport("validate", VALIDATION_FAIL_ON, enabled=False, plan_path=plan.path,
                           environment=environment, config_file=config.path.name)
-    found = lmi_checks.check(plan, gate, _sources(config, plan))
+    bound = lmi_providers.lambda_lister(lambda_client) if lambda_client is not None else None
+    found = lmi_checks.check(plan, gate, _sources(config, plan),
+                             aliased=aliased_functions(config, environment), bound=bound,
+                             retire_command=retire_command(environment))
     return GateReport("validate", VALIDATION_FAIL_ON, found, plan_path=plan.path,
                       environment=environment, config_file=config.path.name)

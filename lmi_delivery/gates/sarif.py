@@ -3,9 +3,12 @@
 One run, one tool (``lmi-delivery``) whose rules are every rule that has a finding, with
 ``properties.security-severity`` (the number GitHub maps to its severity levels). Each result
 has a level, a message, a repository-relative location (``fallback_uri`` when the finding has
-none: GitHub needs a location on every result) and a ``partialFingerprints`` entry that depends
-only on rule and address, so a finding keeps its identity when lines move. A waived finding is
-kept with an accepted external suppression carrying the waiver's reason.
+none: GitHub needs a location on every result) and a ``partialFingerprints`` entry made of the
+rule, the address and the finding's ``key`` (what distinguishes two findings of one rule on one
+address, such as two open ports of one security group), never of lines or wording, so a
+finding keeps its identity when lines move and two findings never merge. A waived (or
+automatically suppressed) finding is kept with an accepted external suppression carrying the
+reason; an advisory one is a ``note``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from lmi_delivery.gates.rules import RULES
 
 SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
               "sarif-schema-2.1.0.json")
-FINGERPRINT_KEY = "lmiDelivery/ruleAddress/v1"
+FINGERPRINT_KEY = "lmiDelivery/ruleAddressKey/v2"
 SECURITY_SEVERITY: dict[Severity, str] = {
     "low": "2.0", "medium": "5.5", "high": "8.0", "critical": "9.5",
 }
@@ -30,7 +33,9 @@ LEVEL: dict[Severity, str] = {
 
 
 def fingerprint(finding: Finding) -> str:
-    return hashlib.sha256(f"{finding.rule_id}\0{finding.address}".encode()).hexdigest()
+    """sha256 of rule, address and key: stable across line moves and rewording."""
+    text = f"{finding.rule_id}\0{finding.address}\0{finding.key}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def to_sarif(findings: Sequence[Finding], tool_version: str,
@@ -93,7 +98,7 @@ def _result(item: Finding, rule_index: int, fallback_uri: str) -> dict[str, Any]
     result: dict[str, Any] = {
         "ruleId": item.rule_id,
         "ruleIndex": rule_index,
-        "level": LEVEL[item.severity],
+        "level": "note" if item.advisory else LEVEL[item.severity],
         "message": {"text": f"{item.address}: {item.message}"},
         "locations": [{
             "physicalLocation": physical,
@@ -102,7 +107,12 @@ def _result(item: Finding, rule_index: int, fallback_uri: str) -> dict[str, Any]
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(item)},
         "properties": {"severity": item.severity, "source": item.source},
     }
+    if item.severity_from:
+        result["properties"]["severityFrom"] = item.severity_from
+    if item.advisory:
+        result["properties"]["advisory"] = True
     if item.waived is not None:
         result["suppressions"] = [{"kind": "external", "status": "accepted",
-                                   "justification": item.waived}]
+                                   "justification": item.waived,
+                                   "properties": {"by": item.suppression}}]
     return result

@@ -9,14 +9,25 @@ the code is clean.
 Formats read: checkov ``-o json`` (one report object, or a list of them, one per framework,
 with ``results.failed_checks[]``); trivy ``config --format json`` (``Results[].Misconfigurations[]``
 with ``Status`` FAIL and ``CauseMetadata``).
+
+Severities: trivy reports its own. checkov reports one only with a Prisma Cloud key, so its
+checks are mapped through :mod:`~lmi_delivery.gates.checkov_severities` (the configuration's
+overrides first, then checkov's own, then lmi-delivery's table, then medium); every checkov
+finding says which mapping applied (``severity_from``).
+
+checkov's CKV_AWS_117 ("Lambda function configured inside a VPC") fails on every function on a
+capacity provider: the provider owns its networking, and a ``vpc_config`` on it is what AWS
+refuses (LMI009). On the functions the plan runs on managed instances it is suppressed
+automatically, kept in the report with the reason (:data:`LMI_VPC_REASON`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,10 +35,15 @@ from typing import Any
 from lmi_delivery import process
 from lmi_delivery.config.model import Severity
 from lmi_delivery.errors import Location, OperationFailed
+from lmi_delivery.gates import checkov_severities
 from lmi_delivery.gates.findings import SEVERITIES, Finding, Source
 from lmi_delivery.gates.rules import finding
 
 Runner = Callable[..., process.Result]
+LAMBDA_IN_VPC = "CKV_AWS_117"
+LMI_VPC_REASON = ("suppressed for a function on a capacity provider: its execution environments "
+                  "run in the provider's VPC, and a vpc_config on it is what AWS refuses (LMI009)")
+_INDEX = re.compile(r'\[(?:"[^"]*"|[^\]"])*\]')
 
 
 @dataclass(frozen=True)
@@ -38,14 +54,19 @@ class Scanner:
     parse: Callable[[str, Path, Path], list[Finding]]
 
 
-def _severity(value: Any) -> Severity:
+def _reported(value: Any) -> Severity | None:
+    """A scanner's severity word as ours (``info`` is low); ``None`` when it gave none."""
     text = str(value or "").lower()
     if text == "info":
         return "low"
     for severity in SEVERITIES:
         if text == severity:
             return severity
-    return "medium"
+    return None
+
+
+def _severity(value: Any) -> Severity:
+    return _reported(value) or "medium"
 
 
 def _relative(file: str, scan_dir: Path, repo_root: Path) -> str:
@@ -57,7 +78,8 @@ def _relative(file: str, scan_dir: Path, repo_root: Path) -> str:
 
 
 def parse_checkov(output: str, scan_dir: Path, repo_root: Path) -> list[Finding]:
-    """Failed checks of checkov's JSON report (an object, or a list of one per framework)."""
+    """Failed checks of checkov's JSON report (an object, or a list of one per framework),
+    each with its severity and the mapping it came from."""
     data = _json(output, "checkov")
     reports = data if isinstance(data, list) else [data]
     found: list[Finding] = []
@@ -66,9 +88,12 @@ def parse_checkov(output: str, scan_dir: Path, repo_root: Path) -> list[Finding]
         for check in (results or {}).get("failed_checks") or []:
             lines = check.get("file_line_range") or [0]
             file = str(check.get("repo_file_path") or check.get("file_path") or "")
+            rule = str(check.get("check_id", "CKV_UNKNOWN"))
+            severity, source = checkov_severities.severity(rule, _reported(check.get("severity")))
             found.append(Finding(
-                rule_id=str(check.get("check_id", "CKV_UNKNOWN")),
-                severity=_severity(check.get("severity")),
+                rule_id=rule,
+                severity=severity,
+                severity_from=source,
                 address=str(check.get("resource", "")),
                 message=str(check.get("check_name", "")),
                 location=Location(_relative(file, scan_dir, repo_root), int(lines[0] or 0), 1)
@@ -99,6 +124,7 @@ def parse_trivy(output: str, scan_dir: Path, repo_root: Path) -> list[Finding]:
                 location=Location(_relative(target, scan_dir, repo_root), line, 1)
                 if target else None,
                 source="trivy",
+                key=f"{target}:{line}",
                 title=str(item.get("Title") or ""),
                 help_uri=str(item.get("PrimaryURL") or ""),
             ))
@@ -120,18 +146,36 @@ SCANNERS: dict[str, Scanner] = {
 }
 
 
+def suppress_lmi_vpc(findings: Iterable[Finding], lmi_functions: Collection[str]) -> list[Finding]:
+    """CKV_AWS_117 on a function that runs on a capacity provider, suppressed with the reason.
+
+    ``lmi_functions`` are the configuration addresses of those functions (instance keys
+    removed); a scanner's address is compared without its instance keys too."""
+    wanted = {_INDEX.sub("", a) for a in lmi_functions}
+    return [replace(f, waived=LMI_VPC_REASON, suppression="automatic")
+            if f.rule_id == LAMBDA_IN_VPC and f.waived is None
+            and _INDEX.sub("", f.address) in wanted else f
+            for f in findings]
+
+
 def run_scanners(names: Sequence[str], *, scan_dir: Path, repo_root: Path,
                  env: Mapping[str, str], runner: Runner = process.run,
-                 where: Location | None = None) -> list[Finding]:
-    """Run each configured scanner found on ``env["PATH"]``; report the missing ones."""
+                 where: Location | None = None,
+                 severities: Mapping[str, Severity] | None = None,
+                 lmi_functions: Collection[str] = ()) -> list[Finding]:
+    """Run each configured scanner found on ``env["PATH"]``; report the missing ones.
+
+    ``severities`` overrides the severity of scanner rule ids; ``lmi_functions`` are the
+    addresses of the functions on capacity providers (CKV_AWS_117 is suppressed on them)."""
     found: list[Finding] = []
     for name in names:
-        found += list(_run_one(name, scan_dir, repo_root, env, runner, where))
-    return found
+        found += list(_run_one(name, scan_dir, repo_root, env, runner, where, severities or {}))
+    return suppress_lmi_vpc(found, lmi_functions)
 
 
 def _run_one(name: str, scan_dir: Path, repo_root: Path, env: Mapping[str, str],
-             runner: Runner, where: Location | None) -> Iterator[Finding]:
+             runner: Runner, where: Location | None,
+             severities: Mapping[str, Severity]) -> Iterator[Finding]:
     scanner = SCANNERS.get(name)
     binary = shutil.which(name, path=env.get("PATH", "")) if scanner else None
     if scanner is None or binary is None:
@@ -145,4 +189,8 @@ def _run_one(name: str, scan_dir: Path, repo_root: Path, env: Mapping[str, str],
         raise OperationFailed(f"{name} failed with exit code {result.returncode}"
                               + (f":\n{tail}" if tail else ""),
                               context={"scanner": name, "returncode": result.returncode})
-    yield from scanner.parse(result.stdout, scan_dir, repo_root)
+    for item in scanner.parse(result.stdout, scan_dir, repo_root):
+        if item.rule_id in severities:
+            item = replace(item, severity=severities[item.rule_id],
+                           severity_from="gates.security.severities")
+        yield item

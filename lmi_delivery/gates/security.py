@@ -1,7 +1,8 @@
 """The security gate's built-in rules over a plan, each finding placed at its source line.
 
-Rules (see :mod:`lmi_delivery.gates.rules`): over-broad IAM policies (SEC001-SEC003), security
-groups open to the internet (SEC010), the default VPC (SEC020), secrets in Lambda environments
+Rules (see :mod:`lmi_delivery.gates.rules`): over-broad IAM policies (SEC001-SEC003) and those
+that cannot be read at plan time (SEC004), security groups open to the internet (SEC010), the
+default VPC (SEC020), secrets in Lambda environments
 (SEC030, SEC031), build secrets set as Terraform variables that are not sensitive (SEC032)
 and, with ``require_kms``, missing customer-managed KMS keys (SEC040).
 """
@@ -11,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lmi_delivery.config.model import SecurityGate
-from lmi_delivery.gates import security_data, security_iam, security_network, security_variables
+from lmi_delivery.gates import (
+    security_data,
+    security_default_vpc,
+    security_iam,
+    security_network,
+    security_variables,
+)
 from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.sources import SourceIndex, place
@@ -23,7 +30,7 @@ def check(plan: Plan, gate: SecurityGate, sources: SourceIndex | None = None, *,
     found = [
         *security_iam.check(plan),
         *security_network.check_open_ingress(plan),
-        *security_network.check_default_vpc(plan),
+        *security_default_vpc.check(plan),
         *security_data.check_secrets(plan),
         *security_variables.check_build_secrets(
             plan, secrets, sources.working_dir if sources else None,

@@ -57,12 +57,14 @@ def _check_variable(address: str, name: str, value: Any) -> list[Finding]:
         for what, pattern in _CREDENTIAL:
             if pattern.search(value):
                 return [finding("SEC031", address,
-                                f"environment variable {name} holds what looks like {what}")]
+                                f"environment variable {name} holds what looks like {what}",
+                                key=name)]
         if not value or value.startswith(_POINTER_VALUE):
             return []
     if _SECRET_NAME.search(name) and not _POINTER_NAME.search(name):
         return [finding("SEC030", address,
-                        f"environment variable {name} looks like a secret stored in plain text")]
+                        f"environment variable {name} looks like a secret stored in plain text",
+                        key=name)]
     return []
 
 

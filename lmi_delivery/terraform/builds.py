@@ -144,6 +144,9 @@ class Services:
     """Where gate findings and progress are written (stderr in the CLI)."""
     codebuild: Any = None
     """The CodeBuild client the apply build reads the plan build's record with."""
+    lambda_client: Any = None
+    """The Lambda client the gates read AWS with (LMI013 lists the versions bound to a
+    capacity provider the plan deletes); ``None``: the check only warns."""
     lock: LockFactory | None = None
     """The environment's apply lock (None: none, for tests of what happens inside it)."""
     allow_older: bool = False
@@ -203,6 +206,7 @@ def make_services(request: BuildRequest, environ: Mapping[str, str], *,
                     event=event, mode=mode_of(event, environ.get("LMI_DELIVERY_MODE") or None),
                     build_id=environ.get("CODEBUILD_BUILD_ID") or None, environ=dict(environ),
                     say=stream, codebuild=factory.client("codebuild"),
+                    lambda_client=factory.client("lambda"),
                     lock=_s3_lock(s3), allow_older=request.allow_older)
 
 
@@ -305,7 +309,8 @@ def _run_gates(svc: Services, plan_json: Mapping[str, Any]) -> None:
 
     plan = Plan(plan_json, str(svc.planfile.name))
     reports = [
-        validation_report(svc.config, plan, environment=svc.env.name),
+        validation_report(svc.config, plan, environment=svc.env.name,
+                          lambda_client=svc.lambda_client),
         security_report(svc.config, plan, env=svc.environ, today=svc.clock().date(),
                         environment=svc.env.name),
     ]

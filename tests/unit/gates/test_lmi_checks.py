@@ -1,4 +1,10 @@
-"""The validation gate's LMI constraint rules over plan fixtures (tests/data/plans/lmi)."""
+"""The validation gate's LMI constraint rules over plan fixtures (tests/data/plans/lmi).
+
+Besides ``//expect`` and ``//covers``, a fixture may give ``//gate`` (validation settings),
+``//aliased`` (the function names the config aliases, LMI015) and ``//bound`` (capacity
+provider name → the ``function:version`` entries AWS lists as bound to it, LMI013) or
+``//offline`` (no AWS access: LMI013 is advisory).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from gates_helpers import change, fixture_id, fixtures, keys, load_fixture, plan
 
 from lmi_delivery.config.model import ValidationGate
 from lmi_delivery.gates import lmi_checks
+from lmi_delivery.gates.findings import Finding
+from lmi_delivery.gates.lmi_providers import BoundVersion, BoundVersions
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.rules import RULES
 
@@ -16,12 +24,28 @@ LMI_FIXTURES = fixtures("lmi")
 LMI_RULES = sorted(r for r in RULES if r.startswith("LMI"))
 
 
-@pytest.mark.parametrize("path", LMI_FIXTURES, ids=fixture_id)
-def test_fixture_yields_exactly_its_expected_findings(path: Path) -> None:
+def lister(bound: dict[str, list[str]]) -> BoundVersions:
+    """What ``ListFunctionVersionsByCapacityProvider`` answers, from a fixture's ``//bound``."""
+
+    def listed(name: str) -> list[BoundVersion]:
+        return [BoundVersion(*entry.split(":")) for entry in bound.get(name, [])]
+
+    return listed
+
+
+def check_fixture(path: Path) -> tuple[list[Finding], dict[str, object]]:
     plan, data = load_fixture(path)
     gate = ValidationGate(**{k: tuple(v) if isinstance(v, list) else v
                              for k, v in data.get("//gate", {}).items()})
-    found = lmi_checks.check(plan, gate)
+    bound = None if data.get("//offline") else lister(data.get("//bound", {}))
+    return lmi_checks.check(plan, gate, aliased=data.get("//aliased", ()), bound=bound,
+                            retire_command="lmi-delivery prune --env dev "
+                            "--retire-capacity-provider {name}"), data
+
+
+@pytest.mark.parametrize("path", LMI_FIXTURES, ids=fixture_id)
+def test_fixture_yields_exactly_its_expected_findings(path: Path) -> None:
+    found, data = check_fixture(path)
     assert keys(found) == sorted(data["//expect"])
     if path.parent.name == "negative":
         assert data["//expect"] == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from importlib.resources import files
 from typing import Any
 
@@ -88,18 +89,48 @@ def test_results_locations_levels_and_suppressions() -> None:
     assert physical["artifactLocation"]["uri"] == "terraform/network.tf"
     assert physical["region"] == {"startLine": 28, "startColumn": 3}
     assert results[1]["suppressions"] == [
-        {"kind": "external", "status": "accepted", "justification": "accepted until the VPN"}]
+        {"kind": "external", "status": "accepted", "justification": "accepted until the VPN",
+         "properties": {"by": "waiver"}}]
     assert "suppressions" not in first
     unplaced = results[2]["locations"][0]["physicalLocation"]
     assert unplaced == {"artifactLocation": {"uri": "lmi-delivery.yml"}}
     assert results[3]["level"] == "note"
 
 
-def test_fingerprints_depend_on_rule_and_address_only() -> None:
+def test_fingerprints_survive_moved_lines_and_new_wording() -> None:
     moved = [Finding(f.rule_id, f.severity, f.address, "other words",
-                     Location("elsewhere.tf", 99, 9)) for f in FINDINGS]
+                     Location("elsewhere.tf", 99, 9), key=f.key) for f in FINDINGS]
     before = [r["partialFingerprints"][FINGERPRINT_KEY] for r in _sarif()["runs"][0]["results"]]
     after = [r["partialFingerprints"][FINGERPRINT_KEY]
              for r in to_sarif(moved, "0.1.0")["runs"][0]["results"]]
     assert before == after
     assert len(set(before)) == len(before)
+
+
+def test_two_findings_of_one_rule_on_one_address_keep_apart() -> None:
+    """Two open ports of one security group: GitHub code scanning must not merge them."""
+    ssh = Finding("SEC010", "high", "aws_security_group.web", "allows inbound port 22/tcp",
+                  key="port 22/tcp from 0.0.0.0/0")
+    https = Finding("SEC010", "high", "aws_security_group.web", "allows inbound port 443/tcp",
+                    key="port 443/tcp from 0.0.0.0/0")
+    results = to_sarif([ssh, https], "0.1.0")["runs"][0]["results"]
+    prints = [r["partialFingerprints"][FINGERPRINT_KEY] for r in results]
+    assert prints[0] != prints[1]
+    again = to_sarif([replace(ssh, location=Location("main.tf", 9, 1))], "0.1.0")
+    assert again["runs"][0]["results"][0]["partialFingerprints"][FINGERPRINT_KEY] == prints[0]
+
+
+def test_automatic_suppressions_and_advisory_findings(
+        validator: jsonschema.protocols.Validator) -> None:
+    suppressed = Finding("CKV_AWS_117", "low", "aws_lambda_function.router", "not in a VPC",
+                         source="checkov", waived="runs on a capacity provider",
+                         suppression="automatic", severity_from="lmi-delivery's checkov table")
+    advisory = Finding("LMI013", "high", "aws_lambda_capacity_provider.old", "not listed",
+                       advisory=True)
+    sarif = to_sarif([suppressed, advisory], "0.1.0")
+    assert list(validator.iter_errors(sarif)) == []
+    first, second = sarif["runs"][0]["results"]
+    assert first["suppressions"][0]["properties"] == {"by": "automatic"}
+    assert first["properties"]["severityFrom"] == "lmi-delivery's checkov table"
+    assert second["level"] == "note"
+    assert second["properties"]["advisory"] is True

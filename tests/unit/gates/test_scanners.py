@@ -25,13 +25,15 @@ SCAN = REPO / "terraform"
 
 def test_checkov_failed_checks_become_findings() -> None:
     found = parse_checkov((SAMPLES / "checkov.json").read_text(), SCAN, REPO)
-    assert [(f.rule_id, f.severity, f.address, str(f.location), f.source) for f in found] == [
-        ("CKV_AWS_117", "medium", "aws_lambda_function.router", "terraform/function.tf:12:1",
-         "checkov"),
+    table = "lmi-delivery's checkov table (checkov 3.3.30)"
+    assert [(f.rule_id, f.severity, f.address, str(f.location), f.source, f.severity_from)
+            for f in found] == [
+        ("CKV_AWS_117", "low", "aws_lambda_function.router", "terraform/function.tf:12:1",
+         "checkov", table),
         ("CKV_AWS_338", "low", "aws_cloudwatch_log_group.router", "terraform/function.tf:7:1",
-         "checkov"),
+         "checkov", "checkov"),
         ("CKV_AWS_24", "high", "aws_security_group.capacity_provider",
-         "terraform/network.tf:28:1", "checkov"),
+         "terraform/network.tf:28:1", "checkov", "checkov"),
     ]
     assert found[0].help_uri.startswith("https://")
     assert found[0].title == "Ensure that AWS Lambda function is configured inside a VPC"

@@ -81,7 +81,8 @@ def test_sarif_output_to_a_file_is_written_before_the_refusal(tmp_path: Path) ->
 @pytest.mark.parametrize(("content", "message"), [
     ('{"format_version": "1.2",\n  "resource_changes": [}', "plan.json:2:24: malformed plan JSON"),
     ("[]", "plan.json:1:1: a plan JSON document must be an object"),
-    ('{"format_version": "0.1"}', "plan.json: unsupported plan format_version '0.1'"),
+    ('{"format_version": "0.1"}', "plan.json: has no `planned_values` or `resource_changes` "
+     "(its keys: format_version): not `terraform show -json PLANFILE` output"),
 ])
 def test_malformed_plan_json_is_bad_input(tmp_path: Path, content: str, message: str) -> None:
     config = make_repo(tmp_path)
@@ -158,3 +159,81 @@ def test_secret_values_never_reach_any_output(tmp_path: Path, fmt: str) -> None:
         for canary in CANARIES:
             assert canary not in out
             assert canary not in err
+
+
+SHAPES = PLANS / "shapes"
+REFUSED = {
+    "state": "state.json: is a Terraform state (`terraform show -json` of a state, or run "
+             "without a plan file): it has `values` but no `planned_values` or "
+             "`resource_changes`",
+    "provider-schemas": "provider-schemas.json: is `terraform providers schema -json` output",
+    "binary-plan": "binary-plan.json: is a binary plan file (a zip archive), not its JSON",
+    "resource-changes-null": "resource-changes-null.json: resource_changes[0] is null, where "
+                             "Terraform writes an object (resource change)",
+    "change-string": "change-string.json: resource_changes[0].change is a string, where "
+                     "Terraform writes an object (the change)",
+    "actions-string": "actions-string.json: resource_changes[0].change.actions is a string, "
+                      "where Terraform writes a list of actions",
+    "after-string": "after-string.json: resource_changes[0].change.after is a string, where "
+                    "Terraform writes an object",
+    "memory-size-string": "memory-size-string.json: resource_changes[0].change.after."
+                          "memory_size is a string, where Terraform writes a number",
+    "cidr-blocks-string": "cidr-blocks-string.json: resource_changes[1].change.after."
+                          "ingress[0].cidr_blocks is a string, where Terraform writes a list "
+                          "of strings",
+    "format-2.0": "format-2.0.json: plan format_version 2.0 is newer than this lmi-delivery "
+                  "reads (0.1, 0.2 and 1.x)",
+    "no-format-version": "no-format-version.json: has no format_version",
+    "text-after": "text-after.json:2:1: malformed plan JSON: Extra data after the JSON document",
+    "text-before": "text-before.json:1:1: malformed plan JSON: text before the JSON document",
+    "empty": "empty.json:1:1: is empty",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_what_is_not_a_plan_is_refused_with_the_reason(tmp_path: Path, name: str) -> None:
+    """Exit 2 with a precise reason, never an internal error and never a silent pass."""
+    config = make_repo(tmp_path)
+    plan = SHAPES / "refused" / f"{name}.json"
+    for gate in ("security", "validate"):
+        for fmt in ("text", "json", "sarif"):
+            code, out, err = invoke([gate, "--plan-json", str(plan), "--config", str(config),
+                                     "--format", fmt])
+            assert (code, out) == (2, "")
+            assert REFUSED[name] in err
+    assert sorted(p.stem for p in (SHAPES / "refused").iterdir()) == sorted(REFUSED)
+
+
+@pytest.mark.parametrize("path", sorted((SHAPES / "read").iterdir()), ids=lambda p: p.stem)
+def test_what_terraform_and_its_wrappers_write_is_read(tmp_path: Path, path: Path) -> None:
+    """Formats 0.1 and 0.2, UTF-16 and UTF-8 with byte-order marks, setup-terraform's wrapper."""
+    from lmi_delivery.config.model import SecurityGate
+    from lmi_delivery.gates import security
+    from lmi_delivery.gates.plan_load import load
+
+    plan = load(path)
+    expected = plan.data["//expect"]
+    assert sorted(f"{f.rule_id} {f.address}"
+                  for f in security.check(plan, SecurityGate())) == expected
+    config = make_repo(tmp_path)
+    code, out, err = invoke(["security", "--plan-json", str(path), "--config", str(config),
+                             "--format", "json"], env=NO_PATH)
+    assert code == 3, err
+    assert sorted(f"{f['rule']} {f['address']}" for f in json.loads(out)["findings"]) == \
+        expected
+    code, _, _ = invoke(["validate", "--plan-json", str(path), "--config", str(config)])
+    assert code == 0
+
+
+def test_two_open_ports_of_one_group_are_two_sarif_results(tmp_path: Path) -> None:
+    config = make_repo(tmp_path)
+    plan = PLANS / "security" / "positive" / "sg-two-open-ports.json"
+    code, out, _ = invoke(["security", "--plan-json", str(plan), "--config", str(config),
+                           "--format", "sarif"])
+    assert code == 3
+    results = json.loads(out)["runs"][0]["results"]
+    assert [r["message"]["text"] for r in results] == [
+        "module.edge.aws_security_group.web[0]: allows inbound port 22/tcp from 0.0.0.0/0",
+        "module.edge.aws_security_group.web[0]: allows inbound port 443/tcp from 0.0.0.0/0"]
+    prints = {json.dumps(r["partialFingerprints"]) for r in results}
+    assert len(prints) == 2
