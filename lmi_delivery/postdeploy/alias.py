@@ -5,7 +5,8 @@ the target: the version just published, or, when none is given, the newest Activ
 version. Executing moves aliases one at a time, and for each:
 
 - refuses a target that is not ``Active`` (``GetFunctionConfiguration(Qualifier=v)``): an alias
-  never routes to a version whose execution environments are not ready;
+  never routes to a version whose execution environments are not ready, nor to one its 0/0
+  scaling config has deactivated (``Deactivated`` is not invocable and does not recover);
 - creates the alias (``CreateAlias``) or moves it (``UpdateAlias`` with the ``RevisionId`` read
   while planning, clearing any weighted routing);
 - stops at the first concurrent change (``PreconditionFailedException``, or an alias created in
@@ -159,7 +160,7 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: Reporter, cloudwatc
     state = _state(client, step.function, step.to_version)
     if state != "Active":
         raise OperationFailed(f"refusing to point alias {label} at version {step.to_version}: "
-                              f"it is {state}, not Active",
+                              f"it is {state}, not Active{not_active_hint(state)}",
                               context={"function": step.function, "version": step.to_version})
     if move.revision_id is None:
         _create(client, step, label)
@@ -174,6 +175,24 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: Reporter, cloudwatc
                     message=f"alias {label}: {step.from_version or '(new)'} -> "
                             f"{step.to_version}")
     return AliasResult(step.function, step.alias, step.from_version, step.to_version, action)
+
+
+def not_active_hint(state: str) -> str:
+    """Why a version in ``state`` cannot serve, and what to do, for a refusal's message."""
+    if state in ("Deactivating", "Deactivated"):
+        return (" (its scaling config is min 0 / max 0, which deactivates a version and it does "
+                "not recover on its own: give it execution environments with lmi-delivery "
+                "scale, or choose another version)")
+    if state == "Pending":
+        return " (its execution environments are still starting)"
+    if state == "Deleting":
+        return " (it is being deleted)"
+    return ""
+
+
+def version_state(client: LambdaClient, function: str, version: str) -> str:
+    """The ``State`` of one version (``GetFunctionConfiguration`` with a qualifier)."""
+    return _state(client, function, version)
 
 
 def _state(client: LambdaClient, function: str, version: str) -> str:

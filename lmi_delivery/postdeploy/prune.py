@@ -18,7 +18,6 @@ from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed, UsageError
 from lmi_delivery.postdeploy.prune_decision import (
     QUOTA_VERSIONS_PER_PROVIDER,
-    Action,
     PruneDecision,
     PrunePolicy,
     Reason,
@@ -26,6 +25,7 @@ from lmi_delivery.postdeploy.prune_decision import (
     decide,
 )
 from lmi_delivery.postdeploy.prune_execute import CONFLICT_NOTE, Reporter, execute_prune
+from lmi_delivery.postdeploy.prune_release import Progress, ReleaseWait, await_room
 from lmi_delivery.postdeploy.prune_report import render_prune_report
 from lmi_delivery.postdeploy.snapshot import SnapshotStats, take_snapshot
 from lmi_delivery.postdeploy.state import AccountSnapshot, provider_matches
@@ -119,9 +119,16 @@ def _required(client: LambdaClient, config: Config, env: Environment, provider: 
 
 
 def ensure_headroom(client: LambdaClient, config: Config, env: Environment,
-                    provider_name: str, publishes: int) -> PruneDecision | None:
+                    provider_name: str, publishes: int, *, wait: ReleaseWait | None = None,
+                    progress: Progress | None = None) -> PruneDecision | None:
     """Make room for ``publishes`` new versions on a capacity provider (config key, name or
     ARN). Returns ``None`` when they already fit, else the executed prune decision.
+
+    LMI deletions are asynchronous: deleted versions stay listed, ``Deleting``, for a while, and
+    whether they count against the quota meanwhile is not documented. So versions being
+    deleted count as going when deciding whether pruning can make room, and as present until
+    they are gone: after the deletions the provider is listed again until the publishes fit
+    (``await_room``, ``progress`` tells how it goes).
 
     Raises :class:`OperationFailed` before anything is published, and before anything is
     deleted when pruning cannot make enough room, naming what protects the versions left.
@@ -143,22 +150,24 @@ def ensure_headroom(client: LambdaClient, config: Config, env: Environment,
             f"more version(s) of the {QUOTA_VERSIONS_PER_PROVIDER} allowed; "
             f"{len(result.failures)} deletion(s) failed: {errors}",
             context={"capacity_provider": arn})
+    await_room(client, arn, publishes, wait=wait, progress=progress)
     return result
 
 
 def _bound(decision: PruneDecision, stats: SnapshotStats, arn: str, *, after: bool) -> int:
     """Versions on the provider before the decision's deletions, or ``after`` them: the larger
     of the decision's count and the count AWS lists (they differ on ``$LATEST`` and
-    ``$LATEST.PUBLISHED``; the larger one never lets a publish meet the quota)."""
-    going = sum(1 for v in decision.deletions if provider_matches(v.capacity_provider_arn,
-                                                                  (arn,)))
+    ``$LATEST.PUBLISHED``; the larger one never lets a publish meet the quota). Versions AWS is
+    deleting already count before, not after."""
+    going = sum(1 for v in decision.verdicts
+                if v.going and provider_matches(v.capacity_provider_arn, (arn,)))
     counted = decision.versions_bound(arn) + (0 if after else going)
     listed = stats.listed.get(arn, 0) - (going if after else 0)
     return max(counted, listed)
 
 
 def _no_room(decision: PruneDecision, arn: str, publishes: int, before: int) -> str:
-    kept = [v for v in decision.verdicts if v.action is not Action.DELETE
+    kept = [v for v in decision.verdicts if not v.going
             and provider_matches(v.capacity_provider_arn, (arn,))]
     deletable = sum(1 for v in decision.deletions
                     if provider_matches(v.capacity_provider_arn, (arn,)))

@@ -1,7 +1,8 @@
 """``lmi-delivery prune``: delete old function versions, scoped by capacity provider.
 
-Exit codes: 0 done (or dry run), 1 a deletion failed (after all the others were tried),
-2 invalid input, 3 retire mode refused because a version of the provider must stay.
+Exit codes: 0 done (or dry run), 1 a deletion failed (after all the others were tried), or a
+retired provider was not released (or not deleted) in time, 2 invalid input, 3 retire mode
+refused because a version of the provider must stay.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 
 import click
 
-from lmi_delivery.errors import GateRefused, OperationFailed
+from lmi_delivery.errors import GateRefused, OperationFailed, UsageError
 from lmi_delivery.postdeploy.prune_decision import Verdict
 
 PROGRESS_SECONDS = 3.0
@@ -47,14 +48,18 @@ class StderrProgress:
 @click.option("--keep", type=click.IntRange(min=1),
               help="Newest versions each function keeps. Default: post_deploy.prune.keep.")
 @click.option("--retire-capacity-provider", metavar="NAME",
-              help="Delete every version bound to this provider, whoever owns the function, so "
-              "the provider can be deleted. Refused (exit 3) while a version must stay.")
+              help="Delete every version bound to this provider, whoever owns the function, "
+              "then wait until AWS has finished deleting them, so the provider can be deleted. "
+              "Refused (exit 3) while a version must stay.")
+@click.option("--delete-capacity-provider", is_flag=True,
+              help="With --retire-capacity-provider: then delete the provider too, retrying "
+              "while the versions being deleted still reference it (up to 5 minutes).")
 @click.option("--dry-run", is_flag=True, help="Decide and report; delete nothing.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
               default="text", show_default=True, help="Report format.")
 def prune_command(config_path: str, env_name: str, capacity_provider: str | None,
-                  keep: int | None, retire_capacity_provider: str | None, dry_run: bool,
-                  fmt: str) -> None:
+                  keep: int | None, retire_capacity_provider: str | None,
+                  delete_capacity_provider: bool, dry_run: bool, fmt: str) -> None:
     """Delete old function versions, keeping what is in use.
 
     Every version bound to the selected capacity providers is kept when it is one of the
@@ -69,17 +74,28 @@ def prune_command(config_path: str, env_name: str, capacity_provider: str | None
       lmi-delivery prune --env dev --dry-run
       lmi-delivery prune --env prod --keep 5 --format markdown
       lmi-delivery prune --env prod --retire-capacity-provider old-pool
+      lmi-delivery prune --env prod --retire-capacity-provider old-pool \
+          --delete-capacity-provider
     """
     from lmi_delivery.postdeploy.prune_report import render_prune_report
     from lmi_delivery.postdeploy.prune_run import PruneRequest, run_prune
 
+    if delete_capacity_provider and not retire_capacity_provider:
+        raise UsageError("--delete-capacity-provider needs --retire-capacity-provider")
     request = PruneRequest(config_path=config_path, env_name=env_name, keep=keep,
                            capacity_provider=capacity_provider,
-                           retire_capacity_provider=retire_capacity_provider, dry_run=dry_run)
+                           retire_capacity_provider=retire_capacity_provider, dry_run=dry_run,
+                           delete_capacity_provider=delete_capacity_provider)
     reporter = None if dry_run else StderrProgress()
-    outcome = run_prune(request, dict(os.environ), reporter=reporter)
+    outcome = run_prune(request, dict(os.environ), reporter=reporter,
+                        progress=lambda line: click.echo(line, err=True))
     click.echo(render_prune_report(outcome.decision, fmt, dry_run=dry_run), nl=False)
     sys.stdout.flush()
+    retired = outcome.retirement
+    if retired is not None and retired.error is None:
+        done = "deleted" if retired.outcome == "deleted" else \
+            "no longer referenced by any version: it can be deleted"
+        click.echo(f"capacity provider {retired.capacity_provider} {done}", err=True)
     if outcome.refusal:
         raise GateRefused(outcome.refusal)
     if outcome.errors:
@@ -87,3 +103,5 @@ def prune_command(config_path: str, env_name: str, capacity_provider: str | None
         more = f"\n  … and {len(outcome.errors) - 10} more" if len(outcome.errors) > 10 else ""
         raise OperationFailed(f"{len(outcome.errors)} version(s) could not be deleted:\n  "
                               f"{shown}{more}")
+    if retired is not None and retired.error is not None:
+        raise OperationFailed(retired.error)

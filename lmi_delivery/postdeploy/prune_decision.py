@@ -17,6 +17,10 @@ protects it. Protections, all reported (the first is the headline reason):
 In ``retire_capacity_providers`` mode every in-scope version bound to a retiring provider is
 deleted regardless of ``keep``; protected ones are reported as blockers (the provider cannot be
 deleted while a version references it).
+
+A version AWS is deleting already (``State: Deleting``: LMI deletions are asynchronous) is
+neither kept nor deleted again: its verdict is ``deleting``, it counts as going, and it does not
+count among a function's ``keep`` newest.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ from lmi_delivery.postdeploy.state import (
     provider_name,
     version_key,
 )
+
+#: The state of a version AWS is deleting (LMI deletions are asynchronous).
+DELETING = "Deleting"
 
 __all__ = [
     "QUOTA_VERSIONS_PER_PROVIDER",
@@ -73,6 +80,11 @@ class PruneDecision:
     def failures(self) -> tuple[Verdict, ...]:
         return tuple(v for v in self.verdicts if v.action is Action.FAILED)
 
+    @property
+    def deleting(self) -> tuple[Verdict, ...]:
+        """Versions AWS was deleting already when the snapshot was taken."""
+        return tuple(v for v in self.verdicts if v.action is Action.DELETING)
+
     def verdict(self, function: str, version: str | int) -> Verdict | None:
         return next((v for v in self.verdicts
                      if v.function == function and v.version == str(version)), None)
@@ -81,7 +93,7 @@ class PruneDecision:
         """Versions (numbered ones and ``$LATEST``) that stay on ``provider`` (ARN or name)
         after the decision: kept ones and those whose deletion failed."""
         return sum(1 for v in self.verdicts
-                   if v.action is not Action.DELETE and v.version != LATEST_PUBLISHED
+                   if not v.going and v.version != LATEST_PUBLISHED
                    and provider_matches(v.capacity_provider_arn, (provider,)))
 
     def headroom(self, provider: str) -> int:
@@ -101,7 +113,7 @@ class PruneDecision:
         """Retire mode: versions on a retiring provider that must stay, with the reason."""
         if not self.policy.retire_capacity_providers:
             return ()
-        return tuple(v for v in self.verdicts if v.action is not Action.DELETE
+        return tuple(v for v in self.verdicts if not v.going
                      and v.reason is not Reason.OUT_OF_SCOPE
                      and provider_matches(v.capacity_provider_arn,
                                           self.policy.retire_capacity_providers))
@@ -151,12 +163,18 @@ def _decide_function(function: FunctionSnapshot, mappings: list[EventSourceMappi
     guards = _protections(function, mappings, snapshot, policy)
     if not policy.retire_capacity_providers:
         baseline = sorted((n for v in versions.values() if (n := v.number) is not None
+                           and v.state != DELETING
                            and not _concurrent(v, function.name, snapshot)), reverse=True)
         for number in baseline[:policy.keep]:
             guards.setdefault(str(number), []).append(
                 Protection(Reason.NEWEST, str(policy.keep)))
     verdicts = []
     for version in versions.values():
+        if version.state == DELETING:
+            verdicts.append(Verdict(function.name, version.version,
+                                    version.capacity_provider_arn, Action.DELETING,
+                                    note="AWS is deleting it already (State Deleting)"))
+            continue
         found = sorted(set(guards.get(version.version, ())), key=Protection.sort_key)
         scope_note = _out_of_scope(function.name, version, policy)
         if scope_note is not None:

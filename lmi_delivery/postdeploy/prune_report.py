@@ -26,6 +26,8 @@ SCHEMA = "lmi-delivery/prune-report@1"
 def _label(verdict: Verdict, dry_run: bool) -> str:
     if verdict.action is Action.DELETE:
         return "would delete" if dry_run else "deleted"
+    if verdict.action is Action.DELETING:
+        return "deleting"
     return "kept" if verdict.action is Action.KEEP else "failed"
 
 
@@ -36,13 +38,15 @@ def _why(verdict: Verdict) -> str:
 
 def totals(decision: PruneDecision) -> dict[str, int]:
     return {"deleted": len(decision.deletions), "kept": len(decision.kept),
-            "failed": len(decision.failures), "versions": len(decision.verdicts)}
+            "failed": len(decision.failures), "deleting": len(decision.deleting),
+            "versions": len(decision.verdicts)}
 
 
 def headline(decision: PruneDecision, dry_run: bool = False) -> str:
     t = totals(decision)
     verb = "would delete" if dry_run else "deleted"
-    return (f"{verb} {t['deleted']}, kept {t['kept']}, failed {t['failed']} "
+    deleting = f", {t['deleting']} being deleted already" if t["deleting"] else ""
+    return (f"{verb} {t['deleted']}, kept {t['kept']}, failed {t['failed']}{deleting} "
             f"of {t['versions']} version(s)")
 
 

@@ -19,6 +19,9 @@ class Action(Enum):
     DELETE = "delete"
     FAILED = "failed"
     """Chosen for deletion, but the executor's delete failed (the version is still there)."""
+    DELETING = "deleting"
+    """Being deleted already (``State: Deleting``): going, nothing to do. It may still count
+    against the capacity provider's quota until it is gone (AWS does not say)."""
 
 
 class Reason(Enum):
@@ -34,6 +37,7 @@ class Reason(Enum):
     NEWEST = "newest"
     DELETE = "delete"
     FAILED = "failed"
+    DELETING = "deleting"
 
 
 _ORDER = {reason: index for index, reason in enumerate(Reason)}
@@ -98,7 +102,14 @@ class Verdict:
     def reason(self) -> Reason:
         if self.action is Action.FAILED:
             return Reason.FAILED
+        if self.action is Action.DELETING:
+            return Reason.DELETING
         return self.protections[0].reason if self.protections else Reason.DELETE
+
+    @property
+    def going(self) -> bool:
+        """Whether the version is on its way out: chosen for deletion or being deleted."""
+        return self.action in (Action.DELETE, Action.DELETING)
 
     @property
     def reasons(self) -> tuple[Reason, ...]:

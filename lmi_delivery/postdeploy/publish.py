@@ -142,7 +142,7 @@ def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env
     if headroom is None:
         from lmi_delivery.postdeploy.prune import ensure_headroom
 
-        headroom = ensure_headroom
+        headroom = partial(ensure_headroom, progress=reporter.say)
     for provider, count in plan.publishes_per_provider().items():
         reporter.record("headroom", provider, str(count),
                         message=f"checking room for {count} version(s) on {provider}")

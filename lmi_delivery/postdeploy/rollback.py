@@ -8,8 +8,10 @@ The target of each alias, in order of preference:
    used only while the alias still points where that deploy left it;
 3. otherwise the newest Active numbered version older than the current one.
 
-Moving uses the alias step's executor, with the same safety: the target must be Active, and the
-alias's ``RevisionId`` read while planning must still match.
+A target that is not ``Active`` is refused while planning, before any alias moves: above all a
+version that a 0/0 scaling config deactivated (``Deactivated``: not invocable, and it does not
+recover on its own). Moving uses the alias step's executor, with the same safety: the target
+must be Active, and the alias's ``RevisionId`` read while planning must still match.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from lmi_delivery.postdeploy.alias import (
     AliasTarget,
     execute_alias,
     newest_active,
+    not_active_hint,
     read_alias,
+    version_state,
 )
 from lmi_delivery.postdeploy.publish import selected
 from lmi_delivery.postdeploy.report import Reporter, last_key, load_last
@@ -82,6 +86,13 @@ def plan_rollback(client: LambdaClient, config: Config, env: Environment, *,
         if target is None:
             raise OperationFailed(f"{name}:{alias} is on version {current} and no older Active "
                                   "version exists to roll back to")
+        if target != current:
+            state = version_state(client, name, target)
+            if state != "Active":
+                raise OperationFailed(
+                    f"refusing to roll {name}:{alias} back to version {target} ({reason}): it "
+                    f"is {state}, not Active{not_active_hint(state)}",
+                    context={"function": name, "version": target})
         moves.append(AliasTarget(AliasMove(where, name, alias, current, target), revision))
         reasons[name] = reason
     return RollbackPlan(AliasPlan(tuple(moves)), reasons, tuple(skipped))

@@ -2,8 +2,10 @@
 
 ``PutFunctionScalingConfig(Qualifier=<version>, FunctionScalingConfig={Min…, Max…})``, then
 ``GetFunctionScalingConfig`` is polled until the *applied* config equals the requested one, with
-a bounded wait and progress lines. On LMI the minimum environment count is what keeps a function
-warm (AWS-FACTS.md); warm-up invocations only prime those environments.
+a bounded wait and progress lines. A Put on a version that is still starting answers
+``ResourceConflictException`` (AWS-FACTS.md): it is retried within the same bounded wait. On LMI
+the minimum environment count is what keeps a function warm; warm-up invocations only prime
+those environments. 0/0 deactivates a version: it is then no longer invocable.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.errors import OperationFailed
+from lmi_delivery.errors import AwsError, OperationFailed
 from lmi_delivery.postdeploy.alias import read_alias
 from lmi_delivery.postdeploy.publish import aws_call, selected
 from lmi_delivery.postdeploy.report import Reporter
@@ -75,16 +77,42 @@ def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: Reporter,
     for step in plan.steps:
         wanted: Any = {"MinExecutionEnvironments": step.min,
                        "MaxExecutionEnvironments": step.max}
-        aws_call("PutFunctionScalingConfig",
-                 partial(client.put_function_scaling_config, FunctionName=step.function,
-                         Qualifier=step.qualifier, FunctionScalingConfig=wanted),
-                 function=step.function)
+        _put(client, step, wanted, settings, reporter, sleep, clock)
         reporter.record("scale", step.function, f"{step.qualifier}:{step.min}-{step.max}",
                         message=f"requested {step.function}:{step.qualifier} min {step.min}, "
                                 f"max {step.max}")
         _await_applied(client, step, wanted, settings, reporter, sleep, clock)
         results.append(ScaleResult(step.function, step.qualifier, step.min, step.max))
     return tuple(results)
+
+
+def _put(client: LambdaClient, step: Scale, wanted: Any, wait: ScaleWait,
+         reporter: Reporter, sleep: Callable[[float], None],
+         clock: Callable[[], float]) -> None:
+    """The Put, retried while the version is still starting (``ResourceConflictException``)."""
+    started = clock()
+    last_report: float | None = None
+    while True:
+        try:
+            aws_call("PutFunctionScalingConfig",
+                     partial(client.put_function_scaling_config, FunctionName=step.function,
+                             Qualifier=step.qualifier, FunctionScalingConfig=wanted),
+                     function=step.function)
+            return
+        except AwsError as refused:
+            if refused.code != "ResourceConflictException":
+                raise
+            now = clock()
+            if now - started >= wait.timeout:
+                raise OperationFailed(
+                    f"{step.function}:{step.qualifier} refused its scaling config for "
+                    f"{wait.timeout:.0f} s: {refused.message}",
+                    context={"function": step.function}) from None
+            if last_report is None or now - last_report >= wait.progress_every:
+                last_report = now
+                reporter.say(f"{step.function}:{step.qualifier} is not ready for a scaling "
+                             f"change yet (still starting): retrying…")
+        sleep(wait.delay)
 
 
 def _await_applied(client: LambdaClient, step: Scale, wanted: dict[str, Any], wait: ScaleWait,

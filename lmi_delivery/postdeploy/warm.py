@@ -1,7 +1,9 @@
 """Prime the runtimes behind each alias with concurrent warm-up invocations.
 
 The alias is invoked, never ``$LATEST`` (warming ``$LATEST`` does not warm the alias), with
-``concurrency`` parallel requests carrying the payload of :mod:`lmi_delivery.warmup`. Each
+``concurrency`` parallel requests carrying the payload of :mod:`lmi_delivery.warmup`. An alias
+that routes to a version that is not ``Active`` (one a 0/0 scaling config deactivated, above
+all) is refused before anything is invoked. Each
 invocation's latency and ``ExecutedVersion`` are reported; an invocation that ran any version
 other than the ones the alias should route to fails the step (exit 1).
 
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.postdeploy.alias import not_active_hint, version_state
 from lmi_delivery.postdeploy.publish import selected
 from lmi_delivery.postdeploy.report import Reporter, WarmInvocation
 from lmi_delivery.steps import RUNNER, Warm
@@ -95,6 +98,8 @@ def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: Reporter,
     results: dict[str, list[WarmInvocation]] = {}
     problems: list[str] = []
     for target in plan.targets:
+        _refuse_unready(client, target)
+    for target in plan.targets:
         step = target.step
         ids = [f"{run_id}-{step.function}-{i}" for i in range(step.concurrency)]
         with ThreadPoolExecutor(max_workers=step.concurrency,
@@ -117,6 +122,20 @@ def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: Reporter,
         raise OperationFailed("warm-up failed:\n  " + "\n  ".join(problems),
                               context={"results": {k: len(v) for k, v in results.items()}})
     return results
+
+
+def _refuse_unready(client: LambdaClient, target: WarmTarget) -> None:
+    """Refuse to warm an alias that routes to a version that cannot serve (``Deactivated`` by a
+    0/0 scaling config, still ``Pending``, ...): its invocations could only fail."""
+    for version in sorted(target.expected):
+        if version == "new":
+            continue
+        state = version_state(client, target.step.function, version)
+        if state != "Active":
+            raise OperationFailed(
+                f"refusing to warm {target.step.function}:{target.step.alias}: it routes to "
+                f"version {version}, which is {state}, not Active{not_active_hint(state)}",
+                context={"function": target.step.function, "version": version})
 
 
 def _invoke(client: LambdaClient, step: Warm, invocation_id: str) -> WarmInvocation:

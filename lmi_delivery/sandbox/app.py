@@ -3,7 +3,8 @@
 Order for every AWS call: control endpoints (``/_sandbox/...``) are answered first; then,
 unless the request carries the internal header, an injected fault may answer (or drop the
 connection), the latency is added and the rate limit may answer 429; then each extension is
-offered the request; whatever is left goes to moto unchanged.
+offered the request; whatever is left goes to moto unchanged. Every Lambda error, whoever
+answered it, leaves in AWS's form (:func:`~lmi_delivery.sandbox.protocol.as_lambda_error`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from werkzeug.wrappers import Request, Response
 from lmi_delivery.sandbox.extension import Extension, call_of
 from lmi_delivery.sandbox.faults import FaultInjector
 from lmi_delivery.sandbox.options import SandboxOptions
-from lmi_delivery.sandbox.protocol import INTERNAL_HEADER, protocol_error, throttled
+from lmi_delivery.sandbox.protocol import (
+    INTERNAL_HEADER,
+    as_lambda_error,
+    protocol_error,
+    throttled,
+)
 from lmi_delivery.sandbox.ratelimit import RateLimiter
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -35,8 +41,10 @@ class SandboxApp:
         self.extensions = extensions
         self.control = control
         self.faults = FaultInjector(options.faults, options.seed)
-        self.limiter = RateLimiter(options.rate_limit_per_second,
-                                   options.get_function_rate_per_second)
+        self.limiter = RateLimiter(
+            options.rate_limit_per_second, options.get_function_rate_per_second,
+            provider_write_rate=options.capacity_provider_write_rate_per_second,
+            provider_read_rate=options.capacity_provider_read_rate_per_second)
 
     def forward(self, request: Request, body: bytes | None = None) -> Response:
         """Send a request to moto (with its body, or a replacement) and buffer the answer."""
@@ -62,6 +70,8 @@ class SandboxApp:
                     break
         if answer is None:
             answer = self.forward(request)
+        if answer.status_code >= 400 and call_of(request, self.options.region).service == "lambda":
+            answer = as_lambda_error(answer)
         return answer(environ, start_response)
 
     def gate(self, request: Request) -> Response | None:

@@ -3,13 +3,16 @@
 Lines are queued by whoever produces them (the runner's markers, the reader threads of the
 commands) and a shipper thread sends what has accumulated every :data:`FLUSH_INTERVAL`
 seconds with ``PutLogEvents``, so readers of the stream see the build's output while it runs.
-Each event is one line and, as in CodeBuild's own streams, ends with ``"\\n"``.
+Each event is one line and, as in CodeBuild's own streams, ends with ``"\\n"``. Values the
+build resolved from Parameter Store and Secrets Manager are masked (``***``) in every line, as
+CodeBuild masks them (:meth:`LogShipper.mask`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,15 @@ MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_000_000
 EVENT_OVERHEAD_BYTES = 26
 MAX_EVENT_BYTES = 256 * 1024 - EVENT_OVERHEAD_BYTES
+#: What a masked value is replaced with in a build's log.
+MASK = "***"
+
+
+def masked(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret value (longest first) replaced by :data:`MASK`."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
 
 
 def container_line(message: str, now: float | None = None) -> str:
@@ -48,7 +60,17 @@ class LogShipper:
         self._closing = False
         self._last_ms = 0
         self._thread = threading.Thread(target=self._loop, name=f"logs {stream}", daemon=True)
+        self._secrets: tuple[str, ...] = ()
         self.errors: list[str] = []
+
+    def mask(self, values: Iterable[str]) -> None:
+        """Mask these values (secrets the build resolved) in every line from now on."""
+        with self._lock:
+            found = {*self._secrets, *(v for v in values if v)}
+            self._secrets = tuple(sorted(found, key=lambda v: (-len(v), v)))
+
+    def masked(self, text: str) -> str:
+        return masked(text, self._secrets)
 
     @property
     def enabled(self) -> bool:
@@ -72,6 +94,7 @@ class LogShipper:
         """Queue one line (without its line ending)."""
         if not self.enabled:
             return
+        text = masked(text, self._secrets)
         if len(text) * 4 > MAX_EVENT_BYTES:  # only then can the UTF-8 form be too long
             text = text.encode("utf-8")[:MAX_EVENT_BYTES - 1].decode("utf-8", "ignore")
         with self._lock:

@@ -1,14 +1,18 @@
 """Capacity providers (API version 2025-11-30), which moto does not know at all.
 
-Create / Get / Update / Delete / List, and ListFunctionVersionsByCapacityProvider. A provider
-is ``Active`` as soon as it is created. Delete is refused while any function version still
-references the provider, as AWS refuses it.
+Create / Get / Update / Delete / List, and ListFunctionVersionsByCapacityProvider. A created
+or updated provider is ``Pending`` for ``capacity_provider_delay_seconds``, then ``Active``.
+Delete is refused while any function version still references the provider (versions being
+deleted included), with AWS's message, which the Terraform provider's retry looks for ("To delete
+this capacity provider, first remove its association"); a deleted provider stays ``Deleting``
+for ``delete_delay_seconds``. Versions being deleted are listed with ``State: Deleting``.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from lmi_delivery.sandbox.extension import Handler, LambdaOperations, json_body, paginate
 from lmi_delivery.sandbox.protocol import Call, json_response
 from lmi_delivery.sandbox.state import (
+    PROVIDER,
     ApiError,
     CapacityProvider,
     conflict,
@@ -24,6 +29,9 @@ from lmi_delivery.sandbox.state import (
     invalid,
     now_iso,
 )
+
+#: The part of AWS's refusal that the Terraform AWS provider retries on.
+IN_USE = "To delete this capacity provider, first remove its association"
 
 MAX_PROVIDERS = 1000
 NAME = re.compile(r"[a-zA-Z0-9-_]{1,140}")
@@ -76,8 +84,13 @@ class CapacityProviderOperations(LambdaOperations):
         spec["CapacityProviderScalingConfig"].setdefault("ScalingMode", "Auto")
         validate_spec(spec)
         provider = CapacityProvider(name, call.region, spec)
+        self._pending(provider)
         self.state.providers[(call.region, name)] = provider
-        return json_response({"CapacityProvider": provider.to_json()}, 202)
+        return json_response({"CapacityProvider": provider.to_json(settle=False)}, 202)
+
+    def _pending(self, provider: CapacityProvider) -> None:
+        provider.state = "Pending"
+        provider.ready_at = time.monotonic() + self.options.capacity_provider_delay_seconds
 
     def get(self, request: Request, call: Call) -> Response:
         provider = self.state.provider_by_name_or_arn(call.region,
@@ -93,24 +106,36 @@ class CapacityProviderOperations(LambdaOperations):
             if body.get(key) is not None:
                 spec[key] = {**spec.get(key, {}), **body[key]}
         validate_spec(spec)
+        if provider.state == "Deleting":
+            raise conflict(f"Capacity provider {provider.name} is being deleted")
         provider.spec = spec
         provider.last_modified = now_iso()
-        return json_response({"CapacityProvider": provider.to_json()}, 202)
+        self._pending(provider)
+        return json_response({"CapacityProvider": provider.to_json(settle=False)}, 202)
 
     def delete(self, request: Request, call: Call) -> Response:
         provider = self.state.provider_by_name_or_arn(call.region,
                                                       call.params["CapacityProviderName"])
+        if provider.state == "Deleting":
+            return json_response({"CapacityProvider": provider.to_json()}, 202)
         users = {(region, name) for region, name, _ in
                  self.state.versions_using(provider.arn, published_only=False)}
         if users:
             raise conflict(f"The capacity provider is currently in use by {len(users)} "
-                           "functions")
-        del self.state.providers[(provider.region, provider.name)]
+                           f"functions. {IN_USE} with {provider.arn}.")
         provider.state = "Deleting"
+        delay = self.options.delete_delay_seconds
+        if delay <= 0:
+            del self.state.providers[(provider.region, provider.name)]
+        else:
+            self.state.delete_later(time.monotonic() + delay, provider.region, provider.name,
+                                    PROVIDER)
         return json_response({"CapacityProvider": provider.to_json()}, 202)
 
     def list(self, request: Request, call: Call) -> Response:
         wanted = request.args.get("State")
+        for provider in self.state.providers.values():
+            provider.settle()
         providers = [p.to_json() for (region, _), p in sorted(self.state.providers.items())
                      if region == call.region and (wanted is None or p.state == wanted)]
         page, marker = paginate(providers, request)

@@ -10,6 +10,11 @@ capacity providers, functions and artifacts bucket, the parameters and secrets
 with the buildspecs shipped in the package. The projects build from the config's own directory:
 when that is (inside) a git repository, a build's ``sourceVersion`` is a commit of it, so a
 workflow engine can hand the builds the commits of its events.
+
+Everything the Python API (``SandboxOptions``) can inject is a flag too, so that any client (and
+any outside test) can: ``--fault OPERATION=KIND[:RATE]`` (repeatable), the delays of publishing,
+deleting, scaling and capacity providers, whether ``Deleting`` versions count against the quota,
+and the rate limit.
 """
 
 from __future__ import annotations
@@ -18,12 +23,17 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lmi_delivery.errors import LmiError, UsageError
-from lmi_delivery.sandbox.options import DEFAULT_CONTROL_PLANE_RATE
+from lmi_delivery.sandbox.options import (
+    DEFAULT_CONTROL_PLANE_RATE,
+    FAULT_KINDS,
+    FaultRates,
+    parse_faults,
+)
 
 if TYPE_CHECKING:
     from lmi_delivery.config.model import Config
@@ -55,22 +65,63 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 @click.option("--rate-limit", type=click.FloatRange(0, min_open=True), default=None,
               help=f"Lambda control-plane requests/s (AWS: {DEFAULT_CONTROL_PLANE_RATE:g}); "
                    "off when omitted.")
+@click.option("--delete-delay", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds a deleted LMI version (or function, or capacity provider) stays "
+                   "Deleting, still read and listed.")
+@click.option("--deleting-versions-count/--deleting-versions-free", default=True,
+              show_default=True,
+              help="Whether Deleting versions still count against the 100 versions a capacity "
+                   "provider may hold (AWS does not document it).")
+@click.option("--scaling-delay", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds a function scaling config stays Requested before it is Applied.")
+@click.option("--capacity-provider-delay", type=click.FloatRange(0), default=0.0,
+              show_default=True,
+              help="Seconds a created or updated capacity provider stays Pending.")
+@click.option("--fault", "faults", multiple=True, metavar="OPERATION=KIND[:RATE]",
+              callback=lambda ctx, param, value: _faults(value),
+              help=f"Inject a fault into calls of OPERATION (an API name such as "
+                   f"PublishVersion, service:Operation, service:* or *): KIND one of "
+                   f"{', '.join(FAULT_KINDS)}, RATE the share of calls (0..1, default 1). "
+                   "Repeatable.")
+@click.option("--fault-seed", type=int, default=0, show_default=True,
+              help="Seed of the random draws (faults, weighted alias routing).")
 @click.option("--region", default=None, help="Default region (default: the config's, "
                                              "else us-east-1).")
 def serve(port: int, config_path: Path | None, seed_path: Path | None,
           env_names: tuple[str, ...], publish_delay: float, rate_limit: float | None,
+          delete_delay: float, deleting_versions_count: bool, scaling_delay: float,
+          capacity_provider_delay: float, faults: dict[str, FaultRates], fault_seed: int,
           region: str | None) -> None:
-    """Start the sandbox on 127.0.0.1 and serve until interrupted."""
+    """Start the sandbox on 127.0.0.1 and serve until interrupted.
+
+    \b
+    Examples:
+      lmi-delivery sandbox serve --config lmi-delivery.yml --publish-delay 2
+      lmi-delivery sandbox serve --fault PutFunctionScalingConfig=500:1.0 --delete-delay 2
+      lmi-delivery sandbox serve --rate-limit 15 --fault 'lambda:*=throttle:0.1'
+    """
+    knobs = {"publish_delay_seconds": publish_delay, "rate_limit_per_second": rate_limit,
+             "delete_delay_seconds": delete_delay,
+             "deleting_counts_against_quota": deleting_versions_count,
+             "scaling_delay_seconds": scaling_delay,
+             "capacity_provider_delay_seconds": capacity_provider_delay,
+             "faults": faults, "seed": fault_seed}
     try:
-        _serve(port, config_path, seed_path, env_names, publish_delay, rate_limit, region)
+        _serve(port, config_path, seed_path, env_names, knobs, region)
     except LmiError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(error.exit_code) from None
 
 
+def _faults(specs: tuple[str, ...]) -> dict[str, FaultRates]:
+    try:
+        return parse_faults(specs)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--fault'") from None
+
+
 def _serve(port: int, config_path: Path | None, seed_path: Path | None,
-           env_names: tuple[str, ...], publish_delay: float, rate_limit: float | None,
-           region: str | None) -> None:
+           env_names: tuple[str, ...], knobs: dict[str, Any], region: str | None) -> None:
     from lmi_delivery.sandbox.options import SandboxOptions
     from lmi_delivery.sandbox.server import Sandbox
 
@@ -82,8 +133,7 @@ def _serve(port: int, config_path: Path | None, seed_path: Path | None,
     elif env_names:
         raise UsageError("--env needs --config")
     options = SandboxOptions(region=region or (config.region if config else "us-east-1"),
-                             port=port, publish_delay_seconds=publish_delay,
-                             rate_limit_per_second=rate_limit)
+                             port=port, **knobs)
     sandbox = Sandbox(options)
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

@@ -90,6 +90,21 @@ class LambdaOperations:
                 return lambda_error(error.code, error.error_type, error.message)
 
 
+class Sweeper:
+    """The first Lambda extension: removes what has been ``Deleting`` long enough, so that no
+    later handler (nor moto) sees it. Answers nothing itself."""
+
+    def __init__(self, state: SandboxState, options: SandboxOptions) -> None:
+        self.state = state
+        self.options = options
+
+    def handle(self, request: Request) -> Response | None:
+        if self.state.deletions and call_of(request, self.options.region).service == "lambda":
+            with self.state.lock:
+                self.state.sweep()
+        return None
+
+
 PAGE_SIZE = 50
 
 

@@ -5,6 +5,8 @@
   functions, the ``CapacityProviderConfig`` of that version.
 - ListVersionsByFunction pages at 50 items with ``Marker`` (moto returns everything).
 - RevisionId preconditions on updates.
+- The ``$LATEST`` of an LMI function is ``ActiveNonInvocable`` (only published versions run).
+- ``MemorySize`` above 32768 MB breaks a model constraint: ``ValidationException``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ from lmi_delivery.sandbox.state import (
 )
 
 LMI_RUNTIME_PREFIXES = {"python": (3, 13), "nodejs": (22,), "java": (21,), "dotnet": (8,)}
+#: botocore's model: MemorySize is 128..32768 (the SDK checks only the minimum).
+MAX_MEMORY = 32768
+
+
+def check_memory(body: Mapping[str, Any]) -> None:
+    memory = body.get("MemorySize")
+    if isinstance(memory, int) and memory > MAX_MEMORY:
+        raise ApiError(400, "ValidationException",
+                       f"1 validation error detected: Value '{memory}' at 'memorySize' failed to "
+                       f"satisfy constraint: Member must have value less than or equal to "
+                       f"{MAX_MEMORY}")
 
 
 def lmi_runtime_supported(runtime: str | None) -> bool:
@@ -100,6 +113,7 @@ class FunctionOperations(LambdaOperations):
 
     def create_function(self, request: Request, call: Call) -> Response:
         body = json_body(request)
+        check_memory(body)
         lmi = None
         if body.get("CapacityProviderConfig") is not None:
             lmi = validate_lmi(self.state, call.region, body, int(body.get("MemorySize", 128)),
@@ -109,7 +123,7 @@ class FunctionOperations(LambdaOperations):
             return response
         name, _ = split_function(str(body["FunctionName"]))
         record = FunctionRecord(lmi)
-        record.versions[LATEST] = VersionRecord(lmi)
+        record.versions[LATEST] = VersionRecord.latest(lmi)
         self.state.functions[(call.region, name)] = record
         config = self.enrich(call.region, response_json(response))
         if body.get("Publish") or body.get("PublishTo"):
@@ -157,6 +171,7 @@ class FunctionOperations(LambdaOperations):
         record = self.state.function(call.region, name)
         latest_meta = self.state.version(call.region, name, LATEST)
         body = json_body(request)
+        check_memory(body)
         check_revision(body.get("RevisionId"), latest_meta.revision_id)
         new_lmi = record.capacity_provider_config
         if configuration:
@@ -174,7 +189,7 @@ class FunctionOperations(LambdaOperations):
         if response.status_code != 200:
             return response
         record.capacity_provider_config = new_lmi
-        record.versions[LATEST] = VersionRecord(new_lmi)
+        record.versions[LATEST] = VersionRecord.latest(new_lmi)
         latest.code_or_config_updated = True
         return json_response(self.enrich(call.region, response_json(response)))
 

@@ -4,8 +4,14 @@
 - ``PublishTo=LATEST_PUBLISHED`` creates or replaces the ``$LATEST.PUBLISHED`` version.
 - An LMI version starts ``Pending`` and turns ``Active`` after ``publish_delay_seconds`` (or
   ``Failed`` when the sandbox was told to fail the function's next publish).
-- The quota of 100 versions per capacity provider; RevisionId and CodeSha256 preconditions.
-- DeleteFunction refuses ``$LATEST`` and versions an alias routes to.
+- The quota of 100 versions per capacity provider (``Deleting`` versions count unless
+  ``deleting_counts_against_quota`` is off); RevisionId and CodeSha256 preconditions. A scaling
+  config on ``$LATEST.PUBLISHED`` carries over to the next publish to it.
+- DeleteFunction refuses ``$LATEST`` and versions an alias routes to, and answers 204 for a
+  version number that does not exist. Deleting an LMI version or function is asynchronous, as
+  in AWS: the answer is 202 and the version stays ``Deleting`` (read and listed, not invocable)
+  for ``delete_delay_seconds`` before it is gone; a standard function's delete answers 204 and
+  is immediate.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ from lmi_delivery.sandbox.state import (
     LATEST_PUBLISHED,
     VERSIONS_PER_CAPACITY_PROVIDER,
     ApiError,
+    FunctionRecord,
     SandboxState,
     VersionRecord,
     conflict,
+    conflict_state,
     function_arn,
     invalid,
     moto_function,
@@ -58,9 +66,12 @@ def publish(state: SandboxState, options: SandboxOptions, region: str, name: str
         return {**existing.get_configuration(),
                 **state.version(region, name, str(existing.version)).payload()}
 
+    if record.gone_at is not None:
+        raise conflict_state("Deleting")
     arn = state.version(region, name, LATEST).capacity_provider_arn
     if arn is not None:
-        in_use = state.versions_using(arn, published_only=True)
+        in_use = state.versions_using(arn, published_only=True,
+                                      deleting=options.deleting_counts_against_quota)
         replacing = to_latest_published and (region, name, LATEST_PUBLISHED) in in_use
         if len(in_use) >= VERSIONS_PER_CAPACITY_PROVIDER and not replacing:
             raise ApiError(400, "FunctionVersionsPerCapacityProviderLimitExceededException",
@@ -89,7 +100,8 @@ def publish(state: SandboxState, options: SandboxOptions, region: str, name: str
         meta.ready_at = time.monotonic() + options.publish_delay_seconds
         meta.failure, record.fail_next_publish = record.fail_next_publish, None
     record.versions[target] = meta
-    record.scaling.pop(target, None)
+    if not to_latest_published:
+        record.scaling.pop(target, None)
     return {**fn.get_configuration(), **meta.payload(settle=False)}
 
 
@@ -125,10 +137,16 @@ class VersionOperations(LambdaOperations):
             raise invalid("$LATEST version cannot be deleted without deleting the function.")
         backend = self.state.backend(call.region)
         moto_function(call.region, name)
+        record = self.state.function(call.region, name)
+        if record.gone_at is not None:
+            return Response(status=202)  # the whole function is being deleted already
         if qualifier is not None:
             if not (qualifier.isdigit() or qualifier == LATEST_PUBLISHED):
                 raise invalid(f"Qualifier {qualifier} is not a version; "
                               "delete an alias with DeleteAlias")
+            if qualifier.isdigit() and qualifier not in {
+                    str(v.version) for v in backend.list_versions_by_function(name)}:
+                return Response(status=204)  # AWS: an absent version number is no error
             moto_function(call.region, name, qualifier)
             users = sorted(
                 alias.name for alias in backend.list_aliases(name)
@@ -138,12 +156,30 @@ class VersionOperations(LambdaOperations):
             if users:
                 raise conflict("Unable to delete version because the following aliases "
                                f"reference it: [{', '.join(users)}]")
-        backend.delete_function(name, qualifier)
-        if qualifier is None:
-            self.state.functions.pop((call.region, name), None)
+            lmi = self.state.version(call.region, name, qualifier).capacity_provider_arn
         else:
-            record = self.state.function(call.region, name)
-            record.versions.pop(qualifier, None)
-            record.scaling.pop(qualifier, None)
-        return Response(status=204)
+            lmi = self.state.version(call.region, name, LATEST).capacity_provider_arn
+        if lmi is None:
+            self.state.forget(call.region, name, qualifier)
+            return Response(status=204)
+        self._delete_later(call.region, name, qualifier, record)
+        return Response(status=202)
 
+    def _delete_later(self, region: str, name: str, qualifier: str | None,
+                      record: FunctionRecord) -> None:
+        """An LMI deletion: ``Deleting`` now, gone after ``delete_delay_seconds``."""
+        delay = self.options.delete_delay_seconds
+        targets = list(record.versions) if qualifier is None else [qualifier]
+        metas = [self.state.version(region, name, version) for version in targets]
+        if qualifier is not None and metas[0].state == "Deleting":
+            return  # asked again: it is on its way already
+        if delay <= 0:
+            self.state.forget(region, name, qualifier)
+            return
+        gone = time.monotonic() + delay
+        for meta in metas:
+            if meta.state != "Deleting":
+                meta.state, meta.gone_at = "Deleting", gone
+        if qualifier is None:
+            record.gone_at = gone
+        self.state.delete_later(gone, region, name, qualifier)

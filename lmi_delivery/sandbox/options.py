@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 #: AWS's Lambda control-plane budget per account (AWS-FACTS.md); the value used when "on".
 DEFAULT_CONTROL_PLANE_RATE = 15.0
+#: Capacity-provider API budgets per account (AWS-FACTS.md), apart from the Lambda budget.
+CAPACITY_PROVIDER_WRITE_RATE = 1.0
+CAPACITY_PROVIDER_READ_RATE = 15.0
+#: The kinds of an injected fault, as ``--fault OPERATION=KIND[:RATE]`` names them.
+FAULT_KINDS = ("throttle", "500", "503", "drop")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,39 @@ class FaultRates:
             raise ValueError("fault rates of one operation must add up to at most 1")
 
 
+_FAULT_SPEC = re.compile(r"^(?P<op>\*|[A-Za-z0-9-]+:(?:\*|[A-Za-z0-9]+)|[A-Za-z0-9]+)="
+                         r"(?P<kind>[a-z0-9]+)(?::(?P<rate>[0-9.]+))?$")
+_FIELD = {"throttle": "throttle", "500": "error_500", "503": "error_503", "drop": "drop"}
+
+
+def parse_faults(specs: Iterable[str]) -> dict[str, FaultRates]:
+    """``["PutFunctionScalingConfig=500:1.0", "s3:*=throttle:0.1", ...]`` as fault rules.
+
+    Each spec is ``OPERATION=KIND[:RATE]``: an operation name (``PublishVersion``),
+    ``service:Operation``, ``service:*`` or ``*``; a kind of :data:`FAULT_KINDS`; a rate within
+    0..1 (default 1). Specs of one operation add up. Raises ``ValueError`` naming the bad spec.
+    """
+    rates: dict[str, dict[str, float]] = {}
+    for spec in specs:
+        found = _FAULT_SPEC.fullmatch(spec.strip())
+        if found is None or found.group("kind") not in _FIELD:
+            raise ValueError(f"invalid fault {spec!r}: expected OPERATION=KIND[:RATE] with KIND "
+                             f"one of {', '.join(FAULT_KINDS)} (e.g. PublishVersion=throttle:0.1)")
+        try:
+            rate = float(found.group("rate") or 1.0)
+        except ValueError:
+            raise ValueError(f"invalid fault {spec!r}: the rate is not a number") from None
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"invalid fault {spec!r}: the rate must be within 0..1")
+        kinds = rates.setdefault(found.group("op"), {})
+        field_name = _FIELD[found.group("kind")]
+        kinds[field_name] = kinds.get(field_name, 0.0) + rate
+    try:
+        return {op: FaultRates(**kinds) for op, kinds in rates.items()}
+    except ValueError as error:
+        raise ValueError(f"invalid faults: {error}") from None
+
+
 @dataclass(frozen=True)
 class SandboxOptions:
     """How a :class:`~lmi_delivery.sandbox.server.Sandbox` behaves.
@@ -44,10 +83,25 @@ class SandboxOptions:
     region: str = "us-east-1"
     publish_delay_seconds: float = 0.0
     """How long a published LMI version stays ``Pending`` before it turns ``Active``."""
+    delete_delay_seconds: float = 0.0
+    """How long a deleted LMI version (or function, or capacity provider) stays ``Deleting``,
+    still read and listed, before it is gone. ``DeleteFunction`` answers 202 either way."""
+    deleting_counts_against_quota: bool = True
+    """Whether ``Deleting`` versions still count against the 100 versions a capacity provider
+    may hold. AWS does not document it: code must be right both ways."""
+    scaling_delay_seconds: float = 0.0
+    """How long a ``PutFunctionScalingConfig`` stays ``Requested`` before it is ``Applied``
+    (and a 0/0 config keeps a version ``Deactivating`` before it is ``Deactivated``)."""
+    capacity_provider_delay_seconds: float = 0.0
+    """How long a created or updated capacity provider stays ``Pending`` before ``Active``."""
     rate_limit_per_second: float | None = None
     """Shared budget of the Lambda control plane; ``None`` turns the limit off."""
     get_function_rate_per_second: float = 100.0
     """GetFunction / GetFunctionConfiguration budget (only when the rate limit is on)."""
+    capacity_provider_write_rate_per_second: float = CAPACITY_PROVIDER_WRITE_RATE
+    """Create/Update/DeleteCapacityProvider budget (only when the rate limit is on)."""
+    capacity_provider_read_rate_per_second: float = CAPACITY_PROVIDER_READ_RATE
+    """Capacity-provider reads' budget (only when the rate limit is on)."""
     latency_seconds: float = 0.0
     """Added to every AWS call before it is answered."""
     faults: Mapping[str, FaultRates] = field(default_factory=dict)
@@ -56,9 +110,14 @@ class SandboxOptions:
     """0 picks a free port."""
 
     def __post_init__(self) -> None:
-        if self.publish_delay_seconds < 0 or self.latency_seconds < 0:
+        delays = (self.publish_delay_seconds, self.latency_seconds, self.delete_delay_seconds,
+                  self.scaling_delay_seconds, self.capacity_provider_delay_seconds)
+        if any(delay < 0 for delay in delays):
             raise ValueError("delays must not be negative")
         if self.rate_limit_per_second is not None and self.rate_limit_per_second <= 0:
             raise ValueError("rate_limit_per_second must be positive (or None for off)")
-        if self.get_function_rate_per_second <= 0:
-            raise ValueError("get_function_rate_per_second must be positive")
+        for rate in (self.get_function_rate_per_second,
+                     self.capacity_provider_write_rate_per_second,
+                     self.capacity_provider_read_rate_per_second):
+            if rate <= 0:
+                raise ValueError("rates must be positive")

@@ -105,11 +105,58 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     content_type="application/json")
 
 
+#: moto's names for errors whose Lambda name differs.
+_RENAMED = {"ConflictException": "ResourceConflictException"}
+
+
+@functools.cache
+def _message_key(code: str) -> str | None:
+    """How Lambda's model spells the message of an error (``Message`` or ``message``), or
+    ``None`` for an error outside the model (``ValidationException``)."""
+    model = botocore.session.get_session().get_service_model("lambda")
+    for shape in model.error_shapes:
+        if shape.name == code:
+            members: Mapping[str, Any] = getattr(shape, "members", {})
+            return "Message" if "Message" in members else "message"
+    return None
+
+
 def lambda_error(status: int, code: str, message: str, **extra: str) -> Response:
-    """A Lambda (rest-json) error exactly as botocore parses it into ``ClientError``."""
-    kind = "Service" if status >= 500 else "User"
-    body = {"Type": kind, "message": message, "__type": code, **extra}
-    return json_response(body, status, {"x-amzn-ErrorType": code})
+    """A Lambda (rest-json) error as AWS sends it: the code in ``x-amzn-ErrorType``, a body of
+    ``Type`` (User or Service) and the message under the member name Lambda's model gives it
+    (``ResourceNotFoundException`` carries ``Message``, ``ResourceConflictException``
+    ``message``). Errors outside the model (``ValidationException``) carry ``message`` only."""
+    key = _message_key(code)
+    body: dict[str, str] = {"message": message} if key is None else {
+        "Type": "Service" if status >= 500 else "User", key: message}
+    return json_response({**body, **extra}, status, {"x-amzn-ErrorType": code})
+
+
+def validation_error(message: str) -> Response:
+    """A model constraint broken (length, range, pattern): HTTP 400 ``ValidationException``."""
+    return lambda_error(400, "ValidationException", message)
+
+
+def as_lambda_error(response: Response) -> Response:
+    """Any Lambda error response (moto's included) rewritten in AWS's form."""
+    try:
+        body = json.loads(response.get_data(as_text=True) or "{}")
+    except ValueError:
+        return response
+    if not isinstance(body, dict):
+        return response
+    code = str(response.headers.get("x-amzn-ErrorType") or body.get("__type") or "")
+    code = code.split(":", 1)[0]
+    if not code:
+        return response
+    message = str(body.get("Message", body.get("message", "")))
+    extra = {k: str(v) for k, v in body.items()
+             if k not in ("Message", "message", "Type", "__type")}
+    fixed = lambda_error(response.status_code, _RENAMED.get(code, code), message, **extra)
+    for name in ("Retry-After", "x-amzn-RequestId"):
+        if name in response.headers:
+            fixed.headers[name] = response.headers[name]
+    return fixed
 
 
 def throttled(retry_after: str = "1") -> Response:

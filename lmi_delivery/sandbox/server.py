@@ -23,10 +23,11 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from lmi_delivery.sandbox.app import SandboxApp
 from lmi_delivery.sandbox.capacity_providers import CapacityProviderOperations
 from lmi_delivery.sandbox.control import Control
-from lmi_delivery.sandbox.extension import Extension
+from lmi_delivery.sandbox.extension import Extension, Sweeper
 from lmi_delivery.sandbox.lambda_aliases import AliasOperations
 from lmi_delivery.sandbox.lambda_functions import FunctionOperations
 from lmi_delivery.sandbox.lambda_invoke import InvokeOperations
+from lmi_delivery.sandbox.lambda_permissions import PermissionOperations
 from lmi_delivery.sandbox.lambda_versions import VersionOperations
 from lmi_delivery.sandbox.options import SandboxOptions
 from lmi_delivery.sandbox.s3_writes import S3Writes
@@ -143,8 +144,9 @@ class Sandbox:
         if importlib.util.find_spec(CODEBUILD_MODULE) is not None:
             module = importlib.import_module(CODEBUILD_MODULE)
             self.extensions.append(module.CodeBuildExtension(self))
+        self.extensions.append(Sweeper(self.state, self.options))
         for kind in (CapacityProviderOperations, ScalingOperations, VersionOperations,
-                     AliasOperations, InvokeOperations, FunctionOperations):
+                     AliasOperations, InvokeOperations, FunctionOperations, PermissionOperations):
             self.extensions.append(kind(self.state, self.options, app.forward))
         self.extensions.append(S3Writes(app.forward, self.options.region))
         server = make_server("127.0.0.1", self.options.port, app, threaded=True,

@@ -124,3 +124,23 @@ def test_versions_listed_by_provider_and_limited_to_100(lam: Any, iam: Any) -> N
     with pytest.raises(ClientError) as error:
         lam.list_function_versions_by_capacity_provider(CapacityProviderName="missing")
     assert code(error) == "ResourceNotFoundException"
+
+
+def test_old_versions_keep_the_provider_after_the_function_moves(lam: Any, iam: Any) -> None:
+    # AWS-FACTS.md: an LMI function can move to another provider in place; its published
+    # versions keep their association, and the old provider cannot be deleted while they exist.
+    old = provider(lam, iam, "old")
+    new = provider(lam, iam, "new")
+    function(lam, iam, "router", old)
+    publish_new(lam, "router")
+    lam.update_function_configuration(FunctionName="router", CapacityProviderConfig={
+        "LambdaManagedInstancesCapacityProviderConfig": {"CapacityProviderArn": new}})
+    assert publish_new(lam, "router")["CapacityProviderConfig"][
+        "LambdaManagedInstancesCapacityProviderConfig"]["CapacityProviderArn"] == new
+    listed = lam.list_function_versions_by_capacity_provider(CapacityProviderName="old")
+    assert [v["FunctionArn"].rsplit(":", 1)[-1] for v in listed["FunctionVersions"]] == ["1"]
+    with pytest.raises(ClientError) as error:
+        lam.delete_capacity_provider(CapacityProviderName="old")
+    assert "To delete this capacity provider, first remove its association" in str(error.value)
+    lam.delete_function(FunctionName="router", Qualifier="1")
+    lam.delete_capacity_provider(CapacityProviderName="old")

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,52 @@ def test_seed_file(sandbox: Sandbox, lam: Any, tmp_path: Path) -> None:
     assert lam.get_alias(FunctionName="router", Name="live")["FunctionVersion"] == "2"
     assert "CapacityProviderConfig" not in lam.get_function(FunctionName="plain")[
         "Configuration"]
+
+
+def test_serve_injects_faults_and_delays_from_its_flags(tmp_path: Path) -> None:
+    """What the Python API injects, the flags inject too, for any client of ``serve``."""
+    seed = tmp_path / "seed.yml"
+    seed.write_text("capacity_providers:\n  - name: shared\nfunctions:\n"
+                    "  - name: router\n    capacity_provider: shared\n    versions: 2\n",
+                    encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve", "--seed", str(seed),
+         "--fault", "PutFunctionScalingConfig=500:1.0", "--delete-delay", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().strip().removeprefix("export AWS_ENDPOINT_URL=")
+        lam = client("lambda", endpoint)
+        for _ in range(5):  # every such call fails with a 500 ...
+            with pytest.raises(lam.exceptions.ServiceException) as failed:
+                lam.put_function_scaling_config(
+                    FunctionName="router", Qualifier="1", FunctionScalingConfig={
+                        "MinExecutionEnvironments": 1, "MaxExecutionEnvironments": 2})
+            assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        # ... and nothing else does.
+        assert lam.get_function_scaling_config(FunctionName="router", Qualifier="1")
+        assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["router"]
+
+        deleted_at = time.monotonic()
+        assert lam.delete_function(FunctionName="router", Qualifier="1")["StatusCode"] == 202
+        time.sleep(1.0)
+        assert lam.get_function_configuration(FunctionName="router",
+                                              Qualifier="1")["State"] == "Deleting"
+        time.sleep(max(0.0, deleted_at + 2.3 - time.monotonic()))
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function_configuration(FunctionName="router", Qualifier="1")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+
+
+def test_serve_refuses_a_bad_fault_flag() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve", "--fault",
+         "PublishVersion=explode"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+        check=False)
+    assert result.returncode == 2
+    assert "expected OPERATION=KIND[:RATE]" in result.stderr

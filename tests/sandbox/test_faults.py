@@ -71,3 +71,18 @@ def test_faults_replay_from_the_seed(aws_clients: Any, sandbox: Sandbox) -> None
     sandbox.reset()
     assert outcomes(lam) == first
 
+
+
+def test_fault_flags_parse_into_rates() -> None:
+    from lmi_delivery.sandbox.options import parse_faults
+
+    assert parse_faults(["PutFunctionScalingConfig=500:1.0", "s3:*=throttle:0.25",
+                         "*=drop:0.1", "lambda:ListAliases=503", "*=throttle:0.2"]) == {
+        "PutFunctionScalingConfig": FaultRates(error_500=1.0),
+        "s3:*": FaultRates(throttle=0.25),
+        "*": FaultRates(drop=0.1, throttle=0.2),
+        "lambda:ListAliases": FaultRates(error_503=1.0)}
+    for bad in ("PublishVersion", "PublishVersion=boom", "PublishVersion=500:2",
+                "PublishVersion=500:0.7 PublishVersion=503:0.7"):
+        with pytest.raises(ValueError, match="invalid fault"):
+            parse_faults(bad.split(" "))

@@ -43,8 +43,10 @@ def test_deleting_a_version_an_alias_routes_to_is_refused(lam: Any) -> None:
     lam.create_alias(FunctionName="fn", Name="live", FunctionVersion="2",
                      RoutingConfig={"AdditionalVersionWeights": {"3": 0.1}})
     for version in ("2", "3"):
-        assert refused(lam.delete_function, FunctionName="fn",
-                       Qualifier=version) == "ResourceConflictException"
+        with pytest.raises(lam.exceptions.ResourceConflictException) as error:
+            lam.delete_function(FunctionName="fn", Qualifier=version)
+        assert error.value.response["Error"]["Message"] == (
+            "Unable to delete version because the following aliases reference it: [live]")
     lam.delete_function(FunctionName="fn", Qualifier="1")
     assert refused(lam.get_function, FunctionName="fn",
                    Qualifier="1") == "ResourceNotFoundException"
@@ -64,20 +66,19 @@ def test_invoking_missing_things_is_not_found(lam: Any) -> None:
                    Qualifier="no-alias") == "ResourceNotFoundException"
 
 
-@pytest.mark.parametrize("routing", [
-    {"AdditionalVersionWeights": {"3": 1.5}},
-    {"AdditionalVersionWeights": {"2": 0.5}},
-    {"AdditionalVersionWeights": {"1": 0.1, "3": 0.1}},
-    {"AdditionalVersionWeights": {"9": 0.1}},
+@pytest.mark.parametrize(("routing", "refusal"), [
+    # A weight outside 0.0-1.0 breaks botocore's model (Weight: min 0.0, max 1.0).
+    ({"AdditionalVersionWeights": {"3": 1.5}}, "ValidationException"),
+    ({"AdditionalVersionWeights": {"2": 0.5}}, "InvalidParameterValueException"),
+    ({"AdditionalVersionWeights": {"1": 0.1, "3": 0.1}}, "InvalidParameterValueException"),
+    ({"AdditionalVersionWeights": {"9": 0.1}}, "ResourceNotFoundException"),
 ])
-def test_alias_routing_is_validated(lam: Any, routing: dict[str, Any]) -> None:
-    error = refused(lam.create_alias, FunctionName="fn", Name="live", FunctionVersion="2",
-                    RoutingConfig=routing)
-    assert error in {"InvalidParameterValueException", "ResourceNotFoundException"}
+def test_alias_routing_is_validated(lam: Any, routing: dict[str, Any], refusal: str) -> None:
+    assert refused(lam.create_alias, FunctionName="fn", Name="live", FunctionVersion="2",
+                   RoutingConfig=routing) == refusal
     lam.create_alias(FunctionName="fn", Name="live", FunctionVersion="2")
     assert refused(lam.update_alias, FunctionName="fn", Name="live",
-                   RoutingConfig=routing) in {"InvalidParameterValueException",
-                                              "ResourceNotFoundException"}
+                   RoutingConfig=routing) == refusal
 
 
 def test_weights_within_bounds_are_accepted(lam: Any) -> None:
@@ -138,3 +139,68 @@ def test_weighted_alias_routes_by_weight_and_replays(lam: Any, sandbox: Sandbox,
     for _ in range(3):
         publish_new(lam, "fn")
     assert run() == first
+
+
+# AWS-FACTS.md, Lambda in general: codes and messages as AWS answers them (moto differs).
+
+
+def test_a_second_alias_of_one_name_is_a_resource_conflict(lam: Any) -> None:
+    # moto answers ConflictException: not a modeled Lambda error, so code catching
+    # ResourceConflictException (alias.py's concurrent creation) would never see it.
+    lam.create_alias(FunctionName="fn", Name="live", FunctionVersion="1")
+    with pytest.raises(lam.exceptions.ResourceConflictException) as error:
+        lam.create_alias(FunctionName="fn", Name="live", FunctionVersion="2")
+    assert error.value.response["Error"]["Message"] == (
+        "Alias already exists: arn:aws:lambda:us-east-1:123456789012:function:fn:live")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+
+
+def test_a_duplicate_permission_statement_is_a_409(lam: Any) -> None:
+    grant = {"FunctionName": "fn", "StatementId": "events", "Action": "lambda:InvokeFunction",
+             "Principal": "events.amazonaws.com"}
+    lam.add_permission(**grant)
+    with pytest.raises(lam.exceptions.ResourceConflictException) as error:
+        lam.add_permission(**grant)
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert "The statement id (events) provided already exists" in str(error.value)
+
+
+@pytest.mark.parametrize(("call", "params"), [
+    ("create_alias", {"FunctionName": "fn", "Name": "2024", "FunctionVersion": "1"}),
+    ("update_function_configuration", {"FunctionName": "fn", "MemorySize": 32769}),
+])
+def test_model_constraints_are_validation_errors(lam: Any, call: str,
+                                                 params: dict[str, Any]) -> None:
+    # botocore's model: Alias pattern (?!^[0-9]+$)..., MemorySize max 32768; the SDK does not
+    # check either, AWS answers ValidationException.
+    assert refused(getattr(lam, call), **params) == "ValidationException"
+
+
+def test_deleting_an_absent_version_number_is_no_error(lam: Any) -> None:
+    answer = lam.delete_function(FunctionName="fn", Qualifier="77")
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert refused(lam.delete_function, FunctionName="nowhere",
+                   Qualifier="1") == "ResourceNotFoundException"
+
+
+def test_not_found_bodies_carry_message_and_type(lam: Any, sandbox: Sandbox) -> None:
+    # Lambda's model: ResourceNotFoundException has the members Type and Message.
+    for call in (lambda: lam.get_function(FunctionName="nowhere"),
+                 lambda: lam.get_alias(FunctionName="fn", Name="nowhere"),
+                 lambda: lam.get_capacity_provider(CapacityProviderName="nowhere")):
+        with pytest.raises(lam.exceptions.ResourceNotFoundException) as error:
+            call()
+        assert error.value.response["Type"] == "User"
+        assert error.value.response["Message"] == error.value.response["Error"]["Message"]
+        assert error.value.response["Message"]
+
+
+def test_list_aliases_pages_at_50(lam: Any) -> None:
+    # AWS-FACTS.md: ListVersionsByFunction and ListAliases page at 50 items.
+    for number in range(52):
+        lam.create_alias(FunctionName="fn", Name=f"a{number:02d}", FunctionVersion="1")
+    first = lam.list_aliases(FunctionName="fn")
+    assert len(first["Aliases"]) == 50
+    rest = lam.list_aliases(FunctionName="fn", Marker=first["NextMarker"])
+    assert len(rest["Aliases"]) == 2
+    assert "NextMarker" not in rest

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from sandbox_helpers import function, lmi_config, provider, publish_new
+from sandbox_helpers import function, lmi_config, provider, publish_new, role, zip_bytes
 
 FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:router"
 
@@ -61,11 +61,29 @@ def test_standard_functions_have_no_capacity_provider_config(lam: Any, iam: Any)
     {"MemorySize": 1024},
     {"Runtime": "python3.12"},
     {"VpcConfig": {"SubnetIds": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}},
+    {"FileSystemConfigs": [{"Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:"
+                                   "access-point/fsap-1", "LocalMountPath": "/mnt/efs"}]},
 ])
 def test_lmi_function_settings_are_checked(lam: Any, iam: Any, provider_arn: str,
                                            extra: dict[str, Any]) -> None:
     with pytest.raises(ClientError) as error:
         function(lam, iam, "router", provider_arn, **extra)
+    assert code(error) == "InvalidParameterValueException"
+
+
+@pytest.mark.parametrize(("key", "value"), [  # botocore itself checks the minimums
+    ("PerExecutionEnvironmentMaxConcurrency", 1601),
+    ("ExecutionEnvironmentMemoryGiBPerVCpu", 9.0),
+])
+def test_lmi_config_bounds_are_checked(lam: Any, iam: Any, provider_arn: str, key: str,
+                                       value: float) -> None:
+    # AWS-FACTS.md: concurrency 1-1600 per environment, 2-8 GiB of memory per vCPU.
+    config = lmi_config(provider_arn)
+    config["LambdaManagedInstancesCapacityProviderConfig"][key] = value
+    with pytest.raises(ClientError) as error:
+        lam.create_function(FunctionName="router", Role=role(iam), Handler="app.handler",
+                            Runtime="python3.13", MemorySize=2048,
+                            Code={"ZipFile": zip_bytes()}, CapacityProviderConfig=config)
     assert code(error) == "InvalidParameterValueException"
 
 

@@ -120,3 +120,29 @@ def test_standard_retries_ride_out_the_limit(aws_clients: Any) -> None:
     lam = aws_clients("lambda", max_attempts=10)
     for _ in range(5):
         lam.list_functions()
+
+
+def test_capacity_provider_writes_have_a_budget_of_one_per_second_apart(
+        aws_clients: Any) -> None:
+    # AWS-FACTS.md: capacity-provider APIs allow 1 write/s and 15 reads/s per account, apart
+    # from the Lambda control plane's 15/s.
+    from sandbox_helpers import provider
+
+    lam = aws_clients("lambda")
+    iam = aws_clients("iam", max_attempts=5)
+    lam.list_functions()  # moto builds its Lambda backend on the first call
+    time.sleep(1.1)
+    provider(lam, iam, "first")
+    with pytest.raises(lam.exceptions.TooManyRequestsException):
+        provider(lam, iam, "second")
+    time.sleep(1.05)
+    provider(lam, iam, "second")
+    for _ in range(3):  # the Lambda budget (two tokens at most) runs out...
+        try:
+            lam.list_functions()
+        except lam.exceptions.TooManyRequestsException:
+            break
+    else:
+        pytest.fail("the Lambda budget never ran out")
+    # ... while capacity-provider reads have their own.
+    assert lam.get_capacity_provider(CapacityProviderName="first")["CapacityProvider"]

@@ -161,7 +161,7 @@ def test_to_dict_is_json_and_complete() -> None:
     snapshot = snapshot_from_dicts({"functions": [router()]})
     report = decide(snapshot, PrunePolicy(keep=2, owned_functions={"router"})).to_dict()
     assert json.loads(json.dumps(report)) == report
-    assert report["summary"] == {"keep": 4, "delete": 4, "failed": 0}
+    assert report["summary"] == {"keep": 4, "delete": 4, "failed": 0, "deleting": 0}
     assert report["capacity_providers"][CP] == {"versions_after": 4, "headroom": 96,
                                                "quota": 100}
     weighted = next(v for v in report["verdicts"] if v["version"] == "6")
@@ -199,3 +199,29 @@ def test_keep_must_be_at_least_one(bad: object) -> None:
 def test_a_name_set_given_as_a_string_is_refused() -> None:
     with pytest.raises(UsageError, match="collection of names"):
         PrunePolicy(capacity_providers="shared")  # type: ignore[arg-type]  # wrong on purpose
+
+
+def test_versions_aws_is_deleting_count_as_going_not_as_newest() -> None:
+    # LMI deletions are asynchronous (AWS-FACTS.md): a version stays listed, State Deleting.
+    snapshot = snapshot_from_dicts({"functions": [{
+        "name": "f", "capacity_provider": CP,
+        "versions": ["$LATEST", 1, 2, 3, 4, {"version": 5, "state": "Deleting"}, 6],
+    }]})
+    decision = decide(snapshot, PrunePolicy(keep=2))
+    by_version = {v.version: v for v in decision.verdicts}
+    assert by_version["5"].action is Action.DELETING
+    assert by_version["5"].describe() == "deleting: AWS is deleting it already (State Deleting)"
+    assert by_version["5"] not in decision.deletions, "never deleted a second time"
+    assert [v.version for v in decision.kept] == ["$LATEST", "4", "6"], "keep 2: 6 and 4, not 5"
+    assert [v.version for v in decision.deletions] == ["1", "2", "3"]
+    assert decision.versions_bound(CP) == 3
+    assert decision.to_dict()["summary"]["deleting"] == 1
+
+
+def test_a_deleting_version_never_blocks_a_retirement() -> None:
+    snapshot = snapshot_from_dicts({"functions": [{
+        "name": "f", "capacity_provider": OLD,
+        "versions": [1, {"version": 2, "state": "Deleting"}]}]})
+    decision = decide(snapshot, PrunePolicy(retire_capacity_providers={OLD}))
+    assert decision.refusal() is None
+    assert [v.action for v in decision.verdicts] == [Action.DELETE, Action.DELETING]

@@ -89,7 +89,8 @@ def test_reports_list_every_version_in_every_format() -> None:
     assert "totals: deleted 7, kept 3, failed 1 of 11 version(s)" in text
     report = json.loads(render_prune_report(result, "json"))
     assert report["schema"] == "lmi-delivery/prune-report@1"
-    assert report["totals"] == {"deleted": 7, "kept": 3, "failed": 1, "versions": 11}
+    assert report["totals"] == {"deleted": 7, "kept": 3, "failed": 1, "deleting": 0,
+                                "versions": 11}
     assert len(report["verdicts"]) == 11
     markdown = render_prune_report(result, "markdown", dry_run=True)
     assert markdown.startswith("### Prune: would delete 7")

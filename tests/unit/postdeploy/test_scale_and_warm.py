@@ -66,9 +66,13 @@ def test_scale_wait_is_bounded() -> None:
 
 
 class FakeInvoke:
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, state: str = "Active") -> None:
         self.version = version
+        self.state = state
         self.payloads: list[dict[str, Any]] = []
+
+    def get_function_configuration(self, FunctionName: str, Qualifier: str) -> dict[str, Any]:
+        return {"Version": Qualifier, "State": self.state}
 
     def invoke(self, FunctionName: str, Qualifier: str, Payload: bytes) -> dict[str, Any]:
         assert Qualifier == "live"
@@ -91,3 +95,42 @@ def test_warm_invokes_the_alias_with_the_marker() -> None:
 def test_warm_fails_when_an_unexpected_version_ran() -> None:
     with pytest.raises(OperationFailed, match="ran version 6, expected 7"):
         execute_warm(FakeInvoke("6"), warm_plan("7"), reporter=Reporter())  # type: ignore[arg-type]  # fake
+
+
+def test_warm_refuses_an_alias_on_a_deactivated_version() -> None:
+    lam = FakeInvoke("7", state="Deactivated")
+    with pytest.raises(OperationFailed, match="which is Deactivated, not Active"):
+        execute_warm(lam, warm_plan("7"), reporter=Reporter())  # type: ignore[arg-type]  # fake
+    assert lam.payloads == [], "nothing was invoked"
+
+
+class ConflictingScaling(FakeScaling):
+    """Refuses the Put while the version is still starting, ``starting`` times."""
+
+    def __init__(self, starting: int) -> None:
+        super().__init__(lag=0)
+        self.starting = starting
+
+    def put_function_scaling_config(self, **kwargs: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        if self.starting > 0:
+            self.starting -= 1
+            raise ClientError({"Error": {"Code": "ResourceConflictException", "Message":
+                               "The function is currently in the following state: Pending"}},
+                              "PutFunctionScalingConfig")
+        super().put_function_scaling_config(**kwargs)
+
+
+def test_scale_retries_a_put_while_the_version_is_starting() -> None:
+    clock, lines = Clock(), list[str]()
+    done = execute_scale(ConflictingScaling(starting=2), PLAN,  # type: ignore[arg-type]  # fake
+                         reporter=Reporter(lines.append), wait=ScaleWait(delay=5, timeout=60),
+                         sleep=clock.sleep, clock=clock)
+    assert [r.qualifier for r in done] == ["7"]
+    assert clock.now == 10
+    assert lines[0] == "f:7 is not ready for a scaling change yet (still starting): retrying…"
+    with pytest.raises(OperationFailed, match="refused its scaling config for 30 s"):
+        execute_scale(ConflictingScaling(starting=100), PLAN,  # type: ignore[arg-type]  # fake
+                      reporter=Reporter(), wait=ScaleWait(delay=5, timeout=30),
+                      sleep=clock.sleep, clock=clock)
