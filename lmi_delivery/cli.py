@@ -93,6 +93,8 @@ class LazyGroup(click.Group):
                              "Run the embedded local AWS (LMI, Lambda, CodeBuild)."),
                  "scale": ("lmi_delivery.postdeploy.commands:scale_command",
                            "Set execution environment min/max on the new versions."),
+                 "self-check": ("lmi_delivery.selfdist.command:self_check_command",
+                                "In a build: refuse unless this is the orchestrator's wheel."),
                  "terraform": ("lmi_delivery.terraform.command:terraform_group",
                                "Install a verified Terraform; plan and apply builds."),
                  "warm": ("lmi_delivery.postdeploy.commands:warm_command",
@@ -109,6 +111,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     state = ctx.ensure_object(AppState)
     state.debug = debug
+    if ctx.invoked_subcommand != "self-check":
+        from lmi_delivery.selfdist.check import check_in_build
+
+        # Inside a build the orchestrator started, only its own lmi-delivery runs (exit 3).
+        check_in_build(os.environ)
 
 
 @cli.command()

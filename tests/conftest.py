@@ -4,7 +4,8 @@
 options overrides it with its own module-scoped fixture of the same name. ``sandbox``
 (function scope) resets its state and sets fake AWS credentials for the test only.
 ``aws_clients`` builds boto3 clients pointed at the sandbox. ``node_tools`` (session scope)
-installs the Node test tools of ``.ci/node`` once (:mod:`tests.tools`).
+installs the Node test tools of ``.ci/node`` once (:mod:`tests.tools`). ``sandbox_build_cache``
+(session scope, automatic) gives every sandbox of the session one build cache.
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ FAKE_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sandbox_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One build cache for every sandbox of the session (in-process or run by a test's
+    subprocess): a wheel of lmi-delivery is installed into a virtualenv once, not once per
+    sandbox. The tests of the install itself give their builds caches of their own."""
+    from lmi_delivery.sandbox.build_image import SHARED_CACHE
+
+    cache = tmp_path_factory.mktemp("sandbox-build-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SHARED_CACHE, str(cache))
+        yield cache
 
 
 @pytest.fixture(scope="module")

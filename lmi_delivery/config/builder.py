@@ -19,6 +19,7 @@ from lmi_delivery.config.model import (
     Environment,
     Function,
     Gates,
+    LmiDeliveryIndex,
     PostDeploy,
     Scaling,
     SecurityGate,
@@ -94,6 +95,11 @@ def _codebuild(data: Data) -> CodeBuildSettings:
                for name, value in data.get("secrets", {}).items()}
     review = frozenset(name for name, value in data.get("secrets", {}).items()
                        if isinstance(value, Mapping) and value.get("review") is True)
+    index = data.get("lmi_delivery")
+    if index is not None:
+        extra["lmi_delivery"] = LmiDeliveryIndex(
+            index_url=str(index["index_url"]), version=str(index["version"]),
+            sha256=str(index["sha256"]))
     return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]),
                              secrets=secrets, review_secrets=review, **extra)
 
@@ -131,9 +137,9 @@ def _gates(data: Data) -> Gates:
         security["scanners"] = tuple(security["scanners"])
     if "waivers" in security:
         security["waivers"] = tuple(Waiver(**cast(Data, w)) for w in security["waivers"])
+    if "severities" in security:
+        security["severities"] = dict(security["severities"])
     validation = dict(data.get("validation", {}))
     if "unsupported_azs" in validation:
         validation["unsupported_azs"] = tuple(validation["unsupported_azs"])
     return Gates(security=SecurityGate(**security), validation=ValidationGate(**validation))
-    if "severities" in security:
-        security["severities"] = dict(security["severities"])

@@ -36,6 +36,17 @@ class TerraformSettings:
 
 
 @dataclass(frozen=True)
+class LmiDeliveryIndex:
+    """``codebuild.lmi_delivery``: builds install this release from the team's own index."""
+
+    index_url: str
+    version: str
+    """Exact; the orchestrator must run the same version."""
+    sha256: str
+    """Of that version's wheel on the index: builds refuse any other bytes."""
+
+
+@dataclass(frozen=True)
 class CodeBuildSettings:
     projects: Mapping[str, str]
     """Name templates per stage key (``plan``, ``apply``, ``post_deploy``)."""
@@ -53,6 +64,8 @@ class CodeBuildSettings:
     artifacts_kms_key: str | None = None
     """KMS key stored plans are encrypted with (SSE-KMS); None: the bucket's default."""
     plan_retention_days: int = 30
+    lmi_delivery: LmiDeliveryIndex | None = None
+    """Where builds get lmi-delivery; None: the orchestrator hands them its own wheel."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +141,8 @@ class SecurityGate:
     require_kms: bool = False
     scanners: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+    """Scanner rule id (e.g. ``CKV_AWS_18``) -> severity, over the shipped table."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +156,6 @@ class ValidationGate:
 class Gates:
     security: SecurityGate = field(default_factory=SecurityGate)
     validation: ValidationGate = field(default_factory=ValidationGate)
-    severities: Mapping[str, Severity] = field(default_factory=dict)
-    """Scanner rule id (e.g. ``CKV_AWS_18``) -> severity, over the shipped table."""
 
 
 @dataclass(frozen=True)

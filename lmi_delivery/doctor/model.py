@@ -17,6 +17,7 @@ LMD007  broken-doc-reference           warning  a doc link to a file that does n
 LMD008  terraform-without-chdir        warning  ``cd DIR && terraform`` instead of -chdir
 LMD009  state-without-locking          error    no shared backend, or one that does not lock
 LMD010  plan-again-after-approval      error    an approved job that plans again (run)
+LMD011  unpinned-install               error    a buildspec installs from an index unpinned
 ======  =============================  =======  ============================================
 """
 
@@ -67,6 +68,10 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "A job gated by an environment's approval runs the lmi-delivery action with command: "
          "run or post-deploy after a job that planned: it plans again, or never applies, "
          "instead of applying the approved plan."),
+    Rule("LMD011", "unpinned-install", "error",
+         "A buildspec installs a package from an index without a version pin and a hash (pip "
+         "install without --require-hashes, npm install, curl | sh), or lmi-delivery by its "
+         "name: whoever controls the name runs code with the build's role."),
 )}
 
 

@@ -9,6 +9,7 @@ from lmi_delivery.doctor import (
     rules_backend,
     rules_docs,
     rules_gating,
+    rules_installs,
     rules_names,
     rules_replan,
     rules_secrets,
@@ -28,6 +29,7 @@ CHECKS: tuple[Check, ...] = (
     rules_tfdir.check,
     rules_tfversion.check,
     rules_backend.check,
+    rules_installs.check,
     rules_docs.check,
 )
 

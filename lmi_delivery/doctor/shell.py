@@ -2,7 +2,8 @@
 
 A script (a workflow ``run:`` or a buildspec command) is split into lines (backslash
 continuations joined), each line into simple commands at ``&&``, ``||``, ``;``, ``|`` and ``&``.
-Leading ``VAR=value`` assignments and wrappers such as ``time`` are dropped.
+Leading ``VAR=value`` assignments and wrappers such as ``time`` are dropped. The body of a
+here-document (``<<WORD`` ... ``WORD``) is another program's input, not commands: it is skipped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "&", ";;", "(", ")", "|&"})
 _WRAPPERS = frozenset({"time", "exec", "sudo", "command", "env", "nohup"})
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 #: Spellings of the workspace root in CI scripts.
 _ROOTS = re.compile(r"^(\$\{?(CODEBUILD_SRC_DIR|GITHUB_WORKSPACE)\}?"
                     r"|\$\{\{\s*github\.workspace\s*\}\})")
@@ -47,6 +49,11 @@ def commands(script: str) -> list[Command]:
             logical = logical.rstrip()[:-1] + " " + lines[index]
         index += 1
         found += [Command(argv, start) for argv in _split(logical)]
+        for dash, _, word in _HEREDOC.findall(logical):
+            while index < len(lines) and (lines[index].lstrip("\t") if dash
+                                          else lines[index]) != word:
+                index += 1
+            index += 1
     return found
 
 

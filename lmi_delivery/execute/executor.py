@@ -65,8 +65,9 @@ class RunServices:
     plan_build: PlanBuild | None = None
     """A plan build made earlier (another job): what ``bind_plan`` builds are handed."""
     stop_apply_on_cancel: bool = False
-    build_env: tuple[EnvVar, ...] = ()
-    """Variables every build is started with, besides its step's (e.g. which lmi-delivery)."""
+    build_env: Callable[[], tuple[EnvVar, ...]] = field(default=lambda: ())
+    """Variables every build is started with, besides its step's (which lmi-delivery to
+    install), read when a build starts: nothing is stored before a build needs it."""
     apply_env: Callable[[], tuple[EnvVar, ...]] = field(default=lambda: ())
     """Variables an apply build is started with, read when it starts (who approved, the run)."""
 
@@ -167,9 +168,9 @@ def _stage(runs: Sequence[_Run], name: str, svc: RunServices) -> None:
                 if step is not None:
                     step = _bound(step, run.plan_build, svc.apply_env() if step.bind_plan
                                   else ())
-                    if svc.build_env:
+                    if every := svc.build_env():
                         step = replace(step, environment_variables=(
-                            *step.environment_variables, *svc.build_env))
+                            *step.environment_variables, *every))
                     override = svc.buildspec_override(step)
                     request = request_from_step(step, buildspec_override=override)
                     build = start_build(svc.codebuild, request, reporter=svc.reporter,

@@ -50,6 +50,7 @@ def make_services(config: Config, env: Environment, environ: Mapping[str, str],
                   poll_interval: float, log: TextIO) -> RunServices:
     from lmi_delivery.aws import AwsSettings, ClientFactory
     from lmi_delivery.codebuild import ConsoleLinks, TextReporter
+    from lmi_delivery.selfdist.publish import build_variables
 
     settings = AwsSettings.from_environ(environ, region=config.region_for(env),
                                         role_arn=env.role_arn)
@@ -63,6 +64,8 @@ def make_services(config: Config, env: Environment, environ: Mapping[str, str],
         approve=refuse_unapproved,
         check_setup=lambda: setup_problems(config),
         poll_interval=poll_interval,
+        # Every build installs this lmi-delivery's own wheel (stored in S3 by its sha256).
+        build_env=build_variables(config, factory.client("s3"), environ),
     )
 
 

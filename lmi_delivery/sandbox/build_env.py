@@ -7,9 +7,11 @@ and last the ``CODEBUILD_*`` variables CodeBuild reserves. ``PARAMETER_STORE`` a
 ``SECRETS_MANAGER`` values are resolved from the sandbox's SSM and Secrets Manager; their values
 are never logged and errors name only the reference.
 
-``PATH`` starts with the directory of the running Python interpreter (its ``lmi-delivery`` and
-``python``) and, when the ``terraform`` found on ``PATH`` is not the pinned version, a directory
-holding a ``terraform`` shim that runs the embedded Terraform.
+The machine's own pip and Python settings (``PIP_*``, ``VIRTUAL_ENV``, ``PYTHONPATH``, ...) are
+dropped too, and ``PATH`` loses the virtualenv lmi-delivery runs from: a build has no
+lmi-delivery until it installs the orchestrator's wheel. ``PATH`` starts with the image's tools
+directory (:mod:`.build_image`: ``python3``, and a ``terraform`` shim that runs the embedded
+Terraform when the ``terraform`` found on ``PATH`` is not the pinned version).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 #: seconds, so that tests can time a build out without waiting five minutes.
 TIMEOUT_SECONDS_VARIABLE = "LMI_SANDBOX_TIMEOUT_SECONDS"
 
-_DROPPED = re.compile(r"^(AWS_|CODEBUILD_|BOTO_)")
+_DROPPED = re.compile(r"^(AWS_|CODEBUILD_|BOTO_|PIP_|LMI_DELIVERY_|VIRTUAL_ENV$|PYTHONPATH$"
+                      r"|PYTHONHOME$|PYTHONUSERBASE$|PYTHONSTARTUP$)")
 _SECRET_ARN = re.compile(r"^(arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:[^:]+)(?::(.*))?$")
 
 
@@ -126,7 +128,8 @@ def resolve_buildspec(spec: Buildspec, resolver: SecretResolver) -> dict[str, st
 
 
 def machine_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The inherited part: everything but the machine's own AWS and CodeBuild settings."""
+    """The inherited part: everything but the machine's own AWS, CodeBuild, pip and Python
+    settings (and which lmi-delivery to install: only the build's variables say that)."""
     return {k: v for k, v in environ.items() if not _DROPPED.match(k)}
 
 
@@ -143,12 +146,12 @@ def sandbox_variables(*, endpoint_url: str, region: str, access_key: str) -> dic
     }
 
 
-def tool_path(base_path: str, shim_dir: Path | None) -> str:
-    """``PATH`` with the interpreter's directory (and the Terraform shim) in front."""
-    front = [os.path.dirname(sys.executable)]
-    if shim_dir is not None:
-        front.append(str(shim_dir))
-    rest = [entry for entry in base_path.split(os.pathsep) if entry and entry not in front]
+def tool_path(base_path: str, tools_dir: Path | None, hidden: Iterable[str] = ()) -> str:
+    """``PATH`` with ``tools_dir`` in front and without the directories ``hidden``."""
+    front = [str(tools_dir)] if tools_dir is not None else []
+    drop = {os.path.realpath(entry) for entry in hidden}
+    rest = [entry for entry in base_path.split(os.pathsep)
+            if entry and entry not in front and os.path.realpath(entry) not in drop]
     return os.pathsep.join(front + rest)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.sandbox import build_env
+from lmi_delivery.sandbox.build_image import BuildImage
 from lmi_delivery.sandbox.build_logs import LogShipper
 from lmi_delivery.sandbox.build_model import BuildRecord
 from lmi_delivery.sandbox.build_runner import BuildPlan
@@ -49,7 +50,7 @@ class Services:
     s3: S3Client
     logs: CloudWatchLogsClient
     machine_env: Mapping[str, str]
-    shim_dir: Path | None
+    image: BuildImage
 
 
 def plan_build(request: Mapping[str, Any], project: Mapping[str, Any], *, caller: Caller,
@@ -88,7 +89,8 @@ def plan_build(request: Mapping[str, Any], project: Mapping[str, Any], *, caller
     base_env.update(build_env.sandbox_variables(endpoint_url=services.endpoint_url,
                                                 region=caller.region,
                                                 access_key=caller.access_key))
-    base_env["PATH"] = build_env.tool_path(base_env.get("PATH", ""), services.shim_dir)
+    base_env["PATH"] = services.image.path(base_env.get("PATH", ""))
+    base_env.update(services.image.variables)
     codebuild_env = {
         "CODEBUILD_BUILD_ID": build_id,
         "CODEBUILD_BUILD_ARN": arn,
@@ -117,6 +119,7 @@ def plan_build(request: Mapping[str, Any], project: Mapping[str, Any], *, caller
         resolver=services.resolver,
         s3=services.s3,
         logs=LogShipper(services.logs if group else None, group, stream),
+        notes=services.image.notes,
     )
 
 

@@ -18,10 +18,15 @@ or in ``environmentVariablesOverride``) sets the build's timeout in seconds, bel
 five-minute minimum.
 
 Commands see ``AWS_ENDPOINT_URL`` (the sandbox), the caller's region and access key, the
-``CODEBUILD_*`` variables, and a ``PATH`` that finds this interpreter's ``python`` and
-``lmi-delivery`` and Terraform 1.12.2 (the embedded one when no such binary is installed).
-``export`` and ``cd`` persist across commands and phases; ``exported-variables`` are read when the
-command phases end (after ``POST_BUILD``), as CodeBuild freezes them. Output streams live into
+``CODEBUILD_*`` variables, and the tools of the build image (:mod:`.build_image`): a ``PATH``
+that finds ``python3`` (this interpreter's base installation, outside its virtualenv), ``aws``
+and Terraform 1.12.2 (the embedded one when no such binary is installed), but no
+``lmi-delivery``: builds install the orchestrator's wheel, as real builds do, with pip's index
+set to a local wheelhouse of lmi-delivery's locked dependencies, and a cache
+(``LMI_DELIVERY_CACHE_DIR``) the builds of one sandbox share.
+Shell variables (exported or not), ``cd`` and, with bash, functions persist across commands
+and phases (:mod:`.build_process`); ``exported-variables`` are read when the command phases end
+(after ``POST_BUILD``), as CodeBuild freezes them. Output streams live into
 CloudWatch Logs, ``/aws/codebuild/<project>`` / ``<uuid>``, one event per line ending in ``\n``.
 Builds run concurrently, one thread each, every build's processes in a process group of its own.
 """
@@ -42,7 +47,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request, Response
 
-from lmi_delivery.sandbox import build_env
+from lmi_delivery.sandbox import build_env, build_image
+from lmi_delivery.sandbox.build_image import BuildImage
 from lmi_delivery.sandbox.build_runner import BuildRunner
 from lmi_delivery.sandbox.build_start import Caller, InvalidInput, Services, plan_build
 from lmi_delivery.sandbox.protocol import INTERNAL_HEADER
@@ -93,8 +99,8 @@ class CodeBuildExtension:
         self._requests: dict[str, dict[str, Any]] = {}
         self._numbers: dict[tuple[str, str], int] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
-        self._shim_lock = threading.Lock()
-        self._shim: tuple[Path | None] | None = None
+        self._image_lock = threading.Lock()
+        self._image: BuildImage | None = None
         self._operations: dict[str, Operation] = {
             "StartBuild": self._start_build,
             "BatchGetBuilds": self._batch_get_builds,
@@ -234,16 +240,15 @@ class CodeBuildExtension:
             s3=self._client("s3", caller),
             logs=self._client("logs", caller),
             machine_env=self._environ,
-            shim_dir=self._terraform_shim(),
+            image=self._build_image(),
         )
 
-    def _terraform_shim(self) -> Path | None:
-        with self._shim_lock:
-            if self._shim is None:
-                shim_dir = Path(self._sandbox.workdir) / "codebuild-bin"
-                self._shim = (build_env.terraform_shim(self._environ.get("PATH", ""), shim_dir,
-                                                       self._environ),)
-            return self._shim[0]
+    def _build_image(self) -> BuildImage:
+        """The image every build runs on, made when the first build starts."""
+        with self._image_lock:
+            if self._image is None:
+                self._image = build_image.prepare(Path(self._sandbox.workdir), self._environ)
+            return self._image
 
     def _client(self, service: str, caller: Caller) -> Any:
         key = (service, caller.region, caller.access_key)

@@ -101,6 +101,9 @@ def clean_environ(home: Path, *, path_front: Path | None = None) -> dict[str, st
 
 # -- the throwaway repository -----------------------------------------------------------------
 
+#: A deploy-only secret of the throwaway repository's config (the sandbox makes up its value).
+DEPLOY_SECRET = "/quickstart/{env}/deploy-token"
+
 @dataclass
 class ThrowawayRepo:
     path: Path
@@ -131,6 +134,11 @@ class ThrowawayRepo:
     def create(cls, path: Path) -> ThrowawayRepo:
         shutil.copytree(QUICKSTART, path, ignore=shutil.ignore_patterns(
             ".terraform", "*.tfstate*", "*.tfplan", ".lmi-delivery"))
+        # A deploy-only secret: deploy builds get it as a reference, review builds never.
+        config = path / "lmi-delivery.yml"
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "  artifacts: s3://", f'  secrets:\n    DEPLOY_TOKEN: "ssm:{DEPLOY_SECRET}"\n'
+            "  artifacts: s3://"), encoding="utf-8")
         workflows = path / ".github" / "workflows"
         workflows.mkdir(parents=True)
         for template in sorted(TEMPLATES.glob("*.yml")):
@@ -225,7 +233,8 @@ class SandboxServer:
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
         log = (self.workdir / f"sandbox-{self._starts}.log").open("w", encoding="utf-8")
-        # Builds run with this environment (and the interpreter's directory first on PATH).
+        # Builds run with this environment, less the sandbox's own virtualenv (its directory
+        # is first here): like real builds, they install the wheel the jobs hand them.
         env = clean_environ(home, path_front=Path(sys.executable).parent)
         process = subprocess.Popen(
             [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve",

@@ -24,6 +24,7 @@ import yaml
 from act_harness import (
     ACTION_UNDER_TEST,
     AUTHOR,
+    DEPLOY_SECRET,
     REPOSITORY,
     ActRun,
     SandboxServer,
@@ -33,6 +34,7 @@ from act_harness import (
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import PROJECT_KEYS
+from lmi_delivery.execute.sandbox_run import sandbox_secret_value
 from lmi_delivery.github.comments import marker
 
 pytestmark = pytest.mark.slow
@@ -99,12 +101,13 @@ def test_sandbox_serve_provisions_what_run_sandbox_provisions(world: World,
 
     config = tmp_path / "lmi-delivery.yml"
     config.write_text(world.repo.config.read_text(encoding="utf-8").replace(
-        "  artifacts: s3://", '  secrets:\n    TF_VAR_api_token: "ssm:/{service}/{env}/api-token"\n'
-        "  artifacts: s3://"), encoding="utf-8")
+        "  secrets:\n", '  secrets:\n    TF_VAR_api_token: "ssm:/{service}/{env}/api-token"\n'),
+        encoding="utf-8")
     shutil.copytree(world.repo.path / "terraform", tmp_path / "terraform")
     with SandboxServer(config, tmp_path / "sandbox") as other:
         names = {p["Name"] for p in other.client("ssm").describe_parameters()["Parameters"]}
-    assert names == {f"/quickstart/{env}/api-token" for env in world.config.environments}
+    assert names == {f"/quickstart/{env}/{name}" for env in world.config.environments
+                     for name in ("api-token", "deploy-token")}
 
 
 # -- pull request ----------------------------------------------------------------------------
@@ -161,6 +164,10 @@ def test_a_pull_request_into_dev_only_plans_and_keeps_one_comment_per_environmen
         check(not builds["post_deploy"], f"{env_name}: {len(builds['post_deploy'])} "
               "post-deploy build(s) for a pull request")
         for build in builds["plan"] + builds.get("review", []):
+            secret_typed = [v["name"] for v in build["environment"]["environmentVariables"]
+                            if v.get("type", "PLAINTEXT") != "PLAINTEXT"]
+            check(not secret_typed, f"{build['id']}: a review build received the secrets "
+                  f"{secret_typed}")
             check(build["resolvedSourceVersion"] == repo.shas["feature"],
                   f"{build['id']} built {build.get('resolvedSourceVersion')}, not the pull "
                   f"request's head {repo.shas['feature']}")
@@ -222,6 +229,13 @@ def test_a_push_to_dev_plans_once_applies_that_plan_and_post_deploys_once(world:
     check(counts["apply"] == 1, f"{counts['apply']} apply builds, want 1")
     check(counts["post_deploy"] == 1, f"{counts['post_deploy']} post-deploy builds, want 1")
     check(not builds.get("review"), f"{len(builds.get('review', []))} review builds on a push")
+    for build in builds["plan"]:
+        secret_typed = {v["name"]: v["value"] for v in build["environment"]["environmentVariables"]
+                        if v.get("type") == "PARAMETER_STORE"}
+        check(secret_typed == {"DEPLOY_TOKEN": DEPLOY_SECRET.format(env="dev")},
+              f"the deploy plan build's secret references: {secret_typed}")
+    canary = sandbox_secret_value(DEPLOY_SECRET.format(env="dev"))
+    check(canary not in run.text, "the deploy secret's value reached the workflow's log")
     for build in (b for found in builds.values() for b in found):
         check(build["resolvedSourceVersion"] == repo.shas["dev"],
               f"{build['id']} built {build.get('resolvedSourceVersion')}, not the pushed "
@@ -267,11 +281,29 @@ def test_a_push_to_dev_plans_once_applies_that_plan_and_post_deploys_once(world:
               f"the record names plan build {record['plan_build_id']}")
         check(f"/{REPOSITORY}/actions/runs/" in str(record.get("run_url")),
               f"the record's run URL is {record.get('run_url')!r}")
+    # Every build installed the lmi-delivery the workflow's jobs ran (the action's, installed
+    # with pip into the runner's Python), byte for byte: the wheel CodeBuild recorded it from.
+    ran = runner_wheel_sha256(world)
+    for build in (b for found in builds.values() for b in found):
+        installed = exported(build).get("LMI_DELIVERY_INSTALLED_SHA256")
+        check(installed == ran, f"{build['id']} installed lmi-delivery from wheel {installed}, "
+              f"the workflow ran {ran}")
     check(all(a["startTime"] >= p["endTime"] for a in builds["apply"] for p in builds["plan"]),
           "an apply build started before the plan build ended")
     check(all(d["startTime"] >= a["endTime"] for d in builds["post_deploy"]
               for a in builds["apply"]), "a post-deploy build started before the apply ended")
     check.done()
+
+
+def runner_wheel_sha256(world: World) -> str:
+    """The sha256 of the wheel of the lmi-delivery installed in the runner's Python (what
+    ``run``/``ci`` hand their builds), as that lmi-delivery computes it."""
+    import subprocess
+
+    script = ("import os; from lmi_delivery.selfdist.wheel import own_wheel; "
+              "print(own_wheel(dict(os.environ)).sha256)")
+    return subprocess.run([str(world.act.python_bin / "python"), "-I", "-c", script],
+                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 # -- drift -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from selfdist_helpers import this_wheel
 
 from lmi_delivery.execute.executor import Execution, RunServices
 from lmi_delivery.execute.report import RunReport, StageResult
@@ -400,6 +401,12 @@ def test_a_push_to_dev_plans_applies_and_post_deploys(
     assert "::group::[quickstart-dev-post-deploy:" in run.log
     assert "(sensitive value)" in run.log or "<sensitive>" in run.log
     assert_no_canary(run, github)
+    # The lmi-delivery inside the apply build (as CodeBuild recorded what it installed) is the
+    # wheel of the one this job ran, byte for byte; so are the plan and post-deploy builds'.
+    report = json.loads(Path(run.outputs["report-path"]).read_text(encoding="utf-8"))
+    installed = {s["name"]: s["result"]["exported"].get("LMI_DELIVERY_INSTALLED_SHA256")
+                 for s in report["stages"] if s["result"]["builds"]}
+    assert installed == dict.fromkeys(["validate", "apply", "post-deploy"], this_wheel().sha256)
 
 
 @pytest.mark.parametrize("approved", [False, True], ids=["unapproved", "approved"])

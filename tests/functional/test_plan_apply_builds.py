@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selfdist_helpers import as_overrides, this_wheel, wheel_variables
 
 from lmi_delivery.errors import EXIT_REFUSED
 from lmi_delivery.sandbox.server import Sandbox
@@ -139,10 +140,12 @@ REVIEW_PROJECT = "quickstart-{env}-tf-review"
 APPLY_PROJECT = "quickstart-{env}-tf-apply"
 
 
-def _project(codebuild: Any, name: str, source: Path, buildspec: str) -> str:
+def _project(codebuild: Any, name: str, source: Path, buildspec: str,
+             variables: dict[str, str]) -> str:
     codebuild.create_project(
         name=name, source={"type": "NO_SOURCE", "location": str(source), "buildspec": buildspec},
-        artifacts={"type": "NO_ARTIFACTS"}, environment=ENVIRONMENT, serviceRole=ROLE)
+        artifacts={"type": "NO_ARTIFACTS"}, serviceRole=ROLE,
+        environment={**ENVIRONMENT, "environmentVariables": as_overrides(variables)})
     return name
 
 
@@ -181,12 +184,15 @@ def _log(sandbox: Sandbox, build: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def projects(sandbox: Sandbox, repo: Repo) -> Any:
+def projects(sandbox: Sandbox, repo: Repo, s3: Any) -> Any:
+    """The projects, each handing its builds this lmi-delivery's wheel, as the orchestrator
+    hands it to every build it starts."""
     codebuild = sandbox.client("codebuild")
+    wheel = wheel_variables(s3, BUCKET)
     for env in ("dev", "prod"):
-        _project(codebuild, PLAN_PROJECT.format(env=env), repo.root, "buildspecs/plan.yml")
-        _project(codebuild, REVIEW_PROJECT.format(env=env), repo.root, "buildspecs/plan.yml")
-        _project(codebuild, APPLY_PROJECT.format(env=env), repo.root, "buildspecs/apply.yml")
+        for name, spec in ((PLAN_PROJECT, "plan"), (REVIEW_PROJECT, "plan"),
+                           (APPLY_PROJECT, "apply")):
+            _project(codebuild, name.format(env=env), repo.root, f"buildspecs/{spec}.yml", wheel)
     return codebuild
 
 
@@ -206,8 +212,11 @@ def test_plan_build_then_apply_build_change_the_state(
     sha = exported["LMI_PLAN_SHA256"]
     metadata = json.loads(s3.get_object(Bucket=BUCKET, Key=plan_key("dev", commit, sha, "json"))
                           ["Body"].read())
+    wheel = this_wheel()
     assert exported == {
         "LMI_VERDICT": "succeeded",
+        "LMI_DELIVERY_INSTALLED_VERSION": wheel.version,
+        "LMI_DELIVERY_INSTALLED_SHA256": wheel.sha256,
         "LMI_PLAN_KIND": "deploy",
         "LMI_PLAN_URL": f"s3://{BUCKET}/{plan_key('dev', commit, sha)}",
         "LMI_PLAN_METADATA_URL": f"s3://{BUCKET}/{plan_key('dev', commit, sha, 'json')}",

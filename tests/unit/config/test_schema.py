@@ -60,6 +60,7 @@ def _prop(*path: str) -> dict[str, Any]:
     (("codebuild", "timeout_minutes"), model.CodeBuildSettings.timeout_minutes),
     (("codebuild", "queued_timeout_minutes"), model.CodeBuildSettings.queued_timeout_minutes),
     (("codebuild", "poll_interval_seconds"), model.CodeBuildSettings.poll_interval_seconds),
+    (("codebuild", "lmi_delivery"), model.CodeBuildSettings.lmi_delivery),
     (("environments", "*", "apply"), model.Environment.apply),
     (("environments", "*", "require_distinct_approver"),
      model.Environment.require_distinct_approver),
