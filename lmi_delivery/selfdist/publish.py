@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery import __version__
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config
-from lmi_delivery.errors import AwsError, ConfigError, GateRefused
+from lmi_delivery.errors import ConfigError, GateRefused, aws_error, error_code
 from lmi_delivery.selfdist.variables import INDEX_URL, VERSION, WHEEL_SHA256, WHEEL_URL
 from lmi_delivery.selfdist.wheel import Wheel, own_wheel
 from lmi_delivery.steps import EnvVar
@@ -69,12 +69,12 @@ def store(s3: S3Client, bucket: str, key: str, wheel: Wheel, *,
         s3.put_object(Bucket=bucket, Key=key, Body=wheel.data, ContentType="application/zip",
                       ChecksumAlgorithm="SHA256", IfNoneMatch="*", **extra)
     except ClientError as exc:
-        if _code(exc) not in _EXISTS_CODES:
-            raise _aws_error("PutObject", exc, url) from None
+        if error_code(exc) not in _EXISTS_CODES:
+            raise aws_error("PutObject", exc, url) from None
         try:
             existing = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as again:
-            raise _aws_error("GetObject", again, url) from None
+            raise aws_error("GetObject", again, url) from None
         if existing != wheel.data:
             raise GateRefused(f"{url} holds other bytes than lmi-delivery's wheel with sha256 "
                               f"{wheel.sha256}: someone wrote at its key; no build is started "
@@ -113,11 +113,3 @@ def build_variables(config: Config, s3: S3Client,
     return variables
 
 
-def _code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _aws_error(operation: str, exc: Any, url: str) -> AwsError:
-    message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    return AwsError(operation, _code(exc) or "Unknown", f"{message} ({url})",
-                    context={"url": url})

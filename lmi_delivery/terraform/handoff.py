@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.errors import AwsError, GateRefused
+from lmi_delivery.errors import GateRefused, aws_error, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -289,7 +289,7 @@ class PlanStore:
                                                                           Prefix=prefix):
                 keys += [item["Key"] for item in page.get("Contents", [])]
         except ClientError as exc:
-            raise _aws_error("ListObjectsV2", exc, f"s3://{bucket}/{prefix}") from None
+            raise aws_error("ListObjectsV2", exc, f"s3://{bucket}/{prefix}") from None
         records = []
         for key in sorted(keys):
             data = self._get(bucket, key)
@@ -316,9 +316,9 @@ class PlanStore:
             self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,
                                ChecksumAlgorithm="SHA256", IfNoneMatch="*", **extra)
         except ClientError as exc:
-            if _code(exc) in _EXISTS_CODES:
+            if error_code(exc) in _EXISTS_CODES:
                 return False
-            raise _aws_error("PutObject", exc, f"s3://{bucket}/{key}") from None
+            raise aws_error("PutObject", exc, f"s3://{bucket}/{key}") from None
         return True
 
     def _get(self, bucket: str, key: str) -> bytes | None:
@@ -327,9 +327,9 @@ class PlanStore:
         try:
             answer = self.s3.get_object(Bucket=bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
+            if error_code(exc) in _MISSING_CODES:
                 return None
-            raise _aws_error("GetObject", exc, f"s3://{bucket}/{key}") from None
+            raise aws_error("GetObject", exc, f"s3://{bucket}/{key}") from None
         return answer["Body"].read()
 
 
@@ -343,11 +343,3 @@ def _json_object(data: bytes, where: str, what: str) -> dict[str, Any]:
     return document
 
 
-def _code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _aws_error(operation: str, exc: Any, url: str) -> AwsError:
-    message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    return AwsError(operation, _code(exc) or "Unknown", f"{message} ({url})",
-                    context={"url": url})

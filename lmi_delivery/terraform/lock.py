@@ -48,9 +48,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from lmi_delivery.errors import AwsError, GateRefused
+from lmi_delivery.errors import GateRefused, aws_error, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -223,9 +223,9 @@ class ApplyLock:
             answer = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=record.to_json(),
                                         ContentType="application/json", IfNoneMatch="*")
         except ClientError as exc:
-            if _code(exc) in _TAKEN:
+            if error_code(exc) in _TAKEN:
                 return False
-            raise _aws_error("PutObject", exc, self.url) from None
+            raise aws_error("PutObject", exc, self.url) from None
         except BaseException:
             # Interrupted, or the connection failed, before S3 answered: it may have written.
             self._remove_if_ours(record)
@@ -240,9 +240,9 @@ class ApplyLock:
             answer = self.s3.get_object(Bucket=self.bucket, Key=self.key)
             data = answer["Body"].read()
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in _MISSING:
                 return None
-            raise _aws_error("GetObject", exc, self.url) from None
+            raise aws_error("GetObject", exc, self.url) from None
         return Held(LockRecord.from_json(data), answer["ETag"])
 
     def _stale(self, held: Held, now: datetime) -> bool:
@@ -259,9 +259,9 @@ class ApplyLock:
         try:
             self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=held.etag)
         except ClientError as exc:
-            if _code(exc) in _TAKEN | _MISSING:
+            if error_code(exc) in _TAKEN | _MISSING:
                 return  # another build took it over or released it first: try again
-            raise _aws_error("DeleteObject", exc, self.url) from None
+            raise aws_error("DeleteObject", exc, self.url) from None
 
     def _refusal(self, held: Held | None, waited: float) -> GateRefused:
         env = shown(self.environment)
@@ -294,7 +294,7 @@ class ApplyLock:
         try:
             self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=etag)
         except ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if code in _MISSING:
                 self._say(f"apply lock {self.url} was already gone")
             elif code in _TAKEN:
@@ -342,11 +342,3 @@ def _holder_text(held: Held) -> str:
     return held.record.describe()
 
 
-def _code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _aws_error(operation: str, exc: Any, url: str) -> AwsError:
-    message = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    return AwsError(operation, _code(exc) or "Unknown", f"{message} ({url})",
-                    context={"url": url})
