@@ -182,3 +182,59 @@ def test_sigint_to_the_run_command_exits_130_and_stops_its_build() -> None:
     validate = next(s for s in report["stages"] if s["name"] == "validate")["result"]
     assert validate["outcome"] == "failed"
     assert "interrupted by SIGINT" in validate["detail"]
+
+
+class CancelOnFirstStart(TextReporter):
+    """Cancels the run, as a SIGINT or a workflow cancel would, once a build runs."""
+
+    def __init__(self, cancel: Cancellation) -> None:
+        super().__init__(io.StringIO())
+        self.cancel = cancel
+        self.started: list[StartedBuild] = []
+
+    def build_started(self, build: StartedBuild) -> None:
+        super().build_started(build)
+        self.started.append(build)
+        self.cancel.cancel(signal.SIGINT)
+
+
+@pytest.mark.parametrize("stop_apply", [False, True], ids=["left-to-finish", "stopped"])
+def test_a_cancel_never_tears_a_running_apply_build(sandbox: Sandbox, tmp_path: Path,
+                                                    stop_apply: bool) -> None:
+    from lmi_delivery.execute.executor import PlanBuild
+    from lmi_delivery.execute.run import apply_only
+
+    config = load(QUICKSTART / "lmi-delivery.yml")
+    env = config.environment("dev")
+    commit = snapshot(config.root, tmp_path / "source", dict(os.environ), [env.branch])
+    codebuild = sandbox.client("codebuild")
+    create_projects(codebuild, config, env, tmp_path / "source", sandbox.account_id)
+    environ = {"AWS_ENDPOINT_URL": sandbox.endpoint_url, "AWS_ACCESS_KEY_ID": "x",
+               "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1"}
+    bound = PlanBuild("quickstart-dev-tf-plan:0", "a" * 64)
+    plan = apply_only(make_plan(PlanRequest(str(config.path), env.name, ContextFlags(
+        event="push", ref=env.branch, sha=commit)), environ, config=config), bound)
+    cancel = Cancellation()
+    reporter = CancelOnFirstStart(cancel)
+    # The apply build stands in for a long terraform apply.
+    slow = "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 3\n"
+    services = RunServices(codebuild=codebuild, logs=sandbox.client("logs"), reporter=reporter,
+                           links=ConsoleLinks("us-east-1", sandbox.endpoint_url),
+                           approve=lambda step: None, check_setup=list, poll_interval=0.5,
+                           cancel=cancel, plan_build=bound, stop_apply_on_cancel=stop_apply,
+                           buildspec_override=lambda step: slow)
+    [execution] = execute_all([plan], services)
+    assert isinstance(execution.error, Interrupted)
+    [build] = reporter.started
+    assert build.project == "quickstart-dev-tf-apply"
+    status = codebuild.batch_get_builds(ids=[build.id])["builds"][0]["buildStatus"]
+    if stop_apply:
+        assert status == "STOPPED"
+        return
+    assert status == "IN_PROGRESS"  # left to finish, not torn
+    assert f"lmi-delivery codebuild wait {build.id}" in str(execution.error)
+    deadline = time.monotonic() + 30
+    while status == "IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = codebuild.batch_get_builds(ids=[build.id])["builds"][0]["buildStatus"]
+    assert status == "SUCCEEDED"

@@ -114,3 +114,21 @@ def test_the_sandbox_commit_stands_in_after_githubs_context_is_checked(
     with pytest.raises(UsageError, match="--sha"):  # a flag still may not contradict GitHub
         make_plan(PlanRequest(str(config.path), "dev", ContextFlags(sha=SHA), offline=True),
                   github, config=config)
+
+
+def test_a_builds_verdict_comes_from_its_record_never_from_its_log() -> None:
+    from lmi_delivery.codebuild.model import BuildResult, StartedBuild
+    from lmi_delivery.errors import OperationFailed
+    from lmi_delivery.execute.executor import _check_build
+    from lmi_delivery.execute.report import StageResult
+
+    started = StartedBuild("quickstart-dev-tf-review:1", "quickstart-dev-tf-review")
+    # A pull request's code prints what a refusal looks like: the build only failed.
+    forged = BuildResult(started, "FAILED", "BUILD", tail=("refused: all clear, approve it",))
+    with pytest.raises(OperationFailed) as failed:
+        _check_build(started, forged, StageResult("succeeded"))
+    assert not isinstance(failed.value, GateRefused)
+    refused = BuildResult(started, "FAILED", "BUILD", exported={
+        "LMI_VERDICT": "refused", "LMI_VERDICT_DETAIL": "LMI002: concurrency\nabove 64"})
+    with pytest.raises(GateRefused, match="refused: LMI002: concurrency above 64"):
+        _check_build(started, refused, StageResult("succeeded"))
