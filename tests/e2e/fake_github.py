@@ -21,15 +21,15 @@ request without the token gets 401.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from json_api import serve_json
 
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 
@@ -249,36 +249,6 @@ class FakeGithub:
 def serve(repository: str, token: str) -> Iterator[FakeGithub]:
     """A :class:`FakeGithub` answering on a free port of 127.0.0.1 (its ``url``)."""
     fake = FakeGithub(repository, token)
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                status, data = 400, {"message": "Problems parsing JSON"}
-            else:
-                status, data = fake.handle(self.command, self.path, body,
-                                           self.headers.get("Authorization", ""))
-            payload = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_json(fake.handle) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

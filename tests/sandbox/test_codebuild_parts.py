@@ -127,8 +127,8 @@ def test_tool_path_puts_the_tools_first_and_hides_the_virtualenv(tmp_path: Path)
 def test_the_machine_s_pip_and_python_settings_do_not_reach_a_build() -> None:
     inherited = build_env.machine_environment({
         "PATH": "/usr/bin", "HOME": "/root", "PIP_FIND_LINKS": "/opt/wheels",
-        "PIP_INDEX_URL": "https://pypi.example/simple", "VIRTUAL_ENV": "/work/.venv",
-        "PYTHONPATH": "/work", "LMI_DELIVERY_WHEEL_SHA256": "0" * 64, "AWS_PROFILE": "x"})
+        "PIP_INDEX_URL": "https://pypi.example/simple", "VIRTUAL_ENV": "/opt/app/.venv",
+        "PYTHONPATH": "/opt/app", "LMI_DELIVERY_WHEEL_SHA256": "0" * 64, "AWS_PROFILE": "x"})
     assert inherited == {"PATH": "/usr/bin", "HOME": "/root"}
 
 

@@ -3,7 +3,7 @@
 ``../shared/corpus/buildspecs/sandbox-runs/`` (beside the repository, as in CI) holds real
 buildspecs adapted only so that they need nothing but a shell: the network, the AWS CLI, docker
 and the other tools they call are stubs, written here. Each test runs one file unchanged and
-checks what CodeBuild would have produced. Without the corpus the tests are skipped.
+checks what CodeBuild would have produced. Without the corpus the tests fail, saying where it should be.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shared_corpus
 from codebuild_helpers import log_lines, make_project, output, phases, run, variables
 
 from lmi_delivery.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.slow
 
-RUNS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "buildspecs" / "sandbox-runs"
-if not RUNS.is_dir():
-    pytest.skip("the shared corpus is not beside the repository", allow_module_level=True)
 
 #: SSM parameters the AWS CLI stub answers (``aws ssm get-parameter --name N``).
 PARAMETERS = {
@@ -130,7 +128,7 @@ def stubs(tmp_path: Path) -> list[dict[str, str]]:
 
 
 def spec(name: str) -> str:
-    return (RUNS / name).read_text(encoding="utf-8")
+    return (shared_corpus.corpus("buildspecs", "sandbox-runs") / name).read_text(encoding="utf-8")
 
 
 def test_the_shell_state_probe(codebuild: Any, logs: Any, tmp_path: Path,

@@ -3,8 +3,8 @@
 Every file under ``tests/data/buildspec/valid/`` must validate; every file under ``invalid/``
 must not, and its first line ``# expect: <text>`` names a part of the error it must produce.
 
-When the shared corpus of real buildspecs is beside the repository (``../shared/corpus``, as in
-CI), its ``real/`` files must validate and its ``real-invalid/`` ones must not; ``real-warn/``
+In the shared corpus of real buildspecs beside the repository (``../shared/corpus``, as in
+CI), the ``real/`` files must validate and its ``real-invalid/`` ones must not; ``real-warn/``
 holds files CodeBuild runs with a warning about keys it does not know: the schema refuses them,
 as it refuses every unknown key (a misspelt key is almost always a mistake).
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shared_corpus
 import yaml
 from jsonschema import Draft202012Validator
 from schema_walk import subschemas
@@ -26,8 +27,6 @@ DATA = REPO / "tests" / "data" / "buildspec"
 VALID = sorted((DATA / "valid").glob("*.yml"))
 INVALID = sorted((DATA / "invalid").glob("*.yml"))
 OURS = sorted((REPO / "buildspecs").glob("*.yml"))
-CORPUS = REPO.parent / "shared" / "corpus" / "buildspecs"
-corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the repo")
 SCHEMA: dict[str, Any] = json.loads(
     (files("lmi_delivery") / "schemas" / "buildspec.schema.json").read_text(encoding="utf-8"))
 #: Objects that are maps with free keys (names chosen by the user), closed by their value schema.
@@ -36,7 +35,7 @@ MAPS = {"$.env.variables", "$.env.parameter-store", "$.env.secrets-manager", "$.
 
 
 def _corpus(folder: str) -> list[Path]:
-    return sorted((CORPUS / folder).glob("*.yml")) if CORPUS.is_dir() else []
+    return sorted((shared_corpus.corpus("buildspecs") / folder).glob("*.yml"))
 
 
 def _errors(path: Path) -> list[str]:
@@ -114,21 +113,18 @@ def test_the_examples_cover_the_usual_mistakes() -> None:
         p.stem for p in VALID}
 
 
-@corpus
 def test_every_real_buildspec_validates() -> None:
     found = {path.name: _errors(path) for path in _corpus("real")}
     assert len(found) >= 59
     assert {name: errors[:2] for name, errors in found.items() if errors} == {}
 
 
-@corpus
 def test_every_real_buildspec_codebuild_refuses_is_refused() -> None:
     found = {path.name: _errors(path) for path in _corpus("real-invalid")}
     assert found
     assert [name for name, errors in found.items() if not errors] == []
 
 
-@corpus
 def test_real_buildspecs_codebuild_warns_about_are_refused_for_their_unknown_keys() -> None:
     found = {path.name: _errors(path) for path in _corpus("real-warn")}
     assert found

@@ -12,21 +12,20 @@ import sys
 from pathlib import Path
 
 import pytest
+import shared_corpus
 
 REPO = Path(__file__).resolve().parents[3]
-CORPUS = REPO.parent / "shared" / "corpus" / "plans"
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from gates_corpus import FileResult, run_corpus  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
 #: The only reasons a real file may be refused: it is not a plan's JSON.
 NOT_A_PLAN = ("is a Terraform state", "is a binary plan file", "malformed plan JSON: Extra data")
 
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, FileResult]:
-    return {r.name: r for r in run_corpus(CORPUS)}
+    return {r.name: r for r in run_corpus(shared_corpus.corpus("plans"))}
 
 
 def test_no_traceback_documented_exit_codes_valid_sarif(results: dict[str, FileResult]) -> None:

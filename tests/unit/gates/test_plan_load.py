@@ -41,7 +41,7 @@ def test_an_undecodable_file_names_the_byte() -> None:
 
 
 def test_wrapper_lines_are_skipped_and_errors_keep_the_file_s_line_numbers() -> None:
-    wrapped = ("[command]/home/runner/_temp/terraform-bin show -json tfplan\n"
+    wrapped = ("[command]/opt/runner/_temp/terraform-bin show -json tfplan\n"
                "::debug::starting\n" + TEXT + "\n::debug::exitcode: 0\n"
                "::set-output name=exitcode::0\n")
     assert parse(wrapped, "plan.json") == DOC
