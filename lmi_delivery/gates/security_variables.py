@@ -11,7 +11,6 @@ only when true); only when the plan does not declare the variable are the workin
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -21,6 +20,7 @@ from lmi_delivery.errors import Location
 from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.rules import finding
+from lmi_delivery.gates.sources import relative_to, tf_files
 
 PREFIX = "TF_VAR_"
 _SENSITIVE = re.compile(r"^\s*sensitive\s*=\s*true\s*(?:#.*|//.*)?$", re.MULTILINE)
@@ -59,22 +59,14 @@ def _declaration(working_dir: Path, repo_root: Path | None,
     """Where ``variable "name"`` is declared in the ``*.tf`` files, and whether it says
     ``sensitive = true``."""
     header = re.compile(rf'^[ \t]*variable[ \t]+"?{re.escape(name)}"?[ \t]*\{{', re.MULTILINE)
-    try:
-        files = sorted(p for p in working_dir.glob("*.tf") if p.is_file())
-    except OSError:
-        return None
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
+    for path, text in tf_files(working_dir):
         match = header.search(text)
         if match is None:
             continue
         body = _block(text, match.end())
         line = text.count("\n", 0, match.start()) + 1
         column = len(match.group(0)) - len(match.group(0).lstrip()) + 1
-        location = Location(_relative(path, repo_root), line, column)
+        location = Location(relative_to(path, repo_root), line, column)
         return location, bool(_SENSITIVE.search(body))
     return None
 
@@ -100,11 +92,3 @@ def _block(text: str, start: int) -> str:
         i += 1
     return text[start:]
 
-
-def _relative(path: Path, root: Path | None) -> str:
-    if root is None:
-        return path.as_posix()
-    try:
-        return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
-    except ValueError:  # another drive
-        return path.as_posix()

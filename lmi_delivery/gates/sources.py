@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -67,16 +67,8 @@ class SourceIndex:
 
     def _scan(self, directory: Path) -> Headers:
         found: Headers = {}
-        try:
-            files = sorted(p for p in directory.glob("*.tf") if p.is_file())
-        except OSError:
-            return found
-        for path in files:
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            relative = self._relative(path)
+        for path, text in tf_files(directory):
+            relative = relative_to(path, self.repo_root)
             for match in _HEADER.finditer(text):
                 line = text.count("\n", 0, match.start()) + 1
                 if match.group("module"):
@@ -88,11 +80,30 @@ class SourceIndex:
                 found.setdefault(key, Location(relative, line, column))
         return found
 
-    def _relative(self, path: Path) -> str:
+
+
+def tf_files(directory: Path) -> Iterator[tuple[Path, str]]:
+    """The ``*.tf`` files directly in ``directory``, sorted, with their text (unreadable ones
+    left out: a source position is a help, never a reason to fail)."""
+    try:
+        files = sorted(p for p in directory.glob("*.tf") if p.is_file())
+    except OSError:
+        return
+    for path in files:
         try:
-            return Path(os.path.relpath(path.resolve(), self.repo_root.resolve())).as_posix()
-        except ValueError:  # another drive
-            return path.as_posix()
+            yield path, path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+
+
+def relative_to(path: Path, root: Path | None) -> str:
+    """``path`` relative to ``root`` for a finding's location (as given without a root)."""
+    if root is None:
+        return path.as_posix()
+    try:
+        return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+    except ValueError:  # another drive
+        return path.as_posix()
 
 
 def place(plan: Plan, findings: list[Finding], sources: SourceIndex | None) -> list[Finding]:
