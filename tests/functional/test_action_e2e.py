@@ -486,3 +486,50 @@ def test_no_pull_request_event_reaches_apply(tmp_path: Path, event: str,
         assert not builds
         assert "| apply | skipped |" in summary.read_text("utf-8")
     assert (apply.status == "run" and bool(builds)) is applies
+
+
+def _example_payloads(node_tools: Path) -> list[tuple[str, dict[str, Any]]]:
+    index = node_tools / "@octokit" / "webhooks-examples" / "api.github.com" / "index.json"
+    return [(group["name"], example) for group in json.loads(index.read_text("utf-8"))
+            for example in group["examples"]]
+
+
+def test_every_example_payload_under_ci_applies_only_a_push_or_dispatch_on_the_branch(
+        tmp_path: Path, node_tools: Path) -> None:
+    """Every payload of @octokit/webhooks-examples as GitHub Actions would hand it to `ci`,
+    once as given and once with its ref moved to dev: only a push or a dispatch on dev (and a
+    workflow_run lmi-delivery vetted) may reach the apply build, and never a deleted ref."""
+    config = str(QUICKSTART / "lmi-delivery.yml")
+    runs = applied = 0
+    for name, example in _example_payloads(node_tools):
+        for on_dev in (False, True):
+            payload = json.loads(json.dumps(example))
+            if on_dev and "ref" in payload:
+                payload["ref"] = "refs/heads/dev"
+            if on_dev and isinstance(payload.get("workflow_run"), dict):
+                payload["workflow_run"]["head_branch"] = "dev"
+            event_path = tmp_path / "event.json"
+            event_path.write_text(json.dumps(payload), encoding="utf-8")
+            ref = payload.get("ref") if isinstance(payload.get("ref"), str) else "refs/heads/main"
+            environ = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": name,
+                       "GITHUB_EVENT_PATH": str(event_path), "GITHUB_REF": ref,
+                       "GITHUB_SHA": PUSH_SHA, "RUNNER_TEMP": str(tmp_path),
+                       "GITHUB_REPOSITORY": REPOSITORY, "GITHUB_RUN_ID": RUN_ID}
+            executor = RecordingExecutor()
+            inputs = CiInputs(command="run", environment="dev", config=config,
+                              comment_on_pr=False)
+            outcome = Ci(inputs, environ, io.StringIO(),
+                         rest_factory=lambda url, token: GithubRest(token, url),
+                         executor=executor).run()
+            runs += 1
+            assert outcome.error is None or outcome.error.exit_code == 2, (name, outcome.error)
+            for plan in executor.plans:
+                builds = [s for s in plan.stage("apply").steps if isinstance(s, StartBuild)]
+                if not builds:
+                    continue
+                applied += 1
+                assert name in ("push", "workflow_dispatch", "workflow_run"), name
+                assert not payload.get("deleted"), (name, "a deleted ref applied")
+                assert plan.context["ref"] == "refs/heads/dev", (name, plan.context)
+    assert runs == 2 * len(_example_payloads(node_tools))
+    assert applied >= 1  # the pushes and dispatches moved onto dev do deploy
