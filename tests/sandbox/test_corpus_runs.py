@@ -3,7 +3,8 @@
 ``../shared/corpus/buildspecs/sandbox-runs/`` (beside the repository, as in CI) holds real
 buildspecs adapted only so that they need nothing but a shell: the network, the AWS CLI, docker
 and the other tools they call are stubs, written here. Each test runs one file unchanged and
-checks what CodeBuild would have produced. Without the corpus the tests fail, saying where it should be.
+checks what CodeBuild would have produced. Without the corpus the tests fail, saying where
+it should be.
 """
 
 from __future__ import annotations
