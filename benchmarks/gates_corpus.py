@@ -34,8 +34,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from lmi_delivery.cli.commands.gates import gates_group
 from lmi_delivery.errors import LmiError
-from lmi_delivery.gates.command import gates_group
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "plans"

@@ -1,5 +1,5 @@
 """``python -m lmi_delivery`` is the ``lmi-delivery`` command."""
 
-from lmi_delivery.cli import main
+from lmi_delivery.cli.main import main
 
 main()

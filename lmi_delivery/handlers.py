@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lmi_delivery.errors import InputError
-from lmi_delivery.postdeploy.prune_run import PruneRequest, run_prune
+from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 
 DEFAULT_CONFIG = "lmi-delivery.yml"
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -34,7 +34,7 @@ def sandbox_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     """One build cache for every sandbox of the session (in-process or run by a test's
     subprocess): a wheel of lmi-delivery is installed into a virtualenv once, not once per
     sandbox. The tests of the install itself give their builds caches of their own."""
-    from lmi_delivery.sandbox.build_image import SHARED_CACHE
+    from lmi_delivery.sandbox.codebuild.image import SHARED_CACHE
 
     cache = tmp_path_factory.mktemp("sandbox-build-cache")
     with pytest.MonkeyPatch.context() as patch:

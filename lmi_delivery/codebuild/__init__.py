@@ -3,20 +3,22 @@
 Clients are handed in (build them with :class:`lmi_delivery.aws.ClientFactory`); nothing here
 reads the environment. Modules: ``variables`` (overrides, the secret rule), ``model`` (requests,
 builds, results, console links), ``start``, ``poller`` (with ``logs``, ``interval``),
-``failure``, ``cancel``, ``reporting`` / ``github_reporter``, ``run`` and ``command`` (the CLI).
+``failure``, ``cancel``, ``reporting`` (the :class:`Reporter` protocol; GitHub's form lives in
+:mod:`lmi_delivery.github.build_reporter`) and ``run`` (what the CLI's commands do). It never
+writes GitHub workflow commands and never reads the environment.
 """
 
 from __future__ import annotations
 
 from lmi_delivery.codebuild.cancel import Cancellation, cancel_on_signals, stop_builds
 from lmi_delivery.codebuild.failure import raise_for_failures
-from lmi_delivery.codebuild.github_reporter import GithubReporter
 from lmi_delivery.codebuild.interval import AdaptiveInterval
 from lmi_delivery.codebuild.model import BuildRequest, BuildResult, ConsoleLinks, StartedBuild
 from lmi_delivery.codebuild.poller import wait
 from lmi_delivery.codebuild.reporting import Reporter, TextReporter
 from lmi_delivery.codebuild.start import request_from_step, start_build, start_builds
 from lmi_delivery.codebuild.variables import Variable
+from lmi_delivery.github.build_reporter import GithubReporter
 
 __all__ = [
     "AdaptiveInterval",

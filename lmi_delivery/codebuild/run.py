@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from lmi_delivery.codebuild.cancel import cancel_on_signals
 from lmi_delivery.codebuild.failure import raise_for_failures
-from lmi_delivery.codebuild.github_reporter import GithubReporter
 from lmi_delivery.codebuild.model import BuildRequest, BuildResult, ConsoleLinks, StartedBuild
 from lmi_delivery.codebuild.poller import wait
 from lmi_delivery.codebuild.reporting import Reporter, TextReporter
 from lmi_delivery.codebuild.start import start_build
+from lmi_delivery.github.build_reporter import GithubReporter
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild import CodeBuildClient

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from mypy_boto3_codebuild import CodeBuildClient
 
     from lmi_delivery.codebuild.reporting import Reporter
-    from lmi_delivery.steps import StartBuild
+    from lmi_delivery.plan.steps import StartBuild
 
 
 def start_build(client: CodeBuildClient, request: BuildRequest, *,

@@ -33,7 +33,14 @@ from lmi_delivery.codebuild.model import BuildResult
 from lmi_delivery.config.model import STAGES
 from lmi_delivery.errors import GateRefused, Interrupted, LmiError, OperationFailed
 from lmi_delivery.execute.report import BuildRecord, Outcome, RunReport, StageResult
-from lmi_delivery.steps import RUNNER, AwaitApproval, DeliveryPlan, EnvVar, GateCheck, StartBuild
+from lmi_delivery.plan.steps import (
+    RUNNER,
+    AwaitApproval,
+    DeliveryPlan,
+    EnvVar,
+    GateCheck,
+    StartBuild,
+)
 
 #: What lmi-delivery exports inside a build: ``succeeded``, ``refused`` (exit 3) or ``failed``.
 VERDICT = "LMI_VERDICT"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lmi_delivery.render import Format
-from lmi_delivery.render import render as render_plan
-from lmi_delivery.steps import DeliveryPlan
+from lmi_delivery.plan.render import Format
+from lmi_delivery.plan.render import render as render_plan
+from lmi_delivery.plan.steps import DeliveryPlan
 
 Outcome = Literal["succeeded", "failed", "refused", "skipped", "not-run"]
 

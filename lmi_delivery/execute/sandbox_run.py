@@ -22,7 +22,7 @@ from lmi_delivery import process
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import PROJECT_KEYS, Config, Environment
 from lmi_delivery.errors import OperationFailed
-from lmi_delivery.planner import secret_env
+from lmi_delivery.plan.planner import secret_env
 
 #: Seconds between build polls against the sandbox: its builds take seconds, not minutes.
 SANDBOX_POLL_SECONDS = 1.0

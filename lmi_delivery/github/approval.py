@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lmi_delivery.errors import GateRefused
-from lmi_delivery.steps import AwaitApproval
+from lmi_delivery.plan.steps import AwaitApproval
 
 
 class ApprovalsApi(Protocol):

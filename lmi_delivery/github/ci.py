@@ -18,9 +18,8 @@ from typing import TextIO
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import ConfigError, LmiError
-from lmi_delivery.events import CiContext, ContextFlags, resolve
 from lmi_delivery.execute.executor import execute_all
-from lmi_delivery.execute.run import Executor
+from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github import comments, tasks
 from lmi_delivery.github.approval import ApprovalChecker, run_participants
@@ -30,6 +29,7 @@ from lmi_delivery.github.outputs import write_outputs
 from lmi_delivery.github.pipeline import Pipeline, run_pipeline
 from lmi_delivery.github.rest import GithubRest
 from lmi_delivery.github.summary import append_summary, section
+from lmi_delivery.plan.events import CiContext, ContextFlags, resolve
 
 RestFactory = Callable[[str, str], GithubRest]
 

@@ -2,7 +2,7 @@
 
 Both are read once, at the edge, from the environment the runner gives the step; nothing below
 reads ``os.environ``. The CI context (event, ref, commit, pull request) is
-:func:`lmi_delivery.events.resolve`'s, read from the same snapshot.
+:func:`lmi_delivery.plan.events.resolve`'s, read from the same snapshot.
 """
 
 from __future__ import annotations

@@ -15,19 +15,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from lmi_delivery.commands.plan import plan_for
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import GateRefused, UsageError
 from lmi_delivery.escape import code_span, fenced, link, markdown_text
-from lmi_delivery.events import CiContext
 from lmi_delivery.execute.executor import RunServices, execute_all
 from lmi_delivery.execute.report import RunReport, render
-from lmi_delivery.execute.run import Executor
-from lmi_delivery.gates.policy import MUTATING_STAGES
+from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, Runner
-from lmi_delivery.render import render as render_plan
-from lmi_delivery.steps import AwaitApproval, DeliveryPlan, EnvVar
+from lmi_delivery.plan.events import CiContext
+from lmi_delivery.plan.policy import MUTATING_STAGES
+from lmi_delivery.plan.prepare import plan_for
+from lmi_delivery.plan.render import render as render_plan
+from lmi_delivery.plan.steps import AwaitApproval, DeliveryPlan, EnvVar
 
 PLAN_ONLY = "command plan runs the review stages only; `command: run` applies"
 
@@ -77,7 +77,7 @@ def _annotating_setup_check(p: Pipeline) -> Callable[[], Sequence[str]]:
 
 def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float) -> RunServices:
     from lmi_delivery.codebuild import GithubReporter
-    from lmi_delivery.execute.run import make_services
+    from lmi_delivery.execute.services import make_services
 
     services = make_services(p.config, p.env, aws_environ, poll, p.log)
 
@@ -209,7 +209,7 @@ def run_pipeline(p: Pipeline, environ: Mapping[str, str], report_path: str) -> O
 
 def _apply(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
            report_path: str) -> Outcome:
-    from lmi_delivery.execute.run import apply_only, bind_to_plan_build, execute_plans
+    from lmi_delivery.execute.services import apply_only, bind_to_plan_build, execute_plans
 
     plan = plan_for(p.config, p.env, p.context, aws_environ)
     if plan.stage("apply").status == "skipped":
@@ -233,7 +233,7 @@ def _apply(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
 
 def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], poll: float,
              review_only: bool, report_path: str) -> Outcome:
-    from lmi_delivery.execute.run import execute_plans
+    from lmi_delivery.execute.services import execute_plans
 
     plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only,
                          drift=p.inputs.command == "drift")

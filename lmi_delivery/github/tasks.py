@@ -27,11 +27,11 @@ def _outputs(report_path: str, **extra: str) -> dict[str, str]:
 
 def post_deploy(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
                 say: Say, report_path: str, poll: float) -> Outcome:
-    from lmi_delivery.postdeploy.commands import make_clients
+    from lmi_delivery.cli.commands.postdeploy import make_clients
     from lmi_delivery.postdeploy.publish import WaitSettings
     from lmi_delivery.postdeploy.report import PostDeployReport, Reporter
-    from lmi_delivery.postdeploy.runner import RunOptions, run_post_deploy
     from lmi_delivery.postdeploy.scale import ScaleWait
+    from lmi_delivery.postdeploy.sequence import RunOptions, run_post_deploy
 
     options = RunOptions(wait=WaitSettings(delay=poll, progress_every=max(10.0, poll)),
                          scale_wait=ScaleWait(delay=poll, progress_every=max(10.0, poll)))
@@ -54,8 +54,8 @@ def post_deploy(config: Config, env: Environment, inputs: CiInputs, aws: Mapping
 
 def prune(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
           say: Say, report_path: str) -> Outcome:
-    from lmi_delivery.postdeploy.prune_report import render_prune_report
-    from lmi_delivery.postdeploy.prune_run import PruneRequest, run_prune
+    from lmi_delivery.postdeploy.prune.report import render_prune_report
+    from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 
     request = PruneRequest(config_path=str(config.path), env_name=env.name,
                            dry_run=inputs.dry_run)
@@ -76,7 +76,7 @@ def prune(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, 
 
 def rollback(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
              say: Say, report_path: str) -> Outcome:
-    from lmi_delivery.postdeploy.commands import make_clients
+    from lmi_delivery.cli.commands.postdeploy import make_clients
     from lmi_delivery.postdeploy.report import Reporter
     from lmi_delivery.postdeploy.rollback import rollback as do_rollback
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Canary, Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.steps import RUNNER, AliasMove
 from lmi_delivery.postdeploy.canary import CanaryClock, CanaryRolledBack, run_canary
 from lmi_delivery.postdeploy.publish import aws_call, selected
 from lmi_delivery.postdeploy.report import Reporter
-from lmi_delivery.steps import RUNNER, AliasMove
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -20,8 +20,8 @@ from typing import Any
 
 from lmi_delivery.config.model import Canary
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.steps import AliasMove
 from lmi_delivery.postdeploy.report import Reporter
-from lmi_delivery.steps import AliasMove
 
 POLL_SECONDS = 30.0
 

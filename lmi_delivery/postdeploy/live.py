@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.planner import LiveState
+from lmi_delivery.plan.planner import LiveState
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

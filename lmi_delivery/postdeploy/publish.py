@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed, UsageError
+from lmi_delivery.plan.steps import RUNNER, Publish
 from lmi_delivery.postdeploy.report import Reporter
-from lmi_delivery.steps import RUNNER, Publish
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -140,7 +140,7 @@ def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env
     """Make room, publish every target in parallel, wait until each is Active."""
     settings = wait or WaitSettings()
     if headroom is None:
-        from lmi_delivery.postdeploy.prune import ensure_headroom
+        from lmi_delivery.postdeploy.prune.api import ensure_headroom
 
         headroom = partial(ensure_headroom, progress=reporter.say)
     for provider, count in plan.publishes_per_provider().items():

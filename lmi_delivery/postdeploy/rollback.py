@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.steps import RUNNER, AliasMove
 from lmi_delivery.postdeploy.alias import (
     AliasPlan,
     AliasResult,
@@ -36,12 +37,11 @@ from lmi_delivery.postdeploy.alias import (
 )
 from lmi_delivery.postdeploy.publish import selected
 from lmi_delivery.postdeploy.report import Reporter, last_key, load_last
-from lmi_delivery.steps import RUNNER, AliasMove
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-    from lmi_delivery.postdeploy.runner import PostDeployClients
+    from lmi_delivery.postdeploy.sequence import PostDeployClients
 
 
 @dataclass(frozen=True)

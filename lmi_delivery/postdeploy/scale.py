@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed
+from lmi_delivery.plan.steps import RUNNER, Scale
 from lmi_delivery.postdeploy.alias import read_alias
 from lmi_delivery.postdeploy.publish import aws_call, selected
 from lmi_delivery.postdeploy.report import Reporter
-from lmi_delivery.steps import RUNNER, Scale
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

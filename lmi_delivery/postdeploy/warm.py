@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.steps import RUNNER, Warm
 from lmi_delivery.postdeploy.alias import not_active_hint, version_state
 from lmi_delivery.postdeploy.publish import selected
 from lmi_delivery.postdeploy.report import Reporter, WarmInvocation
-from lmi_delivery.steps import RUNNER, Warm
 from lmi_delivery.warmup import warmup_payload
 
 if TYPE_CHECKING:

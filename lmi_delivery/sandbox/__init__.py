@@ -5,7 +5,7 @@ Public API: :class:`Sandbox`, :class:`SandboxOptions`, :class:`FaultRates`, the
 ``control`` for the control endpoints and ``seeding`` for the seed file format.
 
 Names are imported on first use, so ``import lmi_delivery.sandbox`` (and the CLI group in
-``command``) works without the ``sandbox`` extra (moto) installed.
+:mod:`lmi_delivery.cli.commands.sandbox`) works without the ``sandbox`` extra (moto) installed.
 """
 
 from __future__ import annotations

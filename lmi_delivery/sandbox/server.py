@@ -21,23 +21,23 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from lmi_delivery.sandbox.app import SandboxApp
-from lmi_delivery.sandbox.capacity_providers import CapacityProviderOperations
 from lmi_delivery.sandbox.control import Control
 from lmi_delivery.sandbox.extension import Extension, Sweeper
-from lmi_delivery.sandbox.lambda_aliases import AliasOperations
-from lmi_delivery.sandbox.lambda_functions import FunctionOperations
-from lmi_delivery.sandbox.lambda_invoke import InvokeOperations
-from lmi_delivery.sandbox.lambda_permissions import PermissionOperations
-from lmi_delivery.sandbox.lambda_versions import VersionOperations
+from lmi_delivery.sandbox.lambda_.aliases import AliasOperations
+from lmi_delivery.sandbox.lambda_.capacity_providers import CapacityProviderOperations
+from lmi_delivery.sandbox.lambda_.functions import FunctionOperations
+from lmi_delivery.sandbox.lambda_.invoke import InvokeOperations
+from lmi_delivery.sandbox.lambda_.permissions import PermissionOperations
+from lmi_delivery.sandbox.lambda_.scaling import ScalingOperations
+from lmi_delivery.sandbox.lambda_.versions import VersionOperations
 from lmi_delivery.sandbox.options import SandboxOptions
 from lmi_delivery.sandbox.s3_writes import S3Writes
-from lmi_delivery.sandbox.scaling import ScalingOperations
 from lmi_delivery.sandbox.state import ACCOUNT_ID, Invocation, SandboxState, moto_function
 
 if TYPE_CHECKING:
     from lmi_delivery.config.model import Config
 
-CODEBUILD_MODULE = "lmi_delivery.sandbox.codebuild"
+CODEBUILD_MODULE = "lmi_delivery.sandbox.codebuild.service"
 _running_lock = threading.Lock()
 _running: list[Sandbox] = []
 

@@ -22,9 +22,9 @@ from lmi_delivery import __version__
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config
 from lmi_delivery.errors import ConfigError, GateRefused, aws_error, error_code
+from lmi_delivery.plan.steps import EnvVar
 from lmi_delivery.selfdist.variables import INDEX_URL, VERSION, WHEEL_SHA256, WHEEL_URL
 from lmi_delivery.selfdist.wheel import Wheel, own_wheel
-from lmi_delivery.steps import EnvVar
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

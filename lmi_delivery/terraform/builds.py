@@ -40,8 +40,8 @@ from lmi_delivery import process
 from lmi_delivery.config import load, naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import GateRefused, UsageError
-from lmi_delivery.events import is_pull_request_event
-from lmi_delivery.planner import PLAN_FILE
+from lmi_delivery.plan.events import is_pull_request_event
+from lmi_delivery.plan.planner import PLAN_FILE
 from lmi_delivery.terraform import lineage
 from lmi_delivery.terraform.binding import DEPLOY_EVENTS, PlanClaim, verify_plan_build
 from lmi_delivery.terraform.handoff import (
@@ -57,7 +57,7 @@ from lmi_delivery.terraform.handoff import (
     sha256_hex,
     verify,
 )
-from lmi_delivery.terraform.runner import StalePlan, TerraformRunner
+from lmi_delivery.terraform.invoke import StalePlan, TerraformRunner
 from lmi_delivery.terraform.summary import PlanSummary, summarize
 
 Clock = Callable[[], datetime]

@@ -237,7 +237,7 @@ class SandboxServer:
         # is first here): like real builds, they install the wheel the jobs hand them.
         env = clean_environ(home, path_front=Path(sys.executable).parent)
         process = subprocess.Popen(
-            [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve",
+            [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve",
              "--config", str(self.config), "--port", str(free_port())],
             stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=self.config.parent,
             start_new_session=True)

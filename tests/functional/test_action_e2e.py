@@ -38,7 +38,7 @@ from lmi_delivery.github.comments import comment_body, marker, upsert
 from lmi_delivery.github.context import CiInputs
 from lmi_delivery.github.outputs import read_outputs
 from lmi_delivery.github.rest import GithubRest
-from lmi_delivery.steps import DeliveryPlan, StartBuild
+from lmi_delivery.plan.steps import DeliveryPlan, StartBuild
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart"

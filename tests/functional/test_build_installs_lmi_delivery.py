@@ -21,7 +21,7 @@ import pytest
 import yaml
 from selfdist_helpers import as_overrides, this_wheel, wheel_variables
 
-from lmi_delivery.sandbox import build_wheelhouse
+from lmi_delivery.sandbox.codebuild import wheelhouse as build_wheelhouse
 from lmi_delivery.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.slow
@@ -193,7 +193,7 @@ def test_a_team_index_serves_the_pinned_release_checked_by_its_sha256(
 def test_the_sandbox_aws_shim_copies_an_s3_object(sandbox: Sandbox, s3: Any,
                                                   tmp_path: Path) -> None:
     """The ``aws`` of a sandbox image on a machine without the AWS CLI."""
-    from lmi_delivery.sandbox.build_image import AWS_SHIM
+    from lmi_delivery.sandbox.codebuild.image import AWS_SHIM
 
     s3.put_object(Bucket=BUCKET, Key="lmi-delivery/x/tool.whl", Body=b"wheel bytes")
     shim = tmp_path / "aws"

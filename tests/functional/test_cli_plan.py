@@ -130,7 +130,7 @@ def test_help_explains_dry_run() -> None:
 
 
 def test_cli_start_keeps_heavy_imports_out() -> None:
-    code = ("import sys; import lmi_delivery.cli as c; "
+    code = ("import sys; import lmi_delivery.cli.main as c; "
             "heavy = [m for m in ('boto3', 'botocore', 'jsonschema', 'ruamel', 'moto', 'yaml') "
             "if m in sys.modules]; print(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lmi_delivery.cli import main
+from lmi_delivery.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted(p for p in (ROOT / "tests/data/config/invalid").iterdir()

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from lmi_delivery.cli.commands.codebuild import main
 from lmi_delivery.codebuild import (
     BuildRequest,
     StartedBuild,
@@ -30,7 +31,6 @@ from lmi_delivery.codebuild import (
     start_build,
     wait,
 )
-from lmi_delivery.codebuild.command import main
 from lmi_delivery.errors import Interrupted
 from lmi_delivery.sandbox.server import Sandbox
 
@@ -154,7 +154,7 @@ def test_cli_start_is_stopped_by_sigint_with_exit_130(sandbox: Sandbox,
                                                       clients: tuple[Any, Any]) -> None:
     codebuild, _ = clients
     process = subprocess.Popen(
-        [sys.executable, "-m", "lmi_delivery.codebuild.command", "start", "sleeping",
+        [sys.executable, "-m", "lmi_delivery.cli.commands.codebuild", "start", "sleeping",
          "--poll-interval", "0.5"], env=sandbox_environ(sandbox),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None

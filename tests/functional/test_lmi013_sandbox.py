@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 from prune_world import build, move, name, paced_client, sandbox_environ
 
+from lmi_delivery.cli.commands.prune import prune_command
 from lmi_delivery.errors import GateRefused, LmiError
-from lmi_delivery.postdeploy.prune_command import prune_command
 from lmi_delivery.sandbox import Sandbox
 from lmi_delivery.terraform import builds
 from lmi_delivery.terraform.handoff import PlanStore, StoreSettings, sha256_hex

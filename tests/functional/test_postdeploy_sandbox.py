@@ -10,12 +10,8 @@ from typing import Any
 
 import pytest
 
-from lmi_delivery import cli
 from lmi_delivery.aws import AwsSettings, ClientFactory
-from lmi_delivery.config import load
-from lmi_delivery.config.model import Config
-from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
-from lmi_delivery.postdeploy.commands import (
+from lmi_delivery.cli.commands.postdeploy import (
     alias_command,
     post_deploy_command,
     publish_command,
@@ -23,10 +19,14 @@ from lmi_delivery.postdeploy.commands import (
     scale_command,
     warm_command,
 )
+from lmi_delivery.cli.main import main as cli
+from lmi_delivery.config import load
+from lmi_delivery.config.model import Config
+from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
 from lmi_delivery.postdeploy.publish import WaitSettings
 from lmi_delivery.postdeploy.report import Reporter
-from lmi_delivery.postdeploy.runner import PostDeployClients, RunOptions, run_post_deploy
 from lmi_delivery.postdeploy.scale import ScaleWait
+from lmi_delivery.postdeploy.sequence import PostDeployClients, RunOptions, run_post_deploy
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
 DELAY = 0.5

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from prune_world import Seeder, build, move, name, paced_client, sandbox_environ
 
-from lmi_delivery.postdeploy.prune import ensure_headroom
-from lmi_delivery.postdeploy.prune_release import ReleaseWait
-from lmi_delivery.postdeploy.prune_run import PruneRequest, run_prune
+from lmi_delivery.postdeploy.prune.api import ensure_headroom
+from lmi_delivery.postdeploy.prune.release import ReleaseWait
+from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
 DELAY = 1.0

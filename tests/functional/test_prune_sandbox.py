@@ -20,11 +20,11 @@ from click.testing import CliRunner
 from prune_world import World, build, left, move, name, paced_client, sandbox_environ
 
 from lmi_delivery import handlers
+from lmi_delivery.cli.commands.prune import prune_command
 from lmi_delivery.errors import LmiError, OperationFailed
-from lmi_delivery.postdeploy.prune import ensure_headroom, execute_prune, plan_prune
-from lmi_delivery.postdeploy.prune_command import prune_command
-from lmi_delivery.postdeploy.prune_decision import Action
-from lmi_delivery.postdeploy.prune_run import PruneRequest, run_prune
+from lmi_delivery.postdeploy.prune.api import ensure_headroom, execute_prune, plan_prune
+from lmi_delivery.postdeploy.prune.decision import Action
+from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 from lmi_delivery.sandbox import FaultRates, Sandbox, SandboxOptions
 
 FAULTY = SandboxOptions(

@@ -19,14 +19,14 @@ import pytest
 from selfdist_helpers import this_wheel, wheel_variables
 
 from lmi_delivery.codebuild import Cancellation, ConsoleLinks, StartedBuild, TextReporter
-from lmi_delivery.commands.plan import PlanRequest, make_plan
 from lmi_delivery.config import load
 from lmi_delivery.errors import Interrupted
-from lmi_delivery.events import ContextFlags
 from lmi_delivery.execute.executor import RunServices, execute_all
 from lmi_delivery.execute.sandbox_run import create_projects, snapshot
+from lmi_delivery.plan.events import ContextFlags
+from lmi_delivery.plan.prepare import PlanRequest, make_plan
+from lmi_delivery.plan.steps import EnvVar
 from lmi_delivery.sandbox.server import Sandbox
-from lmi_delivery.steps import EnvVar
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart"
@@ -202,7 +202,7 @@ class CancelOnFirstStart(TextReporter):
 def test_a_cancel_never_tears_a_running_apply_build(sandbox: Sandbox, tmp_path: Path,
                                                     stop_apply: bool) -> None:
     from lmi_delivery.execute.executor import PlanBuild
-    from lmi_delivery.execute.run import apply_only
+    from lmi_delivery.execute.services import apply_only
 
     config = load(QUICKSTART / "lmi-delivery.yml")
     env = config.environment("dev")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from lmi_delivery.config import load
-from lmi_delivery.planner import LOCK_TIMEOUT, terraform_argv
+from lmi_delivery.plan.planner import LOCK_TIMEOUT, terraform_argv
 from lmi_delivery.sandbox import Sandbox
 from lmi_delivery.terraform import embedded
 

@@ -5,7 +5,7 @@ The payloads are GitHub's own examples (``@octokit/webhooks-examples``, installe
 ``node_tools`` fixture): a list of ``{name, examples: [payload, ...]}``, ``name`` being the event.
 Each payload is planned for every environment of the agent platform example, once with the event
 inferred from the payload's shape and once with ``--event NAME``. The CLI runs in-process
-(:func:`lmi_delivery.cli.main`, exit codes and error printing included) to keep thousands of
+(:func:`lmi_delivery.cli.main.main`, exit codes and error printing included) to keep thousands of
 plans within seconds.
 
 What must hold, whatever the payload: no traceback and no internal error, only exit 0 or 2 (2
@@ -31,9 +31,9 @@ from typing import Any
 
 import pytest
 
-from lmi_delivery.cli import main
+from lmi_delivery.cli.main import main
 from lmi_delivery.config import load
-from lmi_delivery.events import infer_event
+from lmi_delivery.plan.events import infer_event
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT = REPO / "examples" / "agent-platform" / "lmi-delivery.yml"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lmi_delivery.sandbox import build_artifacts, build_env, build_spec
-from lmi_delivery.sandbox.build_spec import ArtifactsSpec, BuildspecError
+from lmi_delivery.sandbox.codebuild import artifacts as build_artifacts
+from lmi_delivery.sandbox.codebuild import env as build_env
+from lmi_delivery.sandbox.codebuild import spec as build_spec
+from lmi_delivery.sandbox.codebuild.spec import ArtifactsSpec, BuildspecError
 
 
 def test_parse_reads_env_phases_and_artifacts() -> None:
@@ -133,7 +135,7 @@ def test_the_machine_s_pip_and_python_settings_do_not_reach_a_build() -> None:
 
 
 def test_a_working_copy_inside_its_source_is_not_copied_into_itself(tmp_path: Path) -> None:
-    from lmi_delivery.sandbox.build_source import prepare
+    from lmi_delivery.sandbox.codebuild.source import prepare
 
     (tmp_path / "main.tf").write_text("# source\n")
     (tmp_path / "modules").mkdir()

@@ -30,7 +30,7 @@ def client(service: str, endpoint: str) -> Any:
 def test_serve_seeds_the_quickstart_and_stops_on_ctrl_c() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve",
+        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve",
          "--config", str(QUICKSTART), "--env", "dev", "--publish-delay", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
@@ -101,7 +101,7 @@ def test_serve_injects_faults_and_delays_from_its_flags(tmp_path: Path) -> None:
                     encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve", "--seed", str(seed),
+        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve", "--seed", str(seed),
          "--fault", "PutFunctionScalingConfig=500:1.0", "--delete-delay", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
@@ -135,7 +135,7 @@ def test_serve_injects_faults_and_delays_from_its_flags(tmp_path: Path) -> None:
 
 def test_serve_refuses_a_bad_fault_flag() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve", "--fault",
+        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve", "--fault",
          "PublishVersion=explode"], capture_output=True, text=True, cwd=ROOT, timeout=60,
         check=False)
     assert result.returncode == 2

@@ -41,7 +41,7 @@ def test_admitted_rate_is_fifteen_per_second() -> None:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "lmi_delivery.sandbox.command", "serve", "--rate-limit",
+        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve", "--rate-limit",
          str(int(RATE))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert server.stdout is not None

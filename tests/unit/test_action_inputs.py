@@ -10,8 +10,8 @@ from typing import Any
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from lmi_delivery.cli import cli
-from lmi_delivery.github.command import INPUTS, ci_command
+from lmi_delivery.cli.commands.ci import INPUTS, ci_command
+from lmi_delivery.cli.main import cli
 from lmi_delivery.github.pipeline import dry_run_outcome
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,8 +74,8 @@ def test_every_output_is_written_by_ci() -> None:
     outputs = action()["outputs"]
     for name, spec in outputs.items():
         assert spec["value"] == f"${{{{ steps.ci.outputs.{name} }}}}"
-    from lmi_delivery.commands.plan import PlanRequest, make_plan
-    from lmi_delivery.events import ContextFlags
+    from lmi_delivery.plan.events import ContextFlags
+    from lmi_delivery.plan.prepare import PlanRequest, make_plan
 
     plan = make_plan(PlanRequest(str(ROOT / "examples/quickstart/lmi-delivery.yml"), "dev",
                                  ContextFlags(event="push", ref="dev", sha="a" * 40),

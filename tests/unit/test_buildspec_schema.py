@@ -74,7 +74,7 @@ def test_our_buildspecs_validate(path: Path) -> None:
 
 
 def test_our_buildspecs_are_the_three_the_planner_names() -> None:
-    from lmi_delivery.planner import BUILDSPECS
+    from lmi_delivery.plan.planner import BUILDSPECS
 
     # The review project runs the plan buildspec: the mode, not the file, tells them apart.
     assert sorted(f"buildspecs/{p.name}" for p in OURS) == sorted(set(BUILDSPECS.values()))

@@ -10,9 +10,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from lmi_delivery.cli_options import context_options
+from lmi_delivery.cli.options import context_options
 from lmi_delivery.errors import ConfigError, UsageError
-from lmi_delivery.events import (
+from lmi_delivery.plan.events import (
     NULL_SHA,
     ContextFlags,
     from_codebuild,

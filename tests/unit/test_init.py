@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 import pytest
 
+from lmi_delivery.cli.commands.init import WORKFLOWS, init_command, template
 from lmi_delivery.config import load
 from lmi_delivery.doctor import diagnose
 from lmi_delivery.errors import LmiError
-from lmi_delivery.init import WORKFLOWS, init_command, template
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lmi_delivery.config import load
-from lmi_delivery.planner import LOCK_TIMEOUT, terraform_argv
+from lmi_delivery.plan.planner import LOCK_TIMEOUT, terraform_argv
 
 CONFIG = Path(__file__).resolve().parents[2] / "examples/agent-platform/lmi-delivery.yml"
 

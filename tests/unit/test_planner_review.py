@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from lmi_delivery.commands.plan import plan_for
 from lmi_delivery.config import Config, load
 from lmi_delivery.errors import GateRefused
-from lmi_delivery.events import CiContext
 from lmi_delivery.execute.executor import PlanBuild, _bound
-from lmi_delivery.steps import DeliveryPlan, EnvVar, StartBuild, StorePlan
+from lmi_delivery.plan.events import CiContext
+from lmi_delivery.plan.prepare import plan_for
+from lmi_delivery.plan.steps import DeliveryPlan, EnvVar, StartBuild, StorePlan
 
 REPO = Path(__file__).resolve().parents[2]
 SHA = "c" * 40
@@ -97,9 +97,9 @@ def test_a_drift_check_on_a_dispatch_is_a_review_plan_that_applies_nothing(
 
 def test_the_sandbox_commit_stands_in_after_githubs_context_is_checked(
         config: Config, tmp_path: Path) -> None:
-    from lmi_delivery.commands.plan import PlanRequest, make_plan
     from lmi_delivery.errors import UsageError
-    from lmi_delivery.events import ContextFlags
+    from lmi_delivery.plan.events import ContextFlags
+    from lmi_delivery.plan.prepare import PlanRequest, make_plan
 
     event = tmp_path / "event.json"
     event.write_text('{"ref": "refs/heads/dev", "before": "' + "0" * 39 + '1", "after": "'

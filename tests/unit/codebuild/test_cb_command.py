@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cb_fakes import FakeBuild, FakeClock, FakeCodeBuild, FakeLogs
 
-from lmi_delivery.codebuild.command import main, make_group
+from lmi_delivery.cli.commands.codebuild import main, make_group
 from lmi_delivery.codebuild.model import ConsoleLinks
 from lmi_delivery.codebuild.run import Services
 

@@ -11,7 +11,7 @@ from lmi_delivery.codebuild import BuildRequest, ConsoleLinks, Variable, start_b
 from lmi_delivery.codebuild import variables as v
 from lmi_delivery.codebuild.start import request_from_step
 from lmi_delivery.errors import InputError
-from lmi_delivery.steps import EnvVar, StartBuild
+from lmi_delivery.plan.steps import EnvVar, StartBuild
 
 SECRET = "s3cr3t-value-do-not-print"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from doctor_helpers import invoke
 
+from lmi_delivery.cli.commands.doctor import doctor_command
 from lmi_delivery.config import load
 from lmi_delivery.doctor import RULES, diagnose
-from lmi_delivery.doctor.command import doctor_command
 
 ROOT = Path(__file__).resolve().parents[3]
 BAD = ROOT / "tests/data/doctor/bad-repo"

@@ -9,8 +9,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from lmi_delivery.cli.commands.gates import gates_group
 from lmi_delivery.errors import LmiError
-from lmi_delivery.gates.command import gates_group
 from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from lmi_delivery.config.model import Environment
-from lmi_delivery.events import CiContext, UpstreamRun
-from lmi_delivery.gates.policy import decide
+from lmi_delivery.plan.events import CiContext, UpstreamRun
+from lmi_delivery.plan.policy import decide
 
 ENV_BRANCH = "dev"
 APPLY_MODES = ("auto", "approval", "never")

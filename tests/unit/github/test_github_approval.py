@@ -6,7 +6,7 @@ import pytest
 
 from lmi_delivery.errors import GateRefused
 from lmi_delivery.github.approval import ApprovalChecker, run_participants
-from lmi_delivery.steps import RUNNER, AwaitApproval
+from lmi_delivery.plan.steps import RUNNER, AwaitApproval
 
 
 class FakeApi:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from lmi_delivery.errors import UsageError
-from lmi_delivery.postdeploy.prune_decision import (
+from lmi_delivery.postdeploy.prune.decision import (
     Action,
     PrunePolicy,
     Reason,
     decide,
 )
-from lmi_delivery.postdeploy.state import snapshot_from_dicts
+from lmi_delivery.postdeploy.prune.state import snapshot_from_dicts
 
 CP = "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:shared"
 OLD = "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:old"

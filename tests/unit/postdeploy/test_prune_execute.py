@@ -9,9 +9,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from lmi_delivery.postdeploy.prune import execute_prune, render_prune_report
-from lmi_delivery.postdeploy.prune_decision import Action, PrunePolicy, decide
-from lmi_delivery.postdeploy.state import snapshot_from_dicts
+from lmi_delivery.postdeploy.prune.api import execute_prune, render_prune_report
+from lmi_delivery.postdeploy.prune.decision import Action, PrunePolicy, decide
+from lmi_delivery.postdeploy.prune.state import snapshot_from_dicts
 
 CP = "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:shared"
 

@@ -19,8 +19,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lmi_delivery.postdeploy.prune_decision import Action, PruneDecision, PrunePolicy, decide
-from lmi_delivery.postdeploy.state import AccountSnapshot, snapshot_from_dicts
+from lmi_delivery.postdeploy.prune.decision import Action, PruneDecision, PrunePolicy, decide
+from lmi_delivery.postdeploy.prune.state import AccountSnapshot, snapshot_from_dicts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PROVIDERS = [f"arn:aws:lambda:eu-west-1:123456789012:capacity-provider:p{i}" for i in range(3)]

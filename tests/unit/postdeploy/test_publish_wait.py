@@ -8,9 +8,9 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.steps import RUNNER, Publish
 from lmi_delivery.postdeploy.publish import PublishPlan, PublishTarget, WaitSettings, wait_active
 from lmi_delivery.postdeploy.report import Reporter
-from lmi_delivery.steps import RUNNER, Publish
 
 
 class FakeWaiter:

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.steps import RUNNER, Scale, Warm
 from lmi_delivery.postdeploy.report import Reporter
 from lmi_delivery.postdeploy.scale import ScalePlan, ScaleWait, execute_scale
 from lmi_delivery.postdeploy.warm import WarmPlan, WarmTarget, execute_warm
-from lmi_delivery.steps import RUNNER, Scale, Warm
 
 
 class FakeScaling:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lmi_delivery.postdeploy.prune_decision import Action, PrunePolicy, Reason, decide
-from lmi_delivery.postdeploy.snapshot import SnapshotStats, take_snapshot
+from lmi_delivery.postdeploy.prune.decision import Action, PrunePolicy, Reason, decide
+from lmi_delivery.postdeploy.prune.snapshot import SnapshotStats, take_snapshot
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 CP = f"arn:aws:lambda:{REGION}:{ACCOUNT}:capacity-provider:shared"

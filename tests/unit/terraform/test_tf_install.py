@@ -21,9 +21,9 @@ from tf_release import (
 )
 
 from lmi_delivery import process
+from lmi_delivery.cli.commands.terraform import default_cache_dir, terraform_group
 from lmi_delivery.errors import InputError, OperationFailed
 from lmi_delivery.terraform import verify
-from lmi_delivery.terraform.command import default_cache_dir, terraform_group
 from lmi_delivery.terraform.install import detect_platform, install
 
 AWS_FACTS_FINGERPRINT = "C874 011F 0AB4 0511 0D02 1055 3436 5D94 72D7 468F"

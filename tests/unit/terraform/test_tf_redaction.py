@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from lmi_delivery.cli.commands.terraform import terraform_group
 from lmi_delivery.config.model import TerraformSettings
 from lmi_delivery.errors import CommandFailed
 from lmi_delivery.redact import Redactor
-from lmi_delivery.terraform.command import terraform_group
-from lmi_delivery.terraform.runner import TerraformRunner
+from lmi_delivery.terraform.invoke import TerraformRunner
 
 SECRET = "s3cr3t-api-token-9f8e7d"
 LEAKY = f"""#!{sys.executable}

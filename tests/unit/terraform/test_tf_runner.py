@@ -14,7 +14,7 @@ import pytest
 from lmi_delivery.config.model import TerraformSettings
 from lmi_delivery.errors import CommandFailed, InputError, OperationFailed
 from lmi_delivery.terraform.embedded import write_shim
-from lmi_delivery.terraform.runner import StalePlan, TerraformRunner
+from lmi_delivery.terraform.invoke import StalePlan, TerraformRunner
 from lmi_delivery.terraform.summary import summarize
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "quickstart" / "terraform"
@@ -261,7 +261,7 @@ def test_the_dry_run_shows_the_commands_the_runner_runs(tmp_path: Path) -> None:
     """`lmi-delivery plan` prints Terraform commands; the runner must run those, not others."""
     from lmi_delivery.config import load
     from lmi_delivery.config.naming import values
-    from lmi_delivery.planner import PLAN_FILE, terraform_argv
+    from lmi_delivery.plan.planner import PLAN_FILE, terraform_argv
 
     config = load(Path(__file__).resolve().parents[3] / "examples/quickstart/lmi-delivery.yml")
     env = config.environment("dev")

@@ -1,0 +1,189 @@
+"""Click commands of the post-deploy steps; the CLI registers them.
+
+``post-deploy`` runs the configured steps in order; ``publish``, ``alias``, ``scale`` and
+``warm`` run one step each; ``rollback`` moves aliases back. Every command takes ``--dry-run``
+(plan only: read-only AWS calls) and ``--format``. Callbacks only parse options, build the
+clients in :func:`make_clients` and call one function; errors of
+:mod:`lmi_delivery.errors` reach the CLI's exit-code map.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import LmiError
+from lmi_delivery.postdeploy.report import PostDeployReport, Reporter
+
+F = TypeVar("F", bound=Callable[..., Any])
+STEP_FORMATS = click.Choice(["text", "json", "markdown"])
+
+__all__ = ["alias_command", "post_deploy_command", "publish_command", "rollback_command",
+           "scale_command", "warm_command"]
+
+
+def make_clients(config: Config, env: Environment, environ: dict[str, str]) -> Any:
+    """The one place post-deploy commands get AWS clients (boto3 is imported lazily)."""
+    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.postdeploy.sequence import PostDeployClients
+
+    factory = ClientFactory(AwsSettings.from_environ(
+        environ, region=config.region_for(env), role_arn=env.role_arn))
+    canaries = any(f.canary is not None for f in config.functions.values())
+    return PostDeployClients(lambda_=factory.client("lambda"), events=factory.client("events"),
+                             s3=factory.client("s3"),
+                             cloudwatch=factory.client("cloudwatch") if canaries else None)
+
+
+def _common(f: F) -> F:
+    options = [
+        click.option("--config", "config_path", default="lmi-delivery.yml", show_default=True,
+                     type=click.Path(dir_okay=False, path_type=str),
+                     help="The lmi-delivery configuration file."),
+        click.option("--env", "env_name", required=True, help="The environment to act on."),
+        click.option("--dry-run", is_flag=True,
+                     help="Plan only: read AWS, change nothing, print what would happen."),
+        click.option("--format", "fmt", type=STEP_FORMATS, default="text", show_default=True,
+                     help="Output format of the report."),
+        click.option("--poll-interval", type=click.FloatRange(min=0.01), default=5.0,
+                     show_default=True, help="Seconds between state checks while waiting."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _functions(f: F) -> F:
+    return click.option("--function", "functions", multiple=True,
+                        help="Only this function (config key or name); repeatable.")(f)
+
+
+def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, *,
+         steps: tuple[str, ...] | None = None, functions: tuple[str, ...] = (),
+         versions_to: str | None = None, report_path: str | None = None) -> None:
+    from lmi_delivery.config import load, naming
+    from lmi_delivery.postdeploy.publish import WaitSettings, selected
+    from lmi_delivery.postdeploy.scale import ScaleWait
+    from lmi_delivery.postdeploy.sequence import RunOptions, run_post_deploy
+
+    config = load(config_path)
+    env = config.environment(env_name)
+    clients = make_clients(config, env, dict(os.environ))
+    versions = None
+    if versions_to is not None:
+        versions = {naming.function_name(config, env, k): versions_to
+                    for k in selected(config, env, functions or None)}
+    options = RunOptions(
+        wait=WaitSettings(delay=poll, progress_every=max(10.0, poll)),
+        scale_wait=ScaleWait(delay=poll, progress_every=max(10.0, poll)),
+        steps=steps, functions=functions or None, versions=versions)
+    reporter = Reporter(lambda line: click.echo(line, err=True))
+    report: PostDeployReport | None = None
+    try:
+        report = run_post_deploy(config, env, clients, dry_run=dry_run, reporter=reporter,
+                                 options=options)
+    except LmiError as exc:
+        partial = exc.context.get("report")
+        if report_path and isinstance(partial, PostDeployReport):
+            _write(report_path, partial)
+        raise
+    if report_path:
+        _write(report_path, report)
+    click.echo(report.render(fmt), nl=False)
+
+
+def _write(path: str, report: PostDeployReport) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+@click.command("post-deploy")
+@_common
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the JSON report here (rollback can read it back).")
+def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
+                        poll_interval: float, report_path: str | None) -> None:
+    """Publish, alias, scale, warm and prune, in the order post_deploy.steps lists.
+
+    Versions are Active before any alias moves; a Failed version stops the deploy (exit 1)
+    with its reason code, and no alias moves. The report of a real run is also stored under
+    the artifacts location as post-deploy/last.json for `lmi-delivery rollback`.
+    """
+    _run(config_path, env_name, dry_run, fmt, poll_interval, report_path=report_path)
+
+
+@click.command("publish")
+@_common
+@_functions
+def publish_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
+                    poll_interval: float, functions: tuple[str, ...]) -> None:
+    """Publish what Terraform deployed (CodeSha256 + RevisionId) and wait until Active."""
+    _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("publish",),
+         functions=functions)
+
+
+@click.command("alias")
+@_common
+@_functions
+@click.option("--to", "to_version", help="Version to move to (default: the newest Active one).")
+def alias_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
+                  poll_interval: float, functions: tuple[str, ...],
+                  to_version: str | None) -> None:
+    """Create or move aliases to an Active version (RevisionId-guarded)."""
+    _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("alias",),
+         functions=functions, versions_to=to_version)
+
+
+@click.command("scale")
+@_common
+@_functions
+def scale_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
+                  poll_interval: float, functions: tuple[str, ...]) -> None:
+    """Set min/max execution environments on the alias's version and wait until applied."""
+    _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("scale",),
+         functions=functions)
+
+
+@click.command("warm")
+@_common
+@_functions
+def warm_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
+                 poll_interval: float, functions: tuple[str, ...]) -> None:
+    """Invoke each alias with warm-up payloads; manage the scheduled warm-up rule.
+
+    On Lambda Managed Instances this primes runtimes only: the minimum execution environments
+    (`lmi-delivery scale`) are what keep a function warm.
+    """
+    _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("warm",),
+         functions=functions)
+
+
+@click.command("rollback")
+@_common
+@_functions
+@click.option("--to", "to_version", help="Version to roll back to.")
+@click.option("--record", "record_path", type=click.Path(exists=True, dir_okay=False),
+              help="A post-deploy --report file (default: the stored last.json).")
+def rollback_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
+                     poll_interval: float, functions: tuple[str, ...], to_version: str | None,
+                     record_path: str | None) -> None:
+    """Move aliases back to the versions they served before the last deploy."""
+    from lmi_delivery.config import load
+    from lmi_delivery.postdeploy.rollback import rollback
+
+    config = load(config_path)
+    env = config.environment(env_name)
+    record = (json.loads(Path(record_path).read_text(encoding="utf-8"))
+              if record_path else None)
+    reporter = Reporter(lambda line: click.echo(line, err=True))
+    report = rollback(config, env, make_clients(config, env, dict(os.environ)), record=record,
+                      functions=functions or None, to=to_version, dry_run=dry_run,
+                      reporter=reporter)
+    click.echo(report.render(fmt), nl=False)
