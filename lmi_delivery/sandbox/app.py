@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from lmi_delivery.sandbox.extension import Extension, call_of
 from lmi_delivery.sandbox.faults import FaultInjector
+from lmi_delivery.sandbox.journal import Journal
 from lmi_delivery.sandbox.options import SandboxOptions
 from lmi_delivery.sandbox.protocol import (
     INTERNAL_HEADER,
@@ -41,6 +42,7 @@ class SandboxApp:
         self.extensions = extensions
         self.control = control
         self.faults = FaultInjector(options.faults, options.seed)
+        self.journal = Journal()
         self.limiter = RateLimiter(
             options.rate_limit_per_second, options.get_function_rate_per_second,
             provider_write_rate=options.capacity_provider_write_rate_per_second,
@@ -70,8 +72,14 @@ class SandboxApp:
                     break
         if answer is None:
             answer = self.forward(request)
-        if answer.status_code >= 400 and call_of(request, self.options.region).service == "lambda":
+        call = call_of(request, self.options.region)
+        if answer.status_code >= 400 and call.service == "lambda":
             answer = as_lambda_error(answer)
+        if request.headers.get(INTERNAL_HEADER) != "1":
+            params = dict(call.params)
+            if "Qualifier" in request.args:
+                params["Qualifier"] = request.args["Qualifier"]
+            self.journal.record(call.service, call.operation, params, answer.status_code)
         return answer(environ, start_response)
 
     def gate(self, request: Request) -> Response | None:

@@ -38,6 +38,9 @@ class Control:
             return json_response({"status": "reset"})
         if route == ("GET", "rate-limit"):
             return json_response({"Admissions": self.sandbox.rate_limit_admissions()})
+        if route == ("GET", "requests"):
+            entries = self.sandbox.requests(request.args.get("Service"))
+            return json_response({"Requests": [e.to_json() for e in entries]})
         if route == ("GET", "invocations"):
             found = self.sandbox.invocations(request.args.get("FunctionName"))
             return json_response({"Invocations": [i.to_json() for i in found]})

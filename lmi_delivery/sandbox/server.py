@@ -23,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from lmi_delivery.sandbox.app import SandboxApp
 from lmi_delivery.sandbox.control import Control
 from lmi_delivery.sandbox.extension import Extension, Sweeper
+from lmi_delivery.sandbox.journal import JournalEntry
 from lmi_delivery.sandbox.lambda_.aliases import AliasOperations
 from lmi_delivery.sandbox.lambda_.capacity_providers import CapacityProviderOperations
 from lmi_delivery.sandbox.lambda_.functions import FunctionOperations
@@ -198,6 +199,7 @@ class Sandbox:
         if self._app is not None:
             self._app.faults.reset()
             self._app.limiter.clear()
+            self._app.journal.clear()
         for extension in self.extensions:
             reset = getattr(extension, "reset", None)
             if callable(reset):
@@ -206,6 +208,17 @@ class Sandbox:
     def rate_limit_admissions(self) -> list[float]:
         """When the rate limit admitted each Lambda control-plane call (monotonic seconds)."""
         return self._app.limiter.admissions() if self._app else []
+
+    def requests(self, service: str | None = None) -> list[JournalEntry]:
+        """Every AWS call the sandbox answered since the last reset, oldest first
+        (optionally of one service), throttles and injected errors included; a dropped
+        connection has no answer and no entry."""
+        return self._app.journal.snapshot(service) if self._app else []
+
+    def clear_requests(self) -> None:
+        """Forget the journal so far (what a test's setup did), keeping every resource."""
+        if self._app is not None:
+            self._app.journal.clear()
 
     def invocations(self, function: str | None = None) -> list[Invocation]:
         """Every Invoke the sandbox answered, oldest first (optionally of one function)."""
