@@ -8,7 +8,6 @@ moto) happen inside the command that needs them, so ``--help`` starts fast.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import traceback
@@ -19,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from lmi_delivery import __version__
-from lmi_delivery.cli.options import config_option, context_options, format_option
+from lmi_delivery.cli import registry
 from lmi_delivery.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -36,70 +35,20 @@ class AppState:
 
 
 class LazyGroup(click.Group):
-    """A group whose heavier subcommand groups are imported only when they are invoked."""
-
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy or {}
+    """A group whose commands (:mod:`~lmi_delivery.cli.registry`) are imported only when run."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.lazy])
+        return sorted(registry.COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy:
-            module_name, attr = self.lazy[cmd_name][0].split(":")
-            command = getattr(importlib.import_module(module_name), attr)
-            assert isinstance(command, click.Command)
-            return command
-        return super().get_command(ctx, cmd_name)
+        return registry.load(cmd_name) if cmd_name in registry.COMMANDS else None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, cmd.get_short_help_str(60)) for name, cmd in self.commands.items()
-                if not cmd.hidden]
-        rows += [(name, short) for name, (_, short) in self.lazy.items()]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(sorted(rows))
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, registry.summary(name)) for name in self.list_commands(ctx)])
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
-             lazy={
-                 "alias": ("lmi_delivery.cli.commands.postdeploy:alias_command",
-                           "Move each function's alias to its new Active version."),
-                 "apply": ("lmi_delivery.cli.commands.run:apply_command",
-                           "Apply a plan build's deploy plan, then post-deploy; never re-plan."),
-                 "ci": ("lmi_delivery.cli.commands.ci:ci_command",
-                        "Run one command as a GitHub Actions step (what action.yml runs)."),
-                 "codebuild": ("lmi_delivery.cli.commands.codebuild:codebuild_group",
-                               "Start CodeBuild builds; wait on many with one poller."),
-                 "doctor": ("lmi_delivery.cli.commands.doctor:doctor_command",
-                            "Lint the delivery setup: workflows, buildspecs, names, Terraform."),
-                 "gates": ("lmi_delivery.cli.commands.gates:gates_group",
-                           "Security and LMI validation gates over a Terraform plan."),
-                 "init": ("lmi_delivery.cli.commands.init:init_command",
-                          "Write a starter lmi-delivery.yml, workflows and Terraform root."),
-                 "post-deploy": ("lmi_delivery.cli.commands.postdeploy:post_deploy_command",
-                                 "Publish, alias, scale, warm and prune after an apply."),
-                 "prune": ("lmi_delivery.cli.commands.prune:prune_command",
-                           "Delete old versions, keeping the newest and every protected one."),
-                 "publish": ("lmi_delivery.cli.commands.postdeploy:publish_command",
-                             "Publish a version of each function and wait until Active."),
-                 "rollback": ("lmi_delivery.cli.commands.postdeploy:rollback_command",
-                              "Move aliases back to the version before the last deploy."),
-                 "run": ("lmi_delivery.cli.commands.run:run_command",
-                         "Run the pipeline: builds, approval, apply, post-deploy."),
-                 "sandbox": ("lmi_delivery.cli.commands.sandbox:sandbox_group",
-                             "Run the embedded local AWS (LMI, Lambda, CodeBuild)."),
-                 "scale": ("lmi_delivery.cli.commands.postdeploy:scale_command",
-                           "Set execution environment min/max on the new versions."),
-                 "self-check": ("lmi_delivery.cli.commands.self_check:self_check_command",
-                                "In a build: refuse unless this is the orchestrator's wheel."),
-                 "terraform": ("lmi_delivery.cli.commands.terraform:terraform_group",
-                               "Install a verified Terraform; plan and apply builds."),
-                 "warm": ("lmi_delivery.cli.commands.postdeploy:warm_command",
-                          "Prime environments through the alias; manage the warm schedule."),
-             })
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="lmi-delivery")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.pass_context
@@ -116,70 +65,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
         # Inside a build the orchestrator started, only its own lmi-delivery runs (exit 3).
         check_in_build(os.environ)
-
-
-@cli.command()
-@config_option
-def validate(config_path: str) -> None:
-    """Check lmi-delivery.yml: schema, references, names and files.
-
-    Every problem is reported as FILE:LINE:COL: message; the exit code is 2 when there is any.
-    """
-    from lmi_delivery.config import load
-
-    config = load(config_path)
-    click.echo(f"{config_path}: ok ({len(config.environments)} environment(s), "
-               f"{len(config.functions)} function(s), "
-               f"{len(config.capacity_providers)} capacity provider(s))")
-
-
-@cli.command()
-@config_option
-@click.option("--env", "env_name", help="Only this environment (default: all).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
-def names(config_path: str, env_name: str | None, fmt: str) -> None:
-    """Print every name the naming rule derives, to paste into Terraform."""
-    from lmi_delivery.config.names_report import names_report
-
-    click.echo(names_report(config_path, env_name, fmt), nl=False)
-
-
-@cli.command()
-@config_option
-@click.option("--env", "env_name", required=True, help="The environment to plan for.")
-@context_options
-@format_option
-@click.option("--offline", is_flag=True,
-              help="Read no AWS state (automatic when no AWS credentials are found).")
-def plan(config_path: str, env_name: str, event: str | None, ref: str | None,
-         base_ref: str | None, sha: str | None, event_file: str | None, fmt: str,
-         offline: bool) -> None:
-    """Show what a run would do, without doing any of it (a dry run).
-
-    The plan lists the five stages (security, validate, plan, apply, post-deploy), whether each
-    runs for this event and environment and why, and every step with its resolved parameters:
-    CodeBuild projects, Terraform commands with their -chdir and var files, the versions to
-    publish, the aliases to move, the scaling to set and what to prune. `lmi-delivery run`
-    executes exactly these steps. Nothing is started, changed or deleted.
-
-    \b
-    Example: what would a merge to dev do? And a pull request into dev?
-      lmi-delivery plan --env dev --event push --ref dev --offline
-      lmi-delivery plan --env dev --event pull_request --base-ref dev --format markdown
-    """
-    from lmi_delivery.plan.events import ContextFlags
-    from lmi_delivery.plan.prepare import PlanRequest, plan_report
-
-    request = PlanRequest(
-        config_path=config_path,
-        env_name=env_name,
-        flags=ContextFlags(event=event, ref=ref, base_ref=base_ref, sha=sha,
-                           event_file=event_file),
-        fmt=fmt,
-        offline=offline,
-    )
-    click.echo(plan_report(request, dict(os.environ)), nl=False)
 
 
 def _report(error: BaseException, debug: bool) -> None:
