@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from lmi_delivery.plan import events
+from lmi_delivery.plan import context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -17,9 +17,9 @@ FORMAT_CHOICE = click.Choice(["text", "json", "markdown"])
 def event_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """``--event``: any GitHub event name (``push``, ``merge_group``, ``workflow_run``, ...), not
     a fixed list: the stage policy says what each does ("nothing", with the reason, for most)."""
-    if value is not None and not events.EVENT_NAME.fullmatch(value):
+    if value is not None and not context.EVENT_NAME.fullmatch(value):
         raise click.BadParameter(
-            f"{value!r} is not a GitHub event name ({events.EVENT_NAME_RULE})", ctx, param)
+            f"{value!r} is not a GitHub event name ({context.EVENT_NAME_RULE})", ctx, param)
     return value
 
 

@@ -21,19 +21,19 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Services:
+class CodeBuildServices:
     codebuild: CodeBuildClient
     logs: CloudWatchLogsClient | None
     links: ConsoleLinks
 
 
-def services_from_environ(environ: Mapping[str, str]) -> Services:
+def services_from_environ(environ: Mapping[str, str]) -> CodeBuildServices:
     """Clients from the one client factory, configured by ``environ``."""
     from lmi_delivery.aws import AwsSettings, ClientFactory
 
     settings = AwsSettings.from_environ(environ)
     factory = ClientFactory(settings)
-    return Services(factory.client("codebuild"), factory.client("logs"),
+    return CodeBuildServices(factory.client("codebuild"), factory.client("logs"),
                     ConsoleLinks(settings.region, settings.endpoint_url))
 
 
@@ -46,7 +46,7 @@ def make_reporter(kind: str, environ: Mapping[str, str], stream: TextIO) -> Repo
     return TextReporter(stream)
 
 
-def start_and_wait(services: Services, request: BuildRequest, reporter: Reporter, *,
+def start_and_wait(services: CodeBuildServices, request: BuildRequest, reporter: Reporter, *,
                    detach: bool, poll_interval: float, out: TextIO | None = None,
                    ) -> list[BuildResult]:
     """Start the build; with ``detach`` print its id to ``out`` and return at once, else
@@ -63,7 +63,7 @@ def start_and_wait(services: Services, request: BuildRequest, reporter: Reporter
     return results
 
 
-def wait_for_ids(services: Services, build_ids: Sequence[str], reporter: Reporter, *,
+def wait_for_ids(services: CodeBuildServices, build_ids: Sequence[str], reporter: Reporter, *,
                  poll_interval: float, stop_on_cancel: bool = True, **options: Any,
                  ) -> list[BuildResult]:
     """Pick builds up by id and wait for all of them; raise if any failed (exit 1)."""

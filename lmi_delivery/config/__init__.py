@@ -2,7 +2,8 @@
 
 ``load`` runs four passes and stops after the first that finds problems, reporting all of that
 pass's problems at once: YAML (syntax, duplicate keys, anchors), the JSON Schema, building the
-model, and the semantic checks (references, scaling, derived names, files).
+model, and the semantic checks (references, scaling, derived names, files). It never reads the
+process environment or AWS: a loaded config is a value.
 """
 
 from __future__ import annotations

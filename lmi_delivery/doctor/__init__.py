@@ -1,4 +1,7 @@
-"""``lmi-delivery doctor``: a linter for a repository's delivery setup (see :mod:`.model`)."""
+"""``lmi-delivery doctor``: a linter for a repository's delivery setup (see :mod:`.model`).
+
+It owns the LMD rules over the repository's workflows, buildspecs, Terraform and docs, read
+once with their positions (:mod:`.sources`). It never changes a file and never calls AWS."""
 
 from __future__ import annotations
 

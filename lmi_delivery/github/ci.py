@@ -23,13 +23,14 @@ from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github import comments, tasks
 from lmi_delivery.github.approval import ApprovalChecker, run_participants
-from lmi_delivery.github.context import CiInputs, Outcome, Runner
+from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
 from lmi_delivery.github.masks import Masker
 from lmi_delivery.github.outputs import write_outputs
 from lmi_delivery.github.pipeline import Pipeline, run_pipeline
 from lmi_delivery.github.rest import GithubRest
 from lmi_delivery.github.summary import append_summary, section
-from lmi_delivery.plan.events import CiContext, ContextFlags, resolve
+from lmi_delivery.plan.context import CiContext
+from lmi_delivery.plan.events import ContextFlags, resolve
 
 RestFactory = Callable[[str, str], GithubRest]
 
@@ -50,7 +51,7 @@ class Ci:
     executor: Executor = execute_all
 
     def __post_init__(self) -> None:
-        self.runner = Runner.from_environ(self.environ)
+        self.runner = RunnerFiles.from_environ(self.environ)
         self.masker = Masker()
         self.rest = (self.rest_factory(self.runner.api_url, self.inputs.github_token)
                      if self.inputs.github_token else None)

@@ -37,7 +37,7 @@ class CiInputs:
 
 
 @dataclass(frozen=True)
-class Runner:
+class RunnerFiles:
     """The runner's files and URLs (all optional: ``ci`` also runs on a laptop)."""
 
     output_path: str | None = None
@@ -51,7 +51,7 @@ class Runner:
     run_attempt: str | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Runner:
+    def from_environ(cls, environ: Mapping[str, str]) -> RunnerFiles:
         return cls(
             output_path=environ.get("GITHUB_OUTPUT") or None,
             summary_path=environ.get("GITHUB_STEP_SUMMARY") or None,

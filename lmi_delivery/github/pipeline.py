@@ -22,8 +22,8 @@ from lmi_delivery.execute.executor import RunServices, execute_all
 from lmi_delivery.execute.report import RunReport, render
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
-from lmi_delivery.github.context import CiInputs, Outcome, Runner
-from lmi_delivery.plan.events import CiContext
+from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
+from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.policy import MUTATING_STAGES
 from lmi_delivery.plan.prepare import plan_for
 from lmi_delivery.plan.render import render as render_plan
@@ -38,7 +38,7 @@ class Pipeline:
     config: Config
     env: Environment
     context: CiContext
-    runner: Runner
+    runner: RunnerFiles
     log: TextIO
     approve: Callable[[AwaitApproval], None]
     executor: Executor = execute_all

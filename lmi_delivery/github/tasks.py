@@ -14,7 +14,7 @@ from typing import TextIO
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import GateRefused, LmiError, OperationFailed
 from lmi_delivery.github import annotations as notes
-from lmi_delivery.github.context import CiInputs, Outcome, Runner
+from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
 
 Say = Callable[[str], None]
 
@@ -29,16 +29,17 @@ def post_deploy(config: Config, env: Environment, inputs: CiInputs, aws: Mapping
                 say: Say, report_path: str, poll: float) -> Outcome:
     from lmi_delivery.cli.commands.postdeploy import make_clients
     from lmi_delivery.postdeploy.publish import WaitSettings
-    from lmi_delivery.postdeploy.report import PostDeployReport, Reporter
+    from lmi_delivery.postdeploy.report import PostDeployReport, ProgressLog
     from lmi_delivery.postdeploy.scale import ScaleWait
-    from lmi_delivery.postdeploy.sequence import RunOptions, run_post_deploy
+    from lmi_delivery.postdeploy.sequence import DISPLAY, LIVE, RunOptions, run_post_deploy
 
     options = RunOptions(wait=WaitSettings(delay=poll, progress_every=max(10.0, poll)),
                          scale_wait=ScaleWait(delay=poll, progress_every=max(10.0, poll)))
     error: LmiError | None = None
     try:
         report = run_post_deploy(config, env, make_clients(config, env, dict(aws)),
-                                 dry_run=inputs.dry_run, reporter=Reporter(say), options=options)
+                                 executor=DISPLAY if inputs.dry_run else LIVE,
+                                 reporter=ProgressLog(say), options=options)
     except LmiError as exc:
         partial = exc.context.get("report")
         if not isinstance(partial, PostDeployReport):
@@ -77,16 +78,16 @@ def prune(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, 
 def rollback(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
              say: Say, report_path: str) -> Outcome:
     from lmi_delivery.cli.commands.postdeploy import make_clients
-    from lmi_delivery.postdeploy.report import Reporter
+    from lmi_delivery.postdeploy.report import ProgressLog
     from lmi_delivery.postdeploy.rollback import rollback as do_rollback
 
     report = do_rollback(config, env, make_clients(config, env, dict(aws)),
-                         dry_run=inputs.dry_run, reporter=Reporter(say))
+                         dry_run=inputs.dry_run, reporter=ProgressLog(say))
     return Outcome(f"{config.service} / {env.name}: rollback", report.render("markdown"),
                    report.render("json"), _outputs(report_path))
 
 
-def doctor(config: Config, runner: Runner, log: TextIO, report_path: str) -> Outcome:
+def doctor(config: Config, runner: RunnerFiles, log: TextIO, report_path: str) -> Outcome:
     from lmi_delivery.doctor.model import is_failing
     from lmi_delivery.doctor.report import render, summary
     from lmi_delivery.doctor.runner import diagnose

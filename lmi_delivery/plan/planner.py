@@ -8,36 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.plan.events import CiContext
-from lmi_delivery.plan.policy import StagePolicy
+from lmi_delivery.plan.context import CiContext
+from lmi_delivery.plan.policy import Mode, StagePolicy, in_build
+from lmi_delivery.plan.release_steps import post_deploy_steps
 from lmi_delivery.plan.steps import (
     RUNNER,
-    AliasMove,
     AwaitApproval,
     DeliveryPlan,
     EnvVar,
     GateCheck,
-    Prune,
-    Publish,
-    Scale,
+    RecordApply,
     StagePlan,
     StartBuild,
     Step,
     StorePlan,
     TerraformCommand,
     VerifyPlan,
-    Warm,
     in_codebuild,
 )
+from lmi_delivery.terraform import argv
 
-PLAN_FILE = "lmi-delivery.tfplan"
-#: How long plan and apply wait for the state lock another run holds (Terraform's -lock-timeout;
-#: its default, 0s, fails at once). init takes the state lock only to migrate state, which
-#: -input=false never does, so it goes without.
-LOCK_TIMEOUT = "300s"
 UNKNOWN_COMMIT = "<commit>"
 BUILDSPECS = {"plan": "buildspecs/plan.yml", "apply": "buildspecs/apply.yml",
               "post_deploy": "buildspecs/post-deploy.yml", "review": "buildspecs/plan.yml"}
@@ -47,33 +41,16 @@ BUILDSPECS = {"plan": "buildspecs/plan.yml", "apply": "buildspecs/apply.yml",
 class LiveState:
     """Read-only facts from AWS that make post-deploy steps concrete."""
 
-    alias_versions: Mapping[tuple[str, str], str] = field(default_factory=dict)
-    """(function name, alias) → the version the alias routes to now."""
+    alias_versions: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
+    """(function name, alias) → the version the alias routes to now (``None``: no alias yet)."""
+
+    def current(self) -> dict[str, str | None]:
+        return {name: version for (name, _), version in self.alias_versions.items()}
 
 
 def terraform_argv(config: Config, env: Environment, command: str) -> tuple[str, ...]:
-    """The argv of one Terraform command as the runner will build it for ``env``."""
-    tf = config.terraform
-    values = naming.values(config, env)
-    base = ("terraform", f"-chdir={tf.working_directory}")
-    if command == "fmt":
-        return (*base, "fmt", "-check", "-recursive", "-list=true", "-no-color")
-    if command == "init":
-        backend = tuple(f"-backend-config={naming.render(b, **values)}" for b in tf.backend_config)
-        return (*base, "init", "-input=false", "-no-color", *backend)
-    if command == "validate":
-        return (*base, "validate", "-no-color")
-    if command in ("plan", "drift"):
-        var_files = tuple(f"-var-file={naming.render(v, **values)}" for v in tf.var_files)
-        extra = ("-detailed-exitcode",) if command == "drift" else ()
-        return (*base, "plan", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}",
-                *var_files, f"-out={PLAN_FILE}", *extra)
-    if command == "show":
-        return (*base, "show", "-json", "-no-color", PLAN_FILE)
-    if command == "apply":
-        return (*base, "apply", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}",
-                PLAN_FILE)
-    raise ValueError(f"unknown terraform command {command!r}")
+    """The argv of one Terraform command for ``env``, as the build runs it."""
+    return argv.terraform_argv(config.terraform, naming.values(config, env), command)
 
 
 SECRET_TYPES = {"ssm:": "PARAMETER_STORE", "secretsmanager:": "SECRETS_MANAGER"}
@@ -143,36 +120,44 @@ class _Planner:
         return f"s3://{bucket}/{prefix}"
 
     def security(self) -> list[Step]:
-        plan_build = in_codebuild(self.names.projects[self.plan_project])
-        gate = self.config.gates.security
-        steps: list[Step] = [
-            GateCheck(RUNNER, "delivery setup",
-                      "workflows, buildspecs and names against the naming rule"),
-            GateCheck(plan_build, "security rules on the plan",
-                      f"IAM wildcards, open ingress, default VPC, plain-text secrets"
-                      f"{', KMS required' if gate.require_kms else ''}; fail on {gate.fail_on}"),
-        ]
-        steps += [GateCheck(plan_build, f"scanner {s}", "merged into the findings (SARIF)")
-                  for s in gate.scanners]
-        return steps
+        """On the runner, before any build: the delivery setup. The security rules run on the
+        plan, in the plan stage (:meth:`plan`), once there is a plan to read."""
+        return [GateCheck(RUNNER, "setup", "delivery setup",
+                          "workflows, buildspecs and names against the naming rule")]
 
     def validate(self) -> list[Step]:
         where = in_codebuild(self.names.projects[self.plan_project])
+        validation = self.config.gates.validation
         steps: list[Step] = [self.start(self.plan_project, "validate")]
-        if self.config.gates.validation.fmt:
+        if validation.enabled and validation.fmt:
             steps.append(self.tf(where, "fmt"))
-        steps += [self.tf(where, "init"), self.tf(where, "validate"),
-                  GateCheck(where, "LMI constraints on the plan",
-                            "memory per vCPU, concurrency, memory, vCPU bounds, instance types")]
+        steps += [self.tf(where, "init"), self.tf(where, "validate")]
         return steps
 
-    def plan(self, drift: bool) -> list[Step]:
+    def gates(self, where: str) -> list[Step]:
+        """The gates on the plan, for the stages that run and the gates that are enabled."""
+        steps: list[Step] = []
+        if self.policy.runs("validate") and self.config.gates.validation.enabled:
+            steps.append(GateCheck(where, "lmi", "LMI constraints on the plan",
+                                   "memory per vCPU, concurrency, memory, vCPU bounds, "
+                                   "instance types, capacity providers with bound versions"))
+        gate = self.config.gates.security
+        if self.policy.runs("security") and gate.enabled:
+            scanners = f"; scanners {', '.join(gate.scanners)}" if gate.scanners else ""
+            steps.append(GateCheck(
+                where, "security", "security rules on the plan",
+                f"IAM wildcards, open ingress, default VPC, plain-text secrets"
+                f"{', KMS required' if gate.require_kms else ''}{scanners}; "
+                f"fail on {gate.fail_on}"))
+        return steps
+
+    def plan(self) -> list[Step]:
         where = in_codebuild(self.names.projects[self.plan_project])
         steps: list[Step] = []
         if not self.policy.runs("validate"):
             steps += [self.start(self.plan_project, "plan"), self.tf(where, "init")]
         kind = "deploy" if self.policy.mode == "deploy" else "review"
-        steps += [self.tf(where, "plan"), self.tf(where, "show"),
+        steps += [self.tf(where, "plan"), self.tf(where, "show"), *self.gates(where),
                   StorePlan(where, kind, self.plan_location(kind))]
         return steps
 
@@ -181,64 +166,38 @@ class _Planner:
         steps: list[Step] = []
         if self.policy.decision("apply").status == "awaits-approval":
             steps.append(AwaitApproval(RUNNER, self.env.name, self.env.require_distinct_approver))
+        bucket = naming.artifact_location(self.config).bucket
+        history = naming.environment_key(self.config, self.env, "applied")
         steps += [
             self.start("apply", "apply", bind_plan=True),
             VerifyPlan(where, self.plan_location("deploy"), self.context.commit, self.env.name,
                        self.env.branch, self.names.projects["plan"]),
             self.tf(where, "init"),
             self.tf(where, "apply"),
+            RecordApply(where, f"s3://{bucket}/{history}"),
         ]
         return steps
 
     def post_deploy(self) -> list[Step]:
         where = in_codebuild(self.names.projects["post_deploy"])
-        steps: list[Step] = [self.start("post_deploy", "post-deploy")]
-        cfg, names = self.config, self.names
-        providers = sorted({f.capacity_provider for f in cfg.functions.values()
-                            if f.capacity_provider})
-        for step in cfg.post_deploy.steps:
-            for key, fn in cfg.functions.items():
-                name = names.functions[key]
-                provider = names.capacity_providers.get(fn.capacity_provider or "")
-                if step == "publish":
-                    steps.append(Publish(where, name, provider))
-                elif step == "alias":
-                    current = (self.live.alias_versions.get((name, fn.alias))
-                               if self.live else None)
-                    canary = fn.canary
-                    steps.append(AliasMove(where, name, fn.alias, current, "new",
-                                           canary.weight if canary else None,
-                                           canary.minutes if canary else None))
-                elif step == "scale" and fn.scaling and fn.capacity_provider:
-                    steps.append(Scale(where, name, "new", fn.scaling.min, fn.scaling.max))
-                elif step == "warm" and fn.warm:
-                    steps.append(Warm(where, name, fn.alias, fn.warm.concurrency,
-                                      fn.warm.schedule))
-            if step == "prune":
-                steps += [Prune(where, names.capacity_providers[p], cfg.post_deploy.prune_keep)
-                          for p in providers]
-        return steps
+        current = self.live.current() if self.live else None
+        return [self.start("post_deploy", "post-deploy"),
+                *post_deploy_steps(self.config, self.env, where, current=current)]
+
+
+STAGE_BUILDERS = {"security": _Planner.security, "validate": _Planner.validate,
+                  "plan": _Planner.plan, "apply": _Planner.apply,
+                  "post-deploy": _Planner.post_deploy}
 
 
 def build_plan(config: Config, env: Environment, context: CiContext, policy: StagePolicy, *,
                offline: bool, live: LiveState | None = None,
                notes: tuple[str, ...] = ()) -> DeliveryPlan:
     planner = _Planner(config, env, context, policy, live)
-    stages: list[StagePlan] = []
-    for decision in policy.stages:
-        steps: list[Step] = []
-        if decision.runs:
-            if decision.stage == "security":
-                steps = planner.security()
-            elif decision.stage == "validate":
-                steps = planner.validate()
-            elif decision.stage == "plan":
-                steps = planner.plan(drift=policy.mode == "drift")
-            elif decision.stage == "apply":
-                steps = planner.apply()
-            elif decision.stage == "post-deploy":
-                steps = planner.post_deploy()
-        stages.append(StagePlan(decision.stage, decision.status, decision.reason, tuple(steps)))
+    stages = tuple(
+        StagePlan(d.stage, d.status, d.reason,
+                  tuple(STAGE_BUILDERS[d.stage](planner)) if d.runs else ())
+        for d in policy.stages)
     return DeliveryPlan(
         service=config.service,
         environment=env.name,
@@ -246,6 +205,17 @@ def build_plan(config: Config, env: Environment, context: CiContext, policy: Sta
         reason=policy.reason,
         context=context.to_dict(),
         offline=offline,
-        stages=tuple(stages),
+        stages=stages,
         notes=notes,
     )
+
+
+def build_steps(config: Config, env: Environment, *, project: str, mode: str,
+                event: str, commit: str) -> tuple[Step, ...]:
+    """The steps a build of ``project`` executes, in order: exactly those the dry run places
+    in that project for the same mode (:func:`~lmi_delivery.plan.policy.in_build`)."""
+    context = CiContext(source="codebuild", event=event, sha=commit)
+    known = cast(Mode, mode) if mode in ("deploy", "review", "drift") else "none"
+    plan = build_plan(config, env, context, in_build(context, env, known, project), offline=True)
+    where = in_codebuild(naming.project_name(config, env, project))
+    return tuple(step for stage in plan.stages for step in stage.steps if step.where == where)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lmi_delivery.config.model import STAGES, Environment
-from lmi_delivery.plan.events import CiContext, UpstreamRun, is_null_sha, is_pull_request_event
+from lmi_delivery.plan.context import CiContext, UpstreamRun, is_null_sha, is_pull_request_event
 
 Status = Literal["run", "awaits-approval", "skipped"]
 Mode = Literal["deploy", "review", "drift", "none"]
@@ -184,3 +184,28 @@ def decide(context: CiContext, env: Environment) -> StagePolicy:
         for d in policy.stages
     )
     return StagePolicy(policy.environment, policy.event, policy.mode, policy.reason, guarded)
+
+
+#: The stages whose steps a build of each project executes, by mode: what the plan, apply and
+#: post-deploy builds derive for themselves, equal to what :func:`decide` runs for the event
+#: that started them (a test holds the two together).
+BUILD_STAGES: dict[str, dict[str, tuple[str, ...]]] = {
+    "plan": {"deploy": REVIEW_STAGES},
+    "review": {"review": REVIEW_STAGES, "drift": ("plan",)},
+    "apply": {"deploy": ("apply",)},
+    "post_deploy": {"deploy": ("post-deploy",)},
+}
+
+
+def in_build(context: CiContext, env: Environment, mode: Mode, project: str) -> StagePolicy:
+    """The policy a build of ``project`` (a ``codebuild.projects`` key) runs under in ``mode``.
+
+    A build cannot see the event payload the orchestrator decided on; it knows its project and
+    the mode it was started in, and those fix which stages' steps it carries out. A project
+    that never runs in ``mode`` runs nothing.
+    """
+    stages = BUILD_STAGES.get(project, {}).get(mode, ())
+    reason = f"inside the {project} build ({mode} mode)"
+    if not stages:
+        return _nothing(env, context, f"the {project} build never runs in {mode} mode")
+    return _all(mode, env, context, reason, {stage: ("run", reason) for stage in stages})

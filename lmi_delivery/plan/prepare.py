@@ -9,7 +9,8 @@ from pathlib import Path
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.plan import events
-from lmi_delivery.plan.events import CiContext, ContextFlags
+from lmi_delivery.plan.context import CiContext
+from lmi_delivery.plan.events import ContextFlags
 from lmi_delivery.plan.planner import LiveState, build_plan
 from lmi_delivery.plan.policy import decide
 from lmi_delivery.plan.policy import drift as drift_policy

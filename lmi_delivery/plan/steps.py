@@ -1,7 +1,10 @@
 """The delivery plan: an ordered list of typed steps, grouped by stage. No I/O here.
 
-The same :class:`DeliveryPlan` is printed by ``lmi-delivery plan`` and executed step by step by
-``lmi-delivery run``, so a dry run shows exactly what a real run does.
+The same steps are printed by ``lmi-delivery plan`` and executed: the runner's steps by
+``lmi-delivery run`` (:mod:`lmi_delivery.execute.executor`), a build's steps by the build itself
+(the plan and apply builds in :mod:`lmi_delivery.terraform`, post-deploy in
+:mod:`lmi_delivery.postdeploy.sequence`), all built by :mod:`lmi_delivery.plan.planner`. A step
+never carries a dry-run flag: whoever executes it decides whether it is only displayed.
 """
 
 from __future__ import annotations
@@ -34,9 +37,16 @@ class Step:
         return {"kind": self.kind, "description": self.describe(), **data}
 
 
+#: Gates a :class:`GateCheck` names: the delivery setup (on the runner), and the two gates a
+#: plan build runs on the plan it made.
+GATES = ("setup", "lmi", "security")
+
+
 @dataclass(frozen=True)
 class GateCheck(Step):
     kind: ClassVar[str] = "gate-check"
+    gate: str
+    """One of :data:`GATES`: what the executor runs."""
     check: str
     detail: str
 
@@ -148,13 +158,20 @@ class AliasMove(Step):
     canary_weight: float | None = None
     """When set, the move is a canary: this share of traffic first, alarms watched."""
     canary_minutes: float | None = None
+    exists: bool | None = None
+    """Whether the alias exists now: ``False`` creates it (never through a canary: nothing
+    served before), ``None`` when no AWS state was read."""
 
     def describe(self) -> str:
+        if self.exists is False:
+            return f"create alias {self.function}:{self.alias} -> {self.to_version}"
         source = self.from_version or "(current)"
         text = f"move alias {self.function}:{self.alias} {source} -> {self.to_version}"
         if self.canary_weight is not None:
             text += (f" through a canary ({self.canary_weight:.0%} for "
                      f"{self.canary_minutes or 0:g} min, rolled back on an alarm)")
+            if self.exists is None:
+                text += "; created without a canary if the alias does not exist yet"
         return text
 
 
@@ -190,7 +207,8 @@ class Warm(Step):
 @dataclass(frozen=True)
 class Prune(Step):
     kind: ClassVar[str] = "prune"
-    capacity_provider: str
+    capacity_providers: tuple[str, ...]
+    """The capacity providers (AWS names) whose configured functions are pruned."""
     keep: int
     delete: tuple[str, ...] | None = None
     """Versions (``function:version``) to delete, when resolved; ``None`` until run time."""
@@ -198,8 +216,22 @@ class Prune(Step):
     def describe(self) -> str:
         what = (f"{len(self.delete)} version(s)" if self.delete is not None
                 else "versions beyond the newest")
-        return (f"prune {what} on capacity provider {self.capacity_provider}, keeping the "
-                f"{self.keep} newest per function and every protected version")
+        where = ", ".join(self.capacity_providers)
+        plural = "s" if len(self.capacity_providers) > 1 else ""
+        return (f"prune {what} of the configured functions on capacity provider{plural} "
+                f"{where}, keeping the {self.keep} newest per function and every protected "
+                "version")
+
+
+@dataclass(frozen=True)
+class RecordApply(Step):
+    kind: ClassVar[str] = "record-apply"
+    location: str
+    """``s3://bucket/prefix`` of the environment's apply history."""
+
+    def describe(self) -> str:
+        return (f"append the apply (commit, plan sha256, plan and apply builds, approver) to "
+                f"the apply history at {self.location}/")
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,15 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Canary, Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.release_steps import NEW, alias_steps
 from lmi_delivery.plan.steps import RUNNER, AliasMove
 from lmi_delivery.postdeploy.canary import CanaryClock, CanaryRolledBack, run_canary
-from lmi_delivery.postdeploy.publish import aws_call, selected
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.publish import aws_call
+from lmi_delivery.postdeploy.report import ProgressLog
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-NEW = "new"
-"""The ``to_version`` of a move whose version the publish step has not created yet."""
 
 
 class ConcurrentChange(OperationFailed):
@@ -108,24 +107,32 @@ def plan_alias(client: LambdaClient, config: Config, env: Environment, *,
                where: str = RUNNER) -> AliasPlan:
     """Read-only: where each alias goes. ``versions`` maps function name → target version;
     functions missing from it go to their newest Active version."""
+    return resolve_alias(client, config, env,
+                         alias_steps(config, env, where, functions=functions, versions=versions))
+
+
+def resolve_alias(client: LambdaClient, config: Config, env: Environment,
+                  steps: Iterable[AliasMove]) -> AliasPlan:
+    """Read-only: each planned move with where the alias points now and its ``RevisionId``; a
+    target of ``new`` becomes the newest Active version. The step is built again by the
+    planner's builder with these facts, so a missing alias is created without a canary."""
+    canaries = {naming.function_name(config, env, key): fn.canary
+                for key, fn in config.functions.items()}
     moves = []
-    for key in selected(config, env, functions):
-        name = naming.function_name(config, env, key)
-        alias = config.functions[key].alias
-        canary = config.functions[key].canary
-        current, revision = read_alias(client, name, alias)
-        target = (versions or {}).get(name) or newest_active(client, name)
+    for planned in steps:
+        name = planned.function
+        current, revision = read_alias(client, name, planned.alias)
+        target = planned.to_version if planned.to_version != NEW else newest_active(client, name)
         if target is None:
-            raise OperationFailed(f"{name} has no Active published version for alias {alias}: "
-                                  "publish first (lmi-delivery publish)")
-        step = AliasMove(where, name, alias, current, target,
-                         canary.weight if canary and revision else None,
-                         canary.minutes if canary and revision else None)
-        moves.append(AliasTarget(step, revision, canary if revision else None))
+            raise OperationFailed(f"{name} has no Active published version for alias "
+                                  f"{planned.alias}: publish first (lmi-delivery publish)")
+        (step,) = alias_steps(config, env, planned.where, functions=[name],
+                              versions={name: target}, current={name: current})
+        moves.append(AliasTarget(step, revision, canaries.get(name) if revision else None))
     return AliasPlan(tuple(moves))
 
 
-def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: Reporter,
+def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLog,
                   cloudwatch: Any = None,
                   canary_clock: CanaryClock | None = None) -> tuple[AliasResult, ...]:
     """Move the aliases in order; stop at the first refusal without moving the rest.
@@ -148,7 +155,7 @@ def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: Reporter,
     return tuple(done)
 
 
-def _move(client: LambdaClient, move: AliasTarget, reporter: Reporter, cloudwatch: Any,
+def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudwatch: Any,
           canary_clock: CanaryClock | None) -> AliasResult:
     step = move.step
     label = f"{step.function}:{step.alias}"
@@ -227,7 +234,7 @@ def _update(client: LambdaClient, step: AliasMove, revision: str, label: str) ->
 
 
 def _canary(client: LambdaClient, step: AliasMove, revision: str, canary: Canary,
-            reporter: Reporter, cloudwatch: Any, clock: CanaryClock | None) -> None:
+            reporter: ProgressLog, cloudwatch: Any, clock: CanaryClock | None) -> None:
     from botocore.exceptions import ClientError
 
     label = f"{step.function}:{step.alias}"

@@ -21,7 +21,7 @@ from typing import Any
 from lmi_delivery.config.model import Canary
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.plan.steps import AliasMove
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 
 POLL_SECONDS = 30.0
 
@@ -61,7 +61,7 @@ def _route(lam: Any, step: AliasMove, primary: str, weights: dict[str, float],
 
 
 def run_canary(lam: Any, cloudwatch: Any, step: AliasMove, revision: str, canary: Canary, *,
-               reporter: Reporter, clock: CanaryClock | None = None) -> None:
+               reporter: ProgressLog, clock: CanaryClock | None = None) -> None:
     """Shift, watch, then promote; roll back and raise :class:`CanaryRolledBack` on an alarm."""
     clock = clock or CanaryClock()
     label = f"{step.function}:{step.alias}"

@@ -18,15 +18,17 @@ if TYPE_CHECKING:
 
 
 def read_alias_versions(config: Config, env: Environment,
-                        client: LambdaClient) -> dict[tuple[str, str], str]:
-    """(function name, alias) → version, for every configured function whose alias exists."""
-    found: dict[tuple[str, str], str] = {}
+                        client: LambdaClient) -> dict[tuple[str, str], str | None]:
+    """(function name, alias) → version for every configured function; ``None`` when the alias
+    does not exist yet (the deploy creates it)."""
+    found: dict[tuple[str, str], str | None] = {}
     for key, function in config.functions.items():
         name = naming.function_name(config, env, key)
         try:
             alias = client.get_alias(FunctionName=name, Name=function.alias)
         except client.exceptions.ResourceNotFoundException:
-            continue  # the alias (or function) does not exist yet: the deploy creates it
+            found[(name, function.alias)] = None  # the deploy creates it
+            continue
         found[(name, function.alias)] = alias["FunctionVersion"]
     return found
 

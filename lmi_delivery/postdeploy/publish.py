@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.errors import AwsError, OperationFailed, UsageError
+from lmi_delivery.errors import AwsError, OperationFailed
+from lmi_delivery.plan.release_steps import publish_steps
 from lmi_delivery.plan.steps import RUNNER, Publish
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -90,33 +90,23 @@ class PublishedVersion:
     latest_published: bool = False
 
 
-def selected(config: Config, env: Environment, only: Iterable[str] | None) -> list[str]:
-    """Config keys of the functions to act on: all, or those named (by key or derived name)."""
-    if only is None:
-        return list(config.functions)
-    wanted = set(only)
-    keys = [k for k in config.functions
-            if k in wanted or naming.function_name(config, env, k) in wanted]
-    if not keys:
-        raise UsageError(f"no configured function matches {', '.join(sorted(wanted))}")
-    return keys
-
-
 def plan_publish(client: LambdaClient, config: Config, env: Environment, *,
                  functions: Iterable[str] | None = None, where: str = RUNNER) -> PublishPlan:
-    """Read-only: what to publish for each selected function."""
-    names = naming.derived_names(config, env)
+    """Read-only: what to publish for each selected function (the planner's publish steps)."""
+    return resolve_publish(client, publish_steps(config, env, where, functions=functions))
+
+
+def resolve_publish(client: LambdaClient, steps: Iterable[Publish]) -> PublishPlan:
+    """Read-only: each publish step with the code and revision it publishes."""
     targets = []
-    for key in selected(config, env, functions):
-        name = names.functions[key]
-        provider_key = config.functions[key].capacity_provider
-        latest = aws_call("GetFunction", partial(client.get_function, FunctionName=name))
+    for step in steps:
+        latest = aws_call("GetFunction", partial(client.get_function, FunctionName=step.function))
         conf: Any = latest["Configuration"]
         is_lmi = bool(conf.get("CapacityProviderConfig"))
-        stale, missing = _latest_published_state(client, name, conf) if is_lmi else (False, False)
+        stale, missing = (_latest_published_state(client, step.function, conf) if is_lmi
+                          else (False, False))
         targets.append(PublishTarget(
-            step=Publish(where, name, names.capacity_providers.get(provider_key or "")),
-            code_sha256=str(conf["CodeSha256"]), revision_id=str(conf["RevisionId"]),
+            step=step, code_sha256=str(conf["CodeSha256"]), revision_id=str(conf["RevisionId"]),
             refresh_latest_published=stale, creates_latest_published=missing))
     return PublishPlan(tuple(targets))
 
@@ -134,7 +124,7 @@ def _latest_published_state(client: LambdaClient, name: str, latest: Any) -> tup
 
 
 def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env: Environment,
-                    *, reporter: Reporter, wait: WaitSettings | None = None,
+                    *, reporter: ProgressLog, wait: WaitSettings | None = None,
                     headroom: Headroom | None = None, workers: int = 4,
                     sleep: Callable[[float], None] = time.sleep) -> tuple[PublishedVersion, ...]:
     """Make room, publish every target in parallel, wait until each is Active."""
@@ -169,7 +159,7 @@ def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env
 
 
 def _publish_one(client: LambdaClient, target: PublishTarget, wait: WaitSettings,
-                 reporter: Reporter, sleep: Callable[[float], None]) -> PublishedVersion:
+                 reporter: ProgressLog, sleep: Callable[[float], None]) -> PublishedVersion:
     name = target.function
     reporter.record("publish", name, message=f"publishing {name} "
                     f"(code {target.code_sha256[:12]}, revision {target.revision_id[:8]})")
@@ -192,7 +182,7 @@ def _publish_one(client: LambdaClient, target: PublishTarget, wait: WaitSettings
 
 
 def wait_active(client: LambdaClient, function: str, version: str, wait: WaitSettings,
-                reporter: Reporter, sleep: Callable[[float], None] = time.sleep) -> None:
+                reporter: ProgressLog, sleep: Callable[[float], None] = time.sleep) -> None:
     """Wait with botocore's ``PublishedVersionActive`` waiter, a progress line every
     ``wait.progress_every`` seconds; raise :class:`OperationFailed` on ``Failed`` or timeout."""
     from botocore.exceptions import WaiterError

@@ -1,6 +1,6 @@
 """What a post-deploy did: progress as it happens, the report at the end, the record rollback reads.
 
-:class:`Reporter` prints progress lines and keeps an ordered event log (``publish``, ``active``,
+:class:`ProgressLog` prints progress lines and keeps an ordered event log (``publish``, ``active``,
 ``alias``, …) that reports and tests read. :class:`PostDeployReport` holds, per function, the
 published version, the alias move, the scaling applied and the warm-up results, plus the prune
 summary; it renders as text, Markdown or JSON. :func:`store_last` / :func:`load_last` keep the
@@ -34,7 +34,7 @@ class Event:
     at: float
 
 
-class Reporter:
+class ProgressLog:
     """Progress for humans (``echo``) and an event log for machines; safe across threads."""
 
     def __init__(self, echo: Callable[[str], None] | None = None,

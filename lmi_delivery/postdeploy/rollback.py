@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.release_steps import selected
 from lmi_delivery.plan.steps import RUNNER, AliasMove
 from lmi_delivery.postdeploy.alias import (
     AliasPlan,
@@ -35,8 +36,7 @@ from lmi_delivery.postdeploy.alias import (
     read_alias,
     version_state,
 )
-from lmi_delivery.postdeploy.publish import selected
-from lmi_delivery.postdeploy.report import Reporter, last_key, load_last
+from lmi_delivery.postdeploy.report import ProgressLog, last_key, load_last
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -144,7 +144,7 @@ class RollbackReport:
 def rollback(config: Config, env: Environment, clients: PostDeployClients, *,
              record: Mapping[str, Any] | None = None, functions: Iterable[str] | None = None,
              to: str | None = None, dry_run: bool = False,
-             reporter: Reporter) -> RollbackReport:
+             reporter: ProgressLog) -> RollbackReport:
     """Plan and (unless ``dry_run``) execute a rollback. Without ``record`` the stored deploy
     record is read from the artifacts location."""
     source = "given" if record is not None else "none"

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed
+from lmi_delivery.plan.release_steps import NEW, scale_steps
 from lmi_delivery.plan.steps import RUNNER, Scale
 from lmi_delivery.postdeploy.alias import read_alias
-from lmi_delivery.postdeploy.publish import aws_call, selected
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.publish import aws_call
+from lmi_delivery.postdeploy.report import ProgressLog
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -53,23 +54,30 @@ def plan_scale(client: LambdaClient | None, config: Config, env: Environment, *,
                functions: Iterable[str] | None = None, where: str = RUNNER) -> ScalePlan:
     """Read-only. The qualifier is ``versions[name]``, else where the alias points now (read
     through ``client``), else ``new`` (resolved by the publish step at run time)."""
-    steps = []
-    for key in selected(config, env, functions):
-        fn = config.functions[key]
-        if fn.scaling is None or fn.capacity_provider is None:
-            continue
-        name = naming.function_name(config, env, key)
-        qualifier = (versions or {}).get(name)
-        if qualifier is None and client is not None:
-            qualifier = read_alias(client, name, fn.alias)[0]
-        if qualifier is None:
-            raise OperationFailed(f"{name}: no version to scale (alias {fn.alias} does not "
-                                  "exist yet): publish and move the alias first")
-        steps.append(Scale(where, name, qualifier, fn.scaling.min, fn.scaling.max))
-    return ScalePlan(tuple(steps))
+    steps = scale_steps(config, env, where, functions=functions, versions=versions)
+    return resolve_scale(client, config, env, steps)
 
 
-def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: Reporter,
+def resolve_scale(client: LambdaClient | None, config: Config, env: Environment,
+                  steps: Iterable[Scale]) -> ScalePlan:
+    """Each scale step on a concrete version: ``new`` is where the alias points now."""
+    aliases = {naming.function_name(config, env, key): fn.alias
+               for key, fn in config.functions.items()}
+    resolved = []
+    for step in steps:
+        qualifier = step.qualifier
+        if qualifier == NEW and client is not None:
+            found = read_alias(client, step.function, aliases[step.function])[0]
+            if found is None:
+                raise OperationFailed(
+                    f"{step.function}: no version to scale (alias {aliases[step.function]} "
+                    "does not exist yet): publish and move the alias first")
+            qualifier = found
+        resolved.append(replace(step, qualifier=qualifier))
+    return ScalePlan(tuple(resolved))
+
+
+def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: ProgressLog,
                   wait: ScaleWait | None = None, sleep: Callable[[float], None] = time.sleep,
                   clock: Callable[[], float] = time.monotonic) -> tuple[ScaleResult, ...]:
     settings = wait or ScaleWait()
@@ -87,7 +95,7 @@ def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: Reporter,
 
 
 def _put(client: LambdaClient, step: Scale, wanted: Any, wait: ScaleWait,
-         reporter: Reporter, sleep: Callable[[float], None],
+         reporter: ProgressLog, sleep: Callable[[float], None],
          clock: Callable[[], float]) -> None:
     """The Put, retried while the version is still starting (``ResourceConflictException``)."""
     started = clock()
@@ -116,7 +124,7 @@ def _put(client: LambdaClient, step: Scale, wanted: Any, wait: ScaleWait,
 
 
 def _await_applied(client: LambdaClient, step: Scale, wanted: dict[str, Any], wait: ScaleWait,
-                   reporter: Reporter, sleep: Callable[[float], None],
+                   reporter: ProgressLog, sleep: Callable[[float], None],
                    clock: Callable[[], float]) -> None:
     started = last_report = clock()
     while True:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.postdeploy.publish import aws_call
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.warmup import warmup_payload
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def plan_schedule(events: EventBridgeClient, lam: LambdaClient, config: Config,
 
 
 def execute_schedule(events: EventBridgeClient, lam: LambdaClient, change: ScheduleChange, *,
-                     reporter: Reporter) -> None:
+                     reporter: ProgressLog) -> None:
     if change.action == "unchanged":
         reporter.record("schedule", change.function, "unchanged",
                         message=f"schedule {change.rule} already targets {change.target_arn}")

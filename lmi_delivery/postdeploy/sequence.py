@@ -1,25 +1,33 @@
-"""``post-deploy``: publish → alias → scale → warm → prune, in the order the config lists.
+"""``post-deploy``: the planner's post-deploy steps, in order, carried out by one executor.
 
-Each step plans (read-only) and then executes; under ``dry_run`` only the plans are made and
-reported. Values flow forward: the versions the publish step creates are what the alias, scale
-and warm steps target. Whatever happens, the report says what was done; on failure the partial
-report travels in the error's ``context["report"]``. After a real run that moved aliases, the
-report is stored as the deploy record ``rollback`` reads.
+The steps are :func:`lmi_delivery.plan.release_steps.post_deploy_steps`, the very steps the
+dry run shows, grouped by kind in the order ``post_deploy.steps`` lists. Each group is first
+resolved read-only against AWS (what each publish publishes, where each alias points, which
+versions a prune deletes), then handed to the executor: :class:`LiveExecutor` changes AWS;
+:class:`DisplayExecutor` (``--dry-run``) only says what it would do. No step carries a dry-run
+flag. Values flow forward: the versions the publish steps create are what the ``new`` of the
+alias, scale and warm steps resolves to. Whatever happens, the report says what was done; on
+failure the partial report travels in the error's ``context["report"]``. After a live run that
+moved aliases, the report is stored as the deploy record ``rollback`` reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
+from lmi_delivery.plan.release_steps import NEW, post_deploy_steps, selected
+from lmi_delivery.plan.steps import RUNNER, AliasMove, Prune, Publish, Scale, Step, Warm
 from lmi_delivery.postdeploy import alias, publish, scale, schedule, warm
 from lmi_delivery.postdeploy.canary import CanaryClock
-from lmi_delivery.postdeploy.report import PostDeployReport, Reporter, store_last
+from lmi_delivery.postdeploy.report import PostDeployReport, ProgressLog, WarmInvocation, store_last
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -62,7 +70,9 @@ class RunOptions:
     """``None`` uses the pruner's."""
     run_id: str | None = None
     steps: tuple[str, ...] | None = None
-    """Steps to run, in order; ``None`` runs ``config.post_deploy.steps``."""
+    """Kinds of steps to run, in order; ``None`` runs ``config.post_deploy.steps``."""
+    where: str = RUNNER
+    """Where the steps run (``codebuild:<project>`` inside the post-deploy build)."""
     functions: tuple[str, ...] | None = None
     """Function keys or names to act on; ``None`` acts on every configured function."""
     versions: Mapping[str, str] | None = None
@@ -72,102 +82,195 @@ class RunOptions:
 
 
 def run_post_deploy(config: Config, env: Environment, clients: PostDeployClients, *,
-                    dry_run: bool, reporter: Reporter,
+                    executor: Executor, reporter: ProgressLog,
                     options: RunOptions | None = None) -> PostDeployReport:
-    run = _Run(config, env, clients, dry_run, reporter, options or RunOptions())
+    """Carry out (or, with :data:`DISPLAY`, only show) the post-deploy steps of ``env``."""
+    options = options or RunOptions()
+    steps = post_deploy_steps(config, env, options.where, kinds=options.steps,
+                              functions=options.functions)
+    run = _Run(config, env, clients, executor, reporter, options)
+    number = itertools.count(1)
     try:
-        for step in run.options.steps or config.post_deploy.steps:
-            run.report.steps.append(step)
-            getattr(run, f"step_{step}")()
-        run.report.status = "planned" if dry_run else "succeeded"
+        for kind, grouped in itertools.groupby(steps, key=lambda s: s.kind):
+            group = tuple(grouped)
+            for step in group:
+                reporter.say(f"step {next(number)}/{len(steps)}: {step.describe()}")
+            run.report.steps.append(kind)
+            run.group(kind, group)
+        run.report.status = "succeeded" if executor.live else "planned"
     except LmiError as exc:
         run.report.status, run.report.error = "failed", str(exc)
         run.report.events = list(reporter.events)
         exc.context["report"] = run.report
         raise
     run.report.events = list(reporter.events)
-    if not dry_run and run.moved and clients.s3 is not None:
+    if executor.live and run.moved and clients.s3 is not None:
         run.store_record()
     return run.report
 
 
+class Executor(Protocol):
+    """Carries out resolved post-deploy steps, or only says what it would do."""
+
+    live: bool
+
+    def publish(self, run: _Run, plan: publish.PublishPlan) -> dict[str, str]:
+        """Function name → the version published."""
+
+    def alias(self, run: _Run, plan: alias.AliasPlan) -> dict[str, str]:
+        """Function name → what happened to its alias."""
+
+    def scale(self, run: _Run, plan: scale.ScalePlan) -> None: ...
+
+    def warm(self, run: _Run, plan: warm.WarmPlan) -> dict[str, list[WarmInvocation]]:
+        """Function name → the warm-up invocations made."""
+
+    def schedule(self, run: _Run, change: schedule.ScheduleChange) -> None: ...
+
+    def prune(self, run: _Run, decision: Any) -> Any:
+        """The decision as carried out."""
+
+
+class LiveExecutor:
+    """Changes AWS: publishes, moves aliases, scales, invokes, deletes."""
+
+    live = True
+
+    def publish(self, run: _Run, plan: publish.PublishPlan) -> dict[str, str]:
+        done = publish.execute_publish(run.lam, plan, run.config, run.env,
+                                       reporter=run.reporter, wait=run.options.wait,
+                                       headroom=run.options.headroom,
+                                       workers=run.options.workers)
+        return {p.function: p.version for p in done}
+
+    def alias(self, run: _Run, plan: alias.AliasPlan) -> dict[str, str]:
+        results = alias.execute_alias(run.lam, plan, reporter=run.reporter,
+                                      cloudwatch=run.clients.cloudwatch,
+                                      canary_clock=run.options.canary_clock)
+        run.moved = True
+        return {r.function: r.action for r in results}
+
+    def scale(self, run: _Run, plan: scale.ScalePlan) -> None:
+        scale.execute_scale(run.lam, plan, reporter=run.reporter, wait=run.options.scale_wait)
+
+    def warm(self, run: _Run, plan: warm.WarmPlan) -> dict[str, list[WarmInvocation]]:
+        return dict(warm.execute_warm(run.lam, plan, reporter=run.reporter, run_id=run.run_id))
+
+    def schedule(self, run: _Run, change: schedule.ScheduleChange) -> None:
+        assert run.clients.events is not None
+        schedule.execute_schedule(run.clients.events, run.lam, change, reporter=run.reporter)
+
+    def prune(self, run: _Run, decision: Any) -> Any:
+        return run.prune_hooks.execute(run.lam, decision, workers=run.options.workers)
+
+
+class DisplayExecutor:
+    """Changes nothing: says what each resolved step would do (``--dry-run``)."""
+
+    live = False
+
+    def _say(self, run: _Run, steps: Sequence[Step]) -> None:
+        for step in steps:
+            run.reporter.say(f"would {step.describe()}")
+
+    def publish(self, run: _Run, plan: publish.PublishPlan) -> dict[str, str]:
+        self._say(run, plan.steps)
+        run.report.notes.append("dry run: quota headroom is checked (and made) at run time")
+        return {t.function: NEW for t in plan.targets}
+
+    def alias(self, run: _Run, plan: alias.AliasPlan) -> dict[str, str]:
+        self._say(run, plan.steps)
+        return {m.step.function: "planned" for m in plan.moves}
+
+    def scale(self, run: _Run, plan: scale.ScalePlan) -> None:
+        self._say(run, plan.steps)
+
+    def warm(self, run: _Run, plan: warm.WarmPlan) -> dict[str, list[WarmInvocation]]:
+        self._say(run, [t.step for t in plan.targets])
+        return {}
+
+    def schedule(self, run: _Run, change: schedule.ScheduleChange) -> None:
+        run.reporter.say(f"would {change.describe()}")
+
+    def prune(self, run: _Run, decision: Any) -> Any:
+        return decision
+
+
+LIVE: Executor = LiveExecutor()
+DISPLAY: Executor = DisplayExecutor()
+
+
+def _resolved(step: Step, versions: Mapping[str, str]) -> Step:
+    """``step`` with its ``new`` version replaced by the one this run published."""
+    if isinstance(step, AliasMove) and step.to_version == NEW and step.function in versions:
+        return dataclasses.replace(step, to_version=versions[step.function])
+    if isinstance(step, Scale) and step.qualifier == NEW and step.function in versions:
+        return dataclasses.replace(step, qualifier=versions[step.function])
+    return step
+
+
 class _Run:
     def __init__(self, config: Config, env: Environment, clients: PostDeployClients,
-                 dry_run: bool, reporter: Reporter, options: RunOptions) -> None:
+                 executor: Executor, reporter: ProgressLog, options: RunOptions) -> None:
         self.config, self.env, self.clients = config, env, clients
         self.lam = clients.lambda_
-        self.dry_run, self.reporter, self.options = dry_run, reporter, options
-        self.report = PostDeployReport(config.service, env.name, dry_run)
+        self.executor, self.reporter, self.options = executor, reporter, options
+        self.report = PostDeployReport(config.service, env.name, not executor.live)
         self.started = datetime.now(UTC)
-        self.versions: dict[str, str] | None = dict(options.versions or {}) or None
+        self.versions: dict[str, str] = dict(options.versions or {})
         """Function name → the version the deploy publishes/moves to (``new`` in a dry run)."""
         self.moved = False
         self.run_id = options.run_id or self.started.strftime("%Y%m%dT%H%M%S")
-        self.only = options.functions
+        self.prune_hooks = options.prune or PruneHooks.default()
 
-    def step_publish(self) -> None:
-        plan = publish.plan_publish(self.lam, self.config, self.env, functions=self.only)
-        if self.dry_run:
-            self.versions = {t.function: alias.NEW for t in plan.targets}
-            for t in plan.targets:
-                self.report.function(t.function).published_version = alias.NEW
-                self.reporter.say(f"would {t.step.describe()}")
-            self.report.notes.append("dry run: quota headroom is checked (and made) at run time")
-            return
-        done = publish.execute_publish(self.lam, plan, self.config, self.env,
-                                       reporter=self.reporter, wait=self.options.wait,
-                                       headroom=self.options.headroom,
-                                       workers=self.options.workers)
-        self.versions = {p.function: p.version for p in done}
-        for p in done:
-            self.report.function(p.function).published_version = p.version
+    def group(self, kind: str, steps: tuple[Step, ...]) -> None:
+        steps = tuple(_resolved(s, self.versions) for s in steps)
+        if kind == "publish":
+            self.publish([s for s in steps if isinstance(s, Publish)])
+        elif kind == "alias":
+            self.alias([s for s in steps if isinstance(s, AliasMove)])
+        elif kind == "scale":
+            self.scale([s for s in steps if isinstance(s, Scale)])
+        elif kind == "warm":
+            self.warm([s for s in steps if isinstance(s, Warm)])
+        elif kind == "prune":
+            for step in steps:
+                assert isinstance(step, Prune)
+                self.prune(step)
+        else:  # pragma: no cover - the builders make no other kind
+            raise LmiError(f"post-deploy has no step of kind {kind}")
 
-    def step_alias(self) -> None:
-        plan = alias.plan_alias(self.lam, self.config, self.env, functions=self.only,
-                                versions=self.versions)
+    def publish(self, steps: list[Publish]) -> None:
+        plan = publish.resolve_publish(self.lam, steps)
+        self.versions.update(self.executor.publish(self, plan))
+        for target in plan.targets:
+            self.report.function(target.function).published_version = \
+                self.versions[target.function]
+
+    def alias(self, steps: list[AliasMove]) -> None:
+        plan = alias.resolve_alias(self.lam, self.config, self.env, steps)
         for move in plan.moves:
             entry = self.report.function(move.step.function)
             entry.alias, entry.alias_from = move.step.alias, move.step.from_version
             entry.alias_to, entry.alias_action = move.step.to_version, "planned"
-        if self.dry_run:
-            for move in plan.moves:
-                self.reporter.say(f"would {move.step.describe()}")
-            return
-        for result in alias.execute_alias(self.lam, plan, reporter=self.reporter,
-                                          cloudwatch=self.clients.cloudwatch,
-                                          canary_clock=self.options.canary_clock):
-            self.report.function(result.function).alias_action = result.action
-        self.versions = {m.step.function: m.step.to_version for m in plan.moves}
-        self.moved = True
+        for name, action in self.executor.alias(self, plan).items():
+            self.report.function(name).alias_action = action
+        self.versions.update({m.step.function: m.step.to_version for m in plan.moves})
 
-    def step_scale(self) -> None:
-        plan = scale.plan_scale(self.lam, self.config, self.env, functions=self.only,
-                                versions=self.versions)
+    def scale(self, steps: list[Scale]) -> None:
+        plan = scale.resolve_scale(self.lam, self.config, self.env, steps)
         for step in plan.steps:
             self.report.function(step.function).scaling = {"min": step.min, "max": step.max}
-        if self.dry_run:
-            for step in plan.steps:
-                self.reporter.say(f"would {step.describe()}")
-            return
-        scale.execute_scale(self.lam, plan, reporter=self.reporter,
-                            wait=self.options.scale_wait)
+        self.executor.scale(self, plan)
 
-    def step_warm(self) -> None:
-        plan = warm.plan_warm(self.lam, self.config, self.env, functions=self.only,
-                              versions=self.versions)
-        if self.dry_run:
-            for step in plan.steps:
-                self.reporter.say(f"would {step.describe()}")
-        else:
-            results = warm.execute_warm(self.lam, plan, reporter=self.reporter,
-                                        run_id=self.run_id)
-            for name, invocations in results.items():
-                self.report.function(name).warm = invocations
-        self.step_schedules()
+    def warm(self, steps: list[Warm]) -> None:
+        plan = warm.resolve_warm(self.lam, steps, versions=self.versions)
+        for name, invocations in self.executor.warm(self, plan).items():
+            self.report.function(name).warm = invocations
+        self.schedules([s.function for s in steps if s.schedule])
 
-    def step_schedules(self) -> None:
-        keys = [k for k in publish.selected(self.config, self.env, self.only)
-                if (f := self.config.functions[k]).warm and f.warm.schedule]
+    def schedules(self, functions: list[str]) -> None:
+        keys = selected(self.config, self.env, functions) if functions else []
         if keys and self.clients.events is None:
             self.report.notes.append("no EventBridge client: warm-up schedules not managed")
             return
@@ -178,23 +281,18 @@ class _Run:
             if change is None:
                 continue
             self.report.function(change.function).schedule = change.describe()
-            if self.dry_run:
-                self.reporter.say(f"would {change.describe()}")
-            else:
-                schedule.execute_schedule(self.clients.events, self.lam, change,
-                                          reporter=self.reporter)
+            self.executor.schedule(self, change)
 
-    def step_prune(self) -> None:
-        hooks = self.options.prune or PruneHooks.default()
+    def prune(self, step: Prune) -> None:
         # Planned now, after this run's publishes: they count among the newest versions kept;
         # anything published from here on is protected as concurrent by the pruner.
-        decision = hooks.plan(self.lam, self.config, self.env)
-        decision = hooks.execute(self.lam, decision, dry_run=self.dry_run,
-                                 workers=self.options.workers)
+        decision = self.prune_hooks.plan(self.lam, self.config, self.env,
+                                         capacity_providers=step.capacity_providers)
+        decision = self.executor.prune(self, decision)
         deleted = len(getattr(decision, "deletions", ()))
         failed = len(getattr(decision, "failures", ()))
         kept = len(getattr(decision, "kept", ()))
-        verb = "would delete" if self.dry_run else "deleted"
+        verb = "deleted" if self.executor.live else "would delete"
         self.report.prune = {
             "deleted": deleted, "kept": kept, "failed": failed,
             "summary": f"{verb} {deleted} version(s), kept {kept}"

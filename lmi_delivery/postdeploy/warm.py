@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
+from lmi_delivery.plan.release_steps import NEW, warm_steps
 from lmi_delivery.plan.steps import RUNNER, Warm
 from lmi_delivery.postdeploy.alias import not_active_hint, version_state
-from lmi_delivery.postdeploy.publish import selected
-from lmi_delivery.postdeploy.report import Reporter, WarmInvocation
+from lmi_delivery.postdeploy.report import ProgressLog, WarmInvocation
 from lmi_delivery.warmup import warmup_payload
 
 if TYPE_CHECKING:
@@ -71,28 +70,33 @@ def plan_warm(client: LambdaClient | None, config: Config, env: Environment, *,
               where: str = RUNNER) -> WarmPlan:
     """Read-only. The expected version is ``versions[name]`` when the deploy is moving the alias
     there, else whatever the alias routes to now."""
+    return resolve_warm(client, warm_steps(config, env, where, functions=functions),
+                        versions=versions)
+
+
+def resolve_warm(client: LambdaClient | None, steps: Iterable[Warm], *,
+                 versions: Mapping[str, str] | None = None) -> WarmPlan:
+    """Each warm step with the versions its invocations must land on."""
     targets = []
-    for key in selected(config, env, functions):
-        fn = config.functions[key]
-        if fn.warm is None:
-            continue
-        if not 1 <= fn.warm.concurrency <= MAX_CONCURRENCY:
-            raise OperationFailed(f"warm concurrency of {key} must be 1..{MAX_CONCURRENCY}")
-        name = naming.function_name(config, env, key)
+    for step in steps:
+        if not 1 <= step.concurrency <= MAX_CONCURRENCY:
+            raise OperationFailed(f"warm concurrency of {step.function} must be "
+                                  f"1..{MAX_CONCURRENCY}")
+        name = step.function
         if versions and name in versions:
             expected = frozenset({versions[name]})
         elif client is not None:
-            expected = alias_versions(client, name, fn.alias)
+            expected = alias_versions(client, name, step.alias)
             if not expected:
-                raise OperationFailed(f"{name}: alias {fn.alias} does not exist: nothing to warm")
+                raise OperationFailed(f"{name}: alias {step.alias} does not exist: nothing to "
+                                      "warm")
         else:
-            expected = frozenset({"new"})  # offline: the version the deploy publishes
-        targets.append(WarmTarget(Warm(where, name, fn.alias, fn.warm.concurrency,
-                                       fn.warm.schedule), expected))
+            expected = frozenset({NEW})  # offline: the version the deploy publishes
+        targets.append(WarmTarget(step, expected))
     return WarmPlan(tuple(targets))
 
 
-def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: Reporter,
+def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: ProgressLog,
                  run_id: str = "warm") -> dict[str, list[WarmInvocation]]:
     """Invoke every alias ``concurrency`` times in parallel; fail on an unexpected version."""
     results: dict[str, list[WarmInvocation]] = {}

@@ -2,7 +2,8 @@
 
 Public API: :class:`Sandbox`, :class:`SandboxOptions`, :class:`FaultRates`, the
 :class:`Extension` protocol and :class:`Invocation`. See ``server`` for the lifecycle,
-``control`` for the control endpoints and ``seeding`` for the seed file format.
+``control`` for the control endpoints, ``seeding`` for the seed file format and ``journal``
+for the record of every call answered. It never forwards a request to a real AWS endpoint.
 
 Names are imported on first use, so ``import lmi_delivery.sandbox`` (and the CLI group in
 :mod:`lmi_delivery.cli.commands.sandbox`) works without the ``sandbox`` extra (moto) installed.

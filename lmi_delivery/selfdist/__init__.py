@@ -1,6 +1,6 @@
 """The lmi-delivery inside every build is exactly the one the orchestrator runs.
 
-Nothing installs lmi-delivery by name from a package index (anyone may register a name there):
+It never installs lmi-delivery by name from a package index (anyone may register a name there):
 
 - the orchestrator (``run``, ``apply``, ``ci``) takes its own wheel (:mod:`.wheel`: built from its
   source tree, or packed back from its installed distribution), stores it content-addressed in

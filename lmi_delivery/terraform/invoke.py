@@ -1,11 +1,11 @@
 """The only place lmi-delivery runs Terraform.
 
-Every command runs as ``terraform -chdir=<working_directory> ...`` from the repository root
-(so the working directory appears in logs exactly as configured) through
-:func:`lmi_delivery.process.run`, with ``TF_IN_AUTOMATION=1``, ``-input=false`` where the
-command takes it, ``-no-color`` unless writing to a terminal, and the environment's var files
-and backend configuration from the settings. Before the first command, ``terraform version
--json`` must report exactly the pinned version.
+Every command is the argv :mod:`lmi_delivery.terraform.argv` builds (the one the dry run
+shows), run from the repository root with this runner's binary in place of ``terraform`` (so the
+working directory appears in logs exactly as configured) through :func:`lmi_delivery.process.run`,
+with ``TF_IN_AUTOMATION=1``. Each command line is echoed to the stream (``$ terraform ...``)
+before it runs. Before the first command, ``terraform version -json`` must report exactly the
+pinned version.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from typing import Any
 
 from lmi_delivery import process
 from lmi_delivery.config.model import TerraformSettings
-from lmi_delivery.config.naming import render
 from lmi_delivery.errors import CommandFailed, InputError, OperationFailed
-from lmi_delivery.plan.planner import LOCK_TIMEOUT
+from lmi_delivery.plan.steps import TerraformCommand
 from lmi_delivery.redact import Redactor
-from lmi_delivery.terraform.summary import summarize
+from lmi_delivery.terraform.argv import PLAN_FILE, rendered, terraform_argv
 
 STALE_PLAN_MARKER = "Saved plan is stale"
 #: Exit code of ``fmt -check`` when files need formatting (Terraform 1.x).
@@ -42,7 +41,6 @@ class TerraformRunner:
         env: Mapping[str, str],
         environment_name: str,
         *,
-        tty: bool = False,
         stream: process.LineCallback | None = None,
         redact: Redactor | None = None,
         placeholders: Mapping[str, str] | None = None,
@@ -61,16 +59,10 @@ class TerraformRunner:
         self.settings = settings
         self.root = Path(os.path.abspath(root))
         self.environment_name = environment_name
-        self.tty = tty
         self.stream = stream if stream is None or redact is None else redact.lines(stream)
         self.working_dir = self.root / settings.working_directory
-        values = {"env": environment_name, **(placeholders or {})}
-        self.var_files = tuple(
-            _render(t, values, "terraform.var_files") for t in settings.var_files
-        )
-        self.backend_config = tuple(
-            _render(t, values, "terraform.backend_config") for t in settings.backend_config
-        )
+        self.values = {"env": environment_name, **(placeholders or {})}
+        self.var_files = rendered(settings.var_files, self.values, "terraform.var_files")
         cache = plugin_cache_dir or Path(
             env.get("TF_PLUGIN_CACHE_DIR") or self.root / ".lmi-delivery" / "plugins"
         )
@@ -83,7 +75,7 @@ class TerraformRunner:
 
     def version(self) -> str:
         """The version ``terraform version -json`` reports (runs even before the check)."""
-        result = self._run(["version", "-json"], version_check=False, quiet=True)
+        result = self._run(("terraform", "version", "-json"), version_check=False, quiet=True)
         try:
             return str(json.loads(result.stdout)["terraform_version"])
         except (ValueError, KeyError, TypeError):
@@ -104,47 +96,53 @@ class TerraformRunner:
             )
         self._version_checked = True
 
+    @property
+    def planfile(self) -> Path:
+        """``lmi-delivery.tfplan`` in the working directory: the file every plan step names."""
+        return self.working_dir / PLAN_FILE
+
+    def command(self, command: str) -> tuple[str, ...]:
+        """The argv (with ``terraform`` for the binary) of one command, as the dry run shows it."""
+        return terraform_argv(self.settings, self.values, command)
+
+    def run_step(self, step: TerraformCommand) -> Any:
+        """Run a planned Terraform step: its argv must be the one this runner derives.
+
+        Returns what the command's method returns (``fmt``: the unformatted files, ``show``: the
+        plan JSON).
+        """
+        command = step.argv[2] if len(step.argv) > 2 else ""
+        if command not in ("fmt", "init", "validate", "plan", "show", "apply") or \
+                tuple(step.argv) != self.command(command):
+            raise OperationFailed(f"the step `{' '.join(step.argv)}` is not a command this build "
+                                  "derives from its config; refusing to run it")
+        methods = {"fmt": self.fmt_check, "init": self.init, "validate": self.validate,
+                   "plan": self.plan, "show": self.show_json, "apply": self.apply}
+        return methods[command]()
+
     def init(self) -> None:
-        args = ["init", "-input=false", *self._color()]
-        args += [f"-backend-config={value}" for value in self.backend_config]
-        self._run(args)
+        self._run(self.command("init"))
 
     def validate(self) -> None:
-        self._run(["validate", *self._color()])
+        self._run(self.command("validate"))
 
     def fmt_check(self) -> list[str]:
         """Files (relative to the working directory) that ``terraform fmt`` would change."""
-        args = ["fmt", "-check", "-recursive", "-list=true", *self._color()]
-        result = self._run(args, check=False)
+        argv = self.command("fmt")
+        result = self._run(argv, check=False)
         if result.returncode == 0:
             return []
         if result.returncode == FMT_UNFORMATTED:
             return [line.strip() for line in result.stdout.splitlines() if line.strip()]
-        raise CommandFailed(self.argv(args), result.returncode, result.stdout, result.stderr)
+        raise CommandFailed(self.argv(argv), result.returncode, result.stdout, result.stderr)
 
-    def plan(self, out: Path, detailed_exitcode: bool = False) -> bool:
-        """Write a plan to ``out``; return whether it changes anything.
-
-        With ``detailed_exitcode`` the answer is Terraform's exit code (2 = changes); without
-        it, the saved plan is read back with ``show -json``.
-        """
+    def plan(self) -> None:
+        """Write the plan to :attr:`planfile` (``show`` reads it back)."""
         self._check_var_files()
-        planfile = Path(os.path.abspath(out))
-        args = ["plan", "-input=false", *self._color(), f"-lock-timeout={LOCK_TIMEOUT}",
-                f"-out={planfile}", *self._var_args()]
-        if detailed_exitcode:
-            args.append("-detailed-exitcode")
-            result = self._run(args, check=False)
-            if result.returncode not in (0, 2):
-                raise CommandFailed(self.argv(args), result.returncode, result.stdout,
-                                    result.stderr)
-            return result.returncode == 2
-        self._run(args)
-        return summarize(self.show_json(planfile)).has_changes
+        self._run(self.command("plan"))
 
-    def show_json(self, planfile: Path) -> dict[str, Any]:
-        args = ["show", "-json", "-no-color", os.path.abspath(planfile)]
-        result = self._run(args, quiet=True)  # machine output: not for the log
+    def show_json(self) -> dict[str, Any]:
+        result = self._run(self.command("show"), quiet=True)  # machine output: not for the log
         try:
             data = json.loads(result.stdout)
         except ValueError as exc:
@@ -153,12 +151,10 @@ class TerraformRunner:
             raise OperationFailed("terraform show -json did not print a JSON object")
         return data
 
-    def apply(self, planfile: Path) -> None:
+    def apply(self) -> None:
         """Apply exactly the saved plan; a stale plan raises :class:`StalePlan`."""
-        args = ["apply", "-input=false", *self._color(), f"-lock-timeout={LOCK_TIMEOUT}",
-                os.path.abspath(planfile)]
         try:
-            self._run(args)
+            self._run(self.command("apply"))
         except CommandFailed as exc:
             if STALE_PLAN_MARKER in exc.stderr or STALE_PLAN_MARKER in exc.stdout:
                 raise StalePlan(exc.argv, exc.returncode, exc.stdout, exc.stderr) from None
@@ -166,15 +162,9 @@ class TerraformRunner:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def argv(self, args: Sequence[str]) -> list[str]:
-        """The full command line for a Terraform subcommand (always with ``-chdir``)."""
-        return [self.binary, f"-chdir={self.settings.working_directory}", *args]
-
-    def _color(self) -> list[str]:
-        return [] if self.tty else ["-no-color"]
-
-    def _var_args(self) -> list[str]:
-        return [f"-var-file={path}" for path in self.var_files]
+    def argv(self, command: Sequence[str]) -> list[str]:
+        """The command line that runs: this runner's binary in place of ``terraform``."""
+        return [self.binary, *command[1:]]
 
     def _check_var_files(self) -> None:
         for path in self.var_files:
@@ -184,7 +174,7 @@ class TerraformRunner:
                     f"(terraform.var_files, environment {self.environment_name})"
                 )
 
-    def _run(self, args: Sequence[str], *, check: bool = True, version_check: bool = True,
+    def _run(self, command: Sequence[str], *, check: bool = True, version_check: bool = True,
              quiet: bool = False) -> process.Result:
         if not self.working_dir.is_dir():
             raise InputError(
@@ -194,14 +184,8 @@ class TerraformRunner:
         self.plugin_cache_dir.mkdir(parents=True, exist_ok=True)
         if version_check:
             self.check_version()
-        return process.run(self.argv(args), cwd=self.root, env=self.env, check=check,
+        if self.stream is not None and version_check:
+            self.stream(f"$ {' '.join(command)}")
+        return process.run(self.argv(command), cwd=self.root, env=self.env, check=check,
                            stream=None if quiet else self.stream)
 
-
-def _render(template: str, values: Mapping[str, str], key: str) -> str:
-    try:
-        return render(template, **values)
-    except KeyError as exc:
-        raise InputError(f"{key}: unknown placeholder {{{exc.args[0]}}} in {template!r}") from None
-    except ValueError as exc:
-        raise InputError(f"{key}: bad template {template!r}: {exc}") from None

@@ -12,7 +12,7 @@ from lmi_delivery.config.model import Config
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.postdeploy.alias import execute_alias, plan_alias
 from lmi_delivery.postdeploy.canary import CanaryClock, CanaryRolledBack
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.sandbox import Sandbox
 
 NAME = "shop-dev-router"
@@ -84,7 +84,7 @@ def test_quiet_alarms_promote_after_the_canary(config: Config, sandbox: Sandbox)
     plan = plan_alias(lam, config, config.environment("dev"), versions={NAME: "2"})
     assert "through a canary (20% for 2 min" in plan.moves[0].step.describe()
 
-    [result] = execute_alias(lam, plan, reporter=Reporter(), cloudwatch=sandbox.client(
+    [result] = execute_alias(lam, plan, reporter=ProgressLog(), cloudwatch=sandbox.client(
         "cloudwatch"), canary_clock=time.clock())
 
     assert during[0] == ("1", {"2": 0.2}), "the old version keeps 80% during the canary"
@@ -105,7 +105,7 @@ def test_an_alarm_rolls_the_alias_back(config: Config, sandbox: Sandbox) -> None
     time = FakeTime(alarm_fires)
     plan = plan_alias(lam, config, config.environment("dev"), versions={NAME: "2"})
     with pytest.raises(CanaryRolledBack) as rolled_back:
-        execute_alias(lam, plan, reporter=Reporter(), cloudwatch=cloudwatch,
+        execute_alias(lam, plan, reporter=ProgressLog(), cloudwatch=cloudwatch,
                       canary_clock=time.clock())
     assert f"rolled back to version 1: alarm(s) {ALARM} in ALARM" in str(rolled_back.value)
     assert isinstance(rolled_back.value, OperationFailed)
@@ -120,7 +120,7 @@ def test_a_first_deploy_creates_the_alias_without_a_canary(config: Config,
     plan = plan_alias(lam, config, config.environment("dev"), versions={NAME: "2"})
     assert "canary" not in plan.moves[0].step.describe()
     time = FakeTime(lambda n: None)
-    [result] = execute_alias(lam, plan, reporter=Reporter(), cloudwatch=None,
+    [result] = execute_alias(lam, plan, reporter=ProgressLog(), cloudwatch=None,
                              canary_clock=time.clock())
     assert result.action == "created"
     assert time.sleeps == 0

@@ -23,7 +23,7 @@ from prune_world import build, move, name, paced_client, sandbox_environ
 from lmi_delivery.cli.commands.prune import prune_command
 from lmi_delivery.errors import GateRefused, LmiError
 from lmi_delivery.sandbox import Sandbox
-from lmi_delivery.terraform import builds
+from lmi_delivery.terraform import build_services, plan_build
 from lmi_delivery.terraform.handoff import PlanStore, StoreSettings, sha256_hex
 
 COMMIT = "c0ffee" * 6 + "abcd"
@@ -127,7 +127,7 @@ def test_deleting_a_provider_with_bound_versions_is_refused_until_retired(
                             _plan(old, world.providers["cp0"], world.providers["cp1"],
                                   function))
     said: list[str] = []
-    services = builds.Services(
+    services = build_services.BuildServices(
         world.config, env, COMMIT, PlanStore(s3, StoreSettings.of(world.config)),
         runner,  # type: ignore[arg-type]  # Terraform's part, faked
         event="push", mode="deploy", build_id="pw-dev-plan:1", say=said.append,
@@ -135,7 +135,7 @@ def test_deleting_a_provider_with_bound_versions_is_refused_until_retired(
     location = services.location("deploy")
 
     with pytest.raises(GateRefused, match="LMI013") as refused:
-        builds.plan_build(services)
+        plan_build.plan_build(services)
 
     message = str(refused.value)
     assert f"the plan deletes capacity provider {old}, but 3 function version(s) are still " \
@@ -151,7 +151,7 @@ def test_deleting_a_provider_with_bound_versions_is_refused_until_retired(
 
     assert _prune(sandbox, world.config_path, command.group(1)) == 0
 
-    outcome = builds.plan_build(services)
+    outcome = plan_build.plan_build(services)
     assert outcome.metadata.plan_sha256 == sha256_hex(PLAN)
     assert services.store.plan(location, sha256_hex(PLAN)) == PLAN
     lam = sandbox.client("lambda", max_attempts=3)
@@ -165,13 +165,13 @@ def test_without_aws_access_the_plan_build_warns_and_passes(sandbox: Sandbox,
     s3 = sandbox.client("s3")
     s3.create_bucket(Bucket="pw-artifacts")
     said: list[str] = []
-    services = builds.Services(
+    services = build_services.BuildServices(
         world.config, world.env, COMMIT, PlanStore(s3, StoreSettings.of(world.config)),
         PlanningRunner(tmp_path / "terraform", _plan(
             world.provider_name("cp0"), world.providers["cp0"], world.providers["cp1"],
             name("f0"))),  # type: ignore[arg-type]  # Terraform's part, faked
         event="push", mode="deploy", build_id="pw-dev-plan:1", say=said.append, environ={})
-    builds.plan_build(services)
+    plan_build.plan_build(services)
     warning = next(line for line in said if "LMI013" in line)
     assert "they cannot be listed here (no AWS access)" in warning
     assert warning.endswith("[advisory: not blocking]")

@@ -24,9 +24,9 @@ from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
 from lmi_delivery.postdeploy.publish import WaitSettings
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.postdeploy.scale import ScaleWait
-from lmi_delivery.postdeploy.sequence import PostDeployClients, RunOptions, run_post_deploy
+from lmi_delivery.postdeploy.sequence import LIVE, PostDeployClients, RunOptions, run_post_deploy
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
 DELAY = 0.5
@@ -141,10 +141,10 @@ def test_full_post_deploy_then_rollback(config: Config, sandbox: Sandbox, lam: A
     previous_deploys(lam)
     terraform_apply(lam, "deploy 3")
     calls: list[tuple[str, str, str]] = []
-    reporter = Reporter()
+    reporter = ProgressLog()
 
     report = run_post_deploy(config, config.environment("dev"), clients(config, sandbox, calls),
-                             dry_run=False, reporter=reporter, options=FAST)
+                             executor=LIVE, reporter=reporter, options=FAST)
 
     assert report.status == "succeeded"
     # Every new version was Active before the first alias moved.
@@ -216,7 +216,7 @@ def test_concurrent_alias_change_is_detected(config: Config, lam: Any) -> None:
     lam.update_alias(FunctionName=NAMES[0], Name="live", FunctionVersion="1")  # someone else
 
     with pytest.raises(ConcurrentChange) as error:
-        execute_alias(lam, plan, reporter=Reporter())
+        execute_alias(lam, plan, reporter=ProgressLog())
 
     assert error.value.exit_code == 1
     assert "changed by someone else" in str(error.value)

@@ -20,7 +20,7 @@ from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.postdeploy.rollback import plan_rollback
 from lmi_delivery.postdeploy.scale import ScaleWait, execute_scale, plan_scale
 from lmi_delivery.postdeploy.warm import execute_warm, plan_warm
@@ -112,12 +112,12 @@ def test_warm_and_alias_refuse_a_deactivated_version(config: Config, lam: Any,
     deactivate(lam, "2")
     with pytest.raises(OperationFailed, match="refusing to warm shop-dev-router:live: it routes "
                                               "to version 2, which is Deactivated"):
-        execute_warm(lam, plan_warm(lam, config, env), reporter=Reporter())
+        execute_warm(lam, plan_warm(lam, config, env), reporter=ProgressLog())
     assert sandbox.invocations(NAME) == []
     lam.update_alias(FunctionName=NAME, Name="live", FunctionVersion="1")
     with pytest.raises(OperationFailed, match="at version 2: it is Deactivated, not Active"):
         execute_alias(lam, plan_alias(lam, config, env, versions={NAME: "2"}),
-                      reporter=Reporter())
+                      reporter=ProgressLog())
     assert lam.get_alias(FunctionName=NAME, Name="live")["FunctionVersion"] == "1"
 
 
@@ -128,7 +128,7 @@ def test_scale_retries_while_the_new_version_is_starting(config: Config, lam: An
 
     done = execute_scale(lam, plan_scale(None, config, config.environment("dev"),
                                          versions={NAME: "1"}),
-                         reporter=Reporter(said.append), wait=ScaleWait(delay=0.1, timeout=10))
+                         reporter=ProgressLog(said.append), wait=ScaleWait(delay=0.1, timeout=10))
 
     assert [(r.qualifier, r.min, r.max) for r in done] == [("1", 2, 6)]
     assert "shop-dev-router:1 is not ready for a scaling change yet (still starting): " \
@@ -147,4 +147,4 @@ def test_an_alias_created_meanwhile_is_a_concurrent_change(config: Config, lam: 
     lam.create_alias(FunctionName=NAME, Name="live", FunctionVersion="1")  # another deploy
 
     with pytest.raises(ConcurrentChange, match="was created by someone else"):
-        execute_alias(lam, plan, reporter=Reporter())
+        execute_alias(lam, plan, reporter=ProgressLog())

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from lmi_delivery.config import load
-from lmi_delivery.plan.planner import LOCK_TIMEOUT, terraform_argv
+from lmi_delivery.plan.planner import terraform_argv
 from lmi_delivery.sandbox import Sandbox
 from lmi_delivery.terraform import embedded
+from lmi_delivery.terraform.argv import LOCK_TIMEOUT
 
 pytestmark = pytest.mark.slow
 

@@ -53,15 +53,15 @@ INPUTS: dict[str, tuple[str, str]] = {
 def ci_command(command: str, environment: str, config: str, python_version: str | None,
                github_token: str, comment_on_pr: bool, dry_run: bool, plan_build_id: str,
                plan_sha256: str, sandbox: bool) -> None:
-    """Run one lmi-delivery command as a GitHub Actions step (what action.yml runs).
+    """Run one command as a GitHub Actions step (action.yml's entry).
 
     Reads the GitHub context once (GITHUB_* variables and the event payload), masks every
     secret-like value, runs the command, and answers in GitHub's terms: ::group:: per stage and
-    build, ::error annotations on files, step outputs, a job summary and, on pull requests,
-    one comment per environment updated in place. Apply runs only where the stage policy
-    allows it, and for `apply: approval` environments only once the REST API shows this run's
-    deployment to the environment approved. Exit codes: 0 ok, 1 failed, 2 invalid input,
-    3 refused, 130 interrupted.
+    build, ::error annotations on files, step outputs, a job summary and, on pull requests, one
+    comment per environment updated in place. Apply runs only where the stage policy allows it,
+    and for `apply: approval` environments only once the REST API shows this run's deployment to
+    the environment approved. Exit codes: 0 ok, 1 failed, 2 invalid input, 3 refused, 130
+    interrupted.
     """
     from lmi_delivery.github.ci import Ci
 

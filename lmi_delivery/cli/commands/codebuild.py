@@ -18,13 +18,13 @@ import click
 from lmi_delivery.errors import LmiError
 
 if TYPE_CHECKING:
-    from lmi_delivery.codebuild.run import Services
+    from lmi_delivery.codebuild.run import CodeBuildServices
 
-ServicesFactory = Callable[[Mapping[str, str]], "Services"]
+ServicesFactory = Callable[[Mapping[str, str]], "CodeBuildServices"]
 REPORTERS = click.Choice(["auto", "text", "github"])
 
 
-def _default_services(environ: Mapping[str, str]) -> Services:
+def _default_services(environ: Mapping[str, str]) -> CodeBuildServices:
     from lmi_delivery.codebuild.run import services_from_environ
 
     return services_from_environ(environ)
@@ -33,7 +33,7 @@ def _default_services(environ: Mapping[str, str]) -> Services:
 def make_group(services_factory: ServicesFactory = _default_services) -> click.Group:
     @click.group("codebuild")
     def group() -> None:
-        """Start CodeBuild builds and wait on many of them with one poller."""
+        """Start CodeBuild builds; wait on many with one poller."""
 
     @group.command("start")
     @click.argument("project")

@@ -15,7 +15,7 @@ from lmi_delivery.errors import EXIT_OK, EXIT_REFUSED
               show_default=True, help="Output format.")
 @click.pass_context
 def doctor_command(ctx: click.Context, config_path: str, fmt: str) -> None:
-    """Lint the delivery setup: workflows, buildspecs, Terraform, names and docs.
+    """Lint workflows, buildspecs, names, Terraform and docs.
 
     Each finding is printed as FILE:LINE:COL: RULE message. Errors (LMD000, LMD001, LMD002,
     LMD003, LMD005, LMD006, LMD009, LMD010) exit 3; warnings (LMD004, LMD007, LMD008) are

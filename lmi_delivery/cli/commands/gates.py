@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 
 @click.group("gates")
 def gates_group() -> None:
-    """The security and validation gates over a Terraform plan (terraform show -json)."""
+    """Security and LMI validation gates over a Terraform plan.
+
+    Both read the JSON of `terraform show -json PLANFILE`.
+    """
 
 
 def _options(f: Callable[..., Any]) -> Callable[..., Any]:

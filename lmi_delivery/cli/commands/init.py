@@ -96,7 +96,7 @@ def init_repository(target: Path, service: str | None = None, force: bool = Fals
 @click.option("--service", help="The service name (default: the directory's name).")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def init_command(directory: Path, service: str | None, force: bool) -> None:
-    """Write a starter lmi-delivery.yml, the four workflows and a Terraform root.
+    """Write a starter config, four workflows and a Terraform root.
 
     \b
     Writes lmi-delivery.yml, .github/workflows/{pull-request,deploy,prune,drift}.yml and, if

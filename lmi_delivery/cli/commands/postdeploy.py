@@ -19,7 +19,7 @@ import click
 
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
-from lmi_delivery.postdeploy.report import PostDeployReport, Reporter
+from lmi_delivery.postdeploy.report import PostDeployReport, ProgressLog
 
 F = TypeVar("F", bound=Callable[..., Any])
 STEP_FORMATS = click.Choice(["text", "json", "markdown"])
@@ -68,9 +68,10 @@ def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, 
          steps: tuple[str, ...] | None = None, functions: tuple[str, ...] = (),
          versions_to: str | None = None, report_path: str | None = None) -> None:
     from lmi_delivery.config import load, naming
-    from lmi_delivery.postdeploy.publish import WaitSettings, selected
+    from lmi_delivery.plan.release_steps import selected
+    from lmi_delivery.postdeploy.publish import WaitSettings
     from lmi_delivery.postdeploy.scale import ScaleWait
-    from lmi_delivery.postdeploy.sequence import RunOptions, run_post_deploy
+    from lmi_delivery.postdeploy.sequence import DISPLAY, LIVE, RunOptions, run_post_deploy
 
     config = load(config_path)
     env = config.environment(env_name)
@@ -83,11 +84,11 @@ def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, 
         wait=WaitSettings(delay=poll, progress_every=max(10.0, poll)),
         scale_wait=ScaleWait(delay=poll, progress_every=max(10.0, poll)),
         steps=steps, functions=functions or None, versions=versions)
-    reporter = Reporter(lambda line: click.echo(line, err=True))
+    reporter = ProgressLog(lambda line: click.echo(line, err=True))
     report: PostDeployReport | None = None
     try:
-        report = run_post_deploy(config, env, clients, dry_run=dry_run, reporter=reporter,
-                                 options=options)
+        report = run_post_deploy(config, env, clients, executor=DISPLAY if dry_run else LIVE,
+                                 reporter=reporter, options=options)
     except LmiError as exc:
         partial = exc.context.get("report")
         if report_path and isinstance(partial, PostDeployReport):
@@ -110,11 +111,13 @@ def _write(path: str, report: PostDeployReport) -> None:
               help="Also write the JSON report here (rollback can read it back).")
 def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                         poll_interval: float, report_path: str | None) -> None:
-    """Publish, alias, scale, warm and prune, in the order post_deploy.steps lists.
+    """Run the post-deploy steps: publish, alias, scale, warm, prune.
 
-    Versions are Active before any alias moves; a Failed version stops the deploy (exit 1)
-    with its reason code, and no alias moves. The report of a real run is also stored under
-    the artifacts location as post-deploy/last.json for `lmi-delivery rollback`.
+    The steps run in the order post_deploy.steps lists; `lmi-delivery plan` shows them.
+
+    Versions are Active before any alias moves; a Failed version stops the deploy (exit 1) with
+    its reason code, and no alias moves. The report of a real run is also stored under the
+    artifacts location as post-deploy/last.json for `lmi-delivery rollback`.
     """
     _run(config_path, env_name, dry_run, fmt, poll_interval, report_path=report_path)
 
@@ -124,7 +127,10 @@ def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str
 @_functions
 def publish_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                     poll_interval: float, functions: tuple[str, ...]) -> None:
-    """Publish what Terraform deployed (CodeSha256 + RevisionId) and wait until Active."""
+    """Publish what Terraform deployed; wait until it is Active.
+
+    Exactly the CodeSha256 and RevisionId Terraform left on $LATEST are published.
+    """
     _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("publish",),
          functions=functions)
 
@@ -136,7 +142,10 @@ def publish_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
 def alias_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                   poll_interval: float, functions: tuple[str, ...],
                   to_version: str | None) -> None:
-    """Create or move aliases to an Active version (RevisionId-guarded)."""
+    """Create or move aliases to an Active version, safely.
+
+    Each move is guarded by the alias's RevisionId; a canary shifts a weight first.
+    """
     _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("alias",),
          functions=functions, versions_to=to_version)
 
@@ -146,7 +155,10 @@ def alias_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
 @_functions
 def scale_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                   poll_interval: float, functions: tuple[str, ...]) -> None:
-    """Set min/max execution environments on the alias's version and wait until applied."""
+    """Set execution environments min/max; wait until applied.
+
+    On the version the alias points to (or the one being deployed).
+    """
     _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("scale",),
          functions=functions)
 
@@ -156,7 +168,7 @@ def scale_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
 @_functions
 def warm_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                  poll_interval: float, functions: tuple[str, ...]) -> None:
-    """Invoke each alias with warm-up payloads; manage the scheduled warm-up rule.
+    """Prime each alias with warm-up calls; manage the warm-up rule.
 
     On Lambda Managed Instances this primes runtimes only: the minimum execution environments
     (`lmi-delivery scale`) are what keep a function warm.
@@ -174,7 +186,10 @@ def warm_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
 def rollback_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                      poll_interval: float, functions: tuple[str, ...], to_version: str | None,
                      record_path: str | None) -> None:
-    """Move aliases back to the versions they served before the last deploy."""
+    """Move aliases back to where the last deploy found them.
+
+    To the versions the aliases served before the last deploy (its stored record).
+    """
     from lmi_delivery.config import load
     from lmi_delivery.postdeploy.rollback import rollback
 
@@ -182,7 +197,7 @@ def rollback_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
     env = config.environment(env_name)
     record = (json.loads(Path(record_path).read_text(encoding="utf-8"))
               if record_path else None)
-    reporter = Reporter(lambda line: click.echo(line, err=True))
+    reporter = ProgressLog(lambda line: click.echo(line, err=True))
     report = rollback(config, env, make_clients(config, env, dict(os.environ)), record=record,
                       functions=functions or None, to=to_version, dry_run=dry_run,
                       reporter=reporter)

@@ -31,7 +31,9 @@ def run_command(config_path: str, env_names: tuple[str, ...], event: str | None,
                 base_ref: str | None, sha: str | None, event_file: str | None, fmt: str,
                 report_path: Path | None, sandbox: bool, poll_interval: float | None,
                 stop_apply_on_cancel: bool) -> None:
-    """Run the delivery pipeline: what `lmi-delivery plan` shows, for each --env.
+    """Run the pipeline: exactly what `lmi-delivery plan` shows.
+
+    For each --env in lockstep.
 
     Stages run in order and stop at the first that does not succeed: the delivery setup check,
     the plan build in CodeBuild (validate, plan, gates, the plan stored with its sha256), the
@@ -86,11 +88,13 @@ def apply_command(config_path: str, env_name: str, plan_build_id: str, plan_sha2
                   event: str | None, ref: str | None, base_ref: str | None, sha: str | None,
                   event_file: str | None, fmt: str, report_path: Path | None,
                   poll_interval: float | None, stop_apply_on_cancel: bool) -> None:
-    """Apply the deploy plan a plan build made, then post-deploy; never plan again.
+    """Apply a plan build's reviewed plan, then post-deploy.
 
-    The plan build's CodeBuild record must show a SUCCEEDED deploy plan of this commit (and
-    the --plan-sha256 given); the apply build re-reads that record and applies only the object
-    that hashes to it. Then post-deploy runs in its CodeBuild build. Approval environments are
+    Terraform never plans again.
+
+    The plan build's CodeBuild record must show a SUCCEEDED deploy plan of this commit (and the
+    --plan-sha256 given); the apply build re-reads that record and applies only the object that
+    hashes to it. Then post-deploy runs in its CodeBuild build. Approval environments are
     refused here: `lmi-delivery ci --command apply` verifies the approval in the deploy
     workflow's approved job. On Ctrl-C a running apply build is left to finish.
     """

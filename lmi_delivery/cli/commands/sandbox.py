@@ -42,7 +42,10 @@ if TYPE_CHECKING:
 
 @click.group("sandbox")
 def sandbox_group() -> None:
-    """The local, AWS-compatible sandbox (moto extended for Lambda Managed Instances)."""
+    """Run the embedded local AWS (LMI, Lambda, CodeBuild, S3).
+
+    An AWS-compatible endpoint: moto extended for Lambda Managed Instances.
+    """
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:

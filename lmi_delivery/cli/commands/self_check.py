@@ -20,11 +20,13 @@ from lmi_delivery.errors import GateRefused
               help="Also write the result as KEY=VALUE lines for the buildspec to source "
                    "(LMI_DELIVERY_INSTALLED_*, and LMI_VERDICT=refused on a refusal).")
 def self_check_command(version: str, wheel_sha256: str, exports: Path | None) -> None:
-    """Check that this lmi-delivery is the wheel the orchestrator handed the build.
+    """In a build: refuse unless this is the orchestrator's wheel.
+
+    Check that this lmi-delivery is the wheel the orchestrator handed the build.
 
     The version must be VERSION and the wheel sha256 pip recorded when it installed this
-    lmi-delivery (with hash checking) must be SHA256; otherwise refuse, exit 3, naming both.
-    An editable install, or one from an index, records no wheel sha256 and is refused.
+    lmi-delivery (with hash checking) must be SHA256; otherwise refuse, exit 3, naming both. An
+    editable install, or one from an index, records no wheel sha256 and is refused.
     """
     from lmi_delivery.selfdist.check import check, installed
     from lmi_delivery.selfdist.variables import INSTALLED_SHA256, INSTALLED_VERSION

@@ -1,5 +1,6 @@
 """``lmi-delivery terraform ...``: the click layer over :mod:`~lmi_delivery.terraform.install`
-(``install``) and :mod:`~lmi_delivery.terraform.builds` (``plan``, ``apply``).
+(``install``), :mod:`~lmi_delivery.terraform.plan_build` (``plan``) and
+:mod:`~lmi_delivery.terraform.apply_build` (``apply``).
 
 The environment is read here, once, and handed down; boto3 is imported only by the factory the
 ``plan`` and ``apply`` callbacks call, never at import time. What a build prints (Terraform's
@@ -22,7 +23,7 @@ from lmi_delivery.redact import Redactor
 from lmi_delivery.terraform.install import DEFAULT_BASE_URL, DEFAULT_VERSION, install
 
 if TYPE_CHECKING:
-    from lmi_delivery.terraform.builds import BuildRequest, Services
+    from lmi_delivery.terraform.build_services import BuildRequest, BuildServices
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path | None:
@@ -35,7 +36,10 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path | None:
 
 @click.group("terraform")
 def terraform_group() -> None:
-    """Install a verified Terraform; the plan build and the apply build."""
+    """Install a verified Terraform; run the plan and apply builds.
+
+    `terraform plan` and `terraform apply` are what the CodeBuild builds run.
+    """
 
 
 @terraform_group.command("install")
@@ -89,7 +93,7 @@ def _build_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _request(env_name: str, config_path: str, commit: str | None,
              terraform_bin: str, allow_older: bool = False) -> BuildRequest:
-    from lmi_delivery.terraform.builds import BuildRequest
+    from lmi_delivery.terraform.build_services import BuildRequest
 
     return BuildRequest(config_path=config_path, env_name=env_name, commit=commit,
                         terraform=terraform_bin, allow_older=allow_older)
@@ -100,7 +104,7 @@ def _verdict(exports_path: Path | None) -> Iterator[None]:
     """On failure, still write the verdict for the buildspec to export: the orchestrator reads
     ``LMI_VERDICT`` from CodeBuild's record of the build, never from its log."""
     from lmi_delivery.errors import GateRefused, LmiError
-    from lmi_delivery.terraform.builds import write_exports
+    from lmi_delivery.terraform.build_services import write_exports
 
     try:
         yield
@@ -128,7 +132,7 @@ class _Redaction:
         self.environ = environ
         self.redact = Redactor()
 
-    def learn(self, services: Services) -> Services:
+    def learn(self, services: BuildServices) -> BuildServices:
         self.redact = Redactor.for_build(self.environ, services.config)
         return services
 
@@ -161,7 +165,8 @@ def plan_command(env_name: str, config_path: str, commit: str | None, terraform_
     LMI_VERDICT, LMI_PLAN_KIND, LMI_PLAN_URL, LMI_PLAN_METADATA_URL, LMI_PLAN_SHA256,
     LMI_PLAN_SUMMARY and LMI_PLAN_HAS_CHANGES (LMI_VERDICT and LMI_VERDICT_DETAIL on failure).
     """
-    from lmi_delivery.terraform.builds import make_services, plan_build, write_exports
+    from lmi_delivery.terraform.build_services import make_services, write_exports
+    from lmi_delivery.terraform.plan_build import plan_build
 
     environ = dict(os.environ)
     out = _Redaction(environ)
@@ -192,7 +197,8 @@ def apply_command(env_name: str, config_path: str, commit: str | None, terraform
     Nothing is re-planned. --exports writes LMI_VERDICT, LMI_APPLIED_PLAN_SHA256, LMI_APPLIED_AT
     and LMI_PLAN_SUMMARY.
     """
-    from lmi_delivery.terraform.builds import apply_build, make_services, write_exports
+    from lmi_delivery.terraform.apply_build import apply_build
+    from lmi_delivery.terraform.build_services import make_services, write_exports
 
     environ = dict(os.environ)
     out = _Redaction(environ)

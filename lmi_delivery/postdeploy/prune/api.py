@@ -24,7 +24,7 @@ from lmi_delivery.postdeploy.prune.decision import (
     Verdict,
     decide,
 )
-from lmi_delivery.postdeploy.prune.execute import CONFLICT_NOTE, Reporter, execute_prune
+from lmi_delivery.postdeploy.prune.execute import CONFLICT_NOTE, DeleteProgress, execute_prune
 from lmi_delivery.postdeploy.prune.release import Progress, ReleaseWait, await_room
 from lmi_delivery.postdeploy.prune.report import render_prune_report
 from lmi_delivery.postdeploy.prune.snapshot import SnapshotStats, take_snapshot
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFLICT_NOTE",
-    "Reporter",
+    "DeleteProgress",
     "ensure_headroom",
     "execute_prune",
     "plan_prune",
@@ -68,12 +68,14 @@ def resolve_provider(client: LambdaClient, config: Config, env: Environment, pro
 
 def plan_prune(client: LambdaClient, config: Config, env: Environment, *,
                keep: int | None = None, capacity_provider: str | None = None,
+               capacity_providers: Iterable[str] | None = None,
                retire_capacity_provider: str | None = None, started_at: datetime | None = None,
                stats: SnapshotStats | None = None) -> PruneDecision:
     """What a prune would delete now, and why every other version stays. Reads only.
 
-    Normal mode prunes the functions of ``config`` on ``capacity_provider`` (every provider of
-    the config when ``None``). Retire mode selects every version bound to
+    Normal mode prunes the functions of ``config`` on ``capacity_provider`` (or on each of
+    ``capacity_providers``, the post-deploy prune step's; every provider of the config that
+    exists when neither is given). Retire mode selects every version bound to
     ``retire_capacity_provider``, whoever owns its function, so the provider can be deleted.
     """
     if capacity_provider and retire_capacity_provider:
@@ -92,6 +94,9 @@ def plan_prune(client: LambdaClient, config: Config, env: Environment, *,
     else:
         if capacity_provider:
             arns = [_required(client, config, env, capacity_provider, stats)]
+        elif capacity_providers is not None:  # a planned step: those that exist yet
+            arns = [a for name in capacity_providers
+                    if (a := resolve_provider(client, config, env, name, stats=stats))]
         else:  # every provider of the config that exists yet
             arns = [a for key in sorted(config.capacity_providers)
                     if (a := resolve_provider(client, config, env, key, stats=stats))]

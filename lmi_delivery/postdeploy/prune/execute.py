@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: How a deletion refused because an alias now routes to the version is recorded.
 CONFLICT_NOTE = "now routed by an alias"
 
-Reporter = Callable[[int, int, Verdict, "str | None"], None]
+DeleteProgress = Callable[[int, int, Verdict, "str | None"], None]
 """Called after each deletion attempt with (done, total, verdict, error or None)."""
 
 
@@ -46,15 +46,15 @@ def is_conflict(verdict: Verdict) -> bool:
     return verdict.note.startswith(CONFLICT_NOTE)
 
 
-def execute_prune(client: LambdaClient, decision: PruneDecision, *, dry_run: bool = False,
-                  reporter: Reporter | None = None, workers: int = 4) -> PruneDecision:
+def execute_prune(client: LambdaClient, decision: PruneDecision, *,
+                  reporter: DeleteProgress | None = None, workers: int = 4) -> PruneDecision:
     """Delete ``decision.deletions``; return the decision with every failure recorded.
 
-    ``dry_run`` deletes nothing and returns the decision as it is. Never raises for the failure
-    of one version.
+    Never raises for the failure of one version. A dry run never calls this: it shows the
+    decision itself.
     """
     todo = decision.deletions
-    if dry_run or not todo:
+    if not todo:
         return decision
     progress = _Progress(len(todo), reporter)
     outcomes = {_key(o.verdict): o for o in _run(client, todo, workers, progress)}
@@ -112,7 +112,7 @@ def delete_version(client: LambdaClient, verdict: Verdict) -> _Outcome:
 
 
 class _Progress:
-    def __init__(self, total: int, reporter: Reporter | None) -> None:
+    def __init__(self, total: int, reporter: DeleteProgress | None) -> None:
         self.total = total
         self.done = 0
         self.reporter = reporter

@@ -21,7 +21,7 @@ from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, OperationFailed
 from lmi_delivery.postdeploy.prune.api import plan_prune
 from lmi_delivery.postdeploy.prune.decision import PruneDecision
-from lmi_delivery.postdeploy.prune.execute import Reporter, execute_prune, is_conflict
+from lmi_delivery.postdeploy.prune.execute import DeleteProgress, execute_prune, is_conflict
 from lmi_delivery.postdeploy.prune.release import (
     Progress,
     ReleaseWait,
@@ -112,7 +112,7 @@ def lambda_client(config: Config, env: Environment, environ: Mapping[str, str]) 
 
 
 def run_prune(request: PruneRequest, environ: Mapping[str, str], *,
-              reporter: Reporter | None = None, progress: Progress | None = None,
+              reporter: DeleteProgress | None = None, progress: Progress | None = None,
               make_client: ClientMaker = lambda_client) -> PruneOutcome:
     """Plan and (unless dry run or refused) execute one prune; in retire mode, see the provider
     released (or deleted) too. ``progress`` hears about the waits."""
@@ -126,10 +126,9 @@ def run_prune(request: PruneRequest, environ: Mapping[str, str], *,
                           retire_capacity_provider=request.retire_capacity_provider,
                           started_at=started, stats=stats)
     retirement = None
-    if decision.refusal() is None:
-        decision = execute_prune(client, decision, dry_run=request.dry_run, reporter=reporter,
-                                 workers=request.workers)
-        if decision.policy.retire_capacity_providers and not request.dry_run:
+    if decision.refusal() is None and not request.dry_run:
+        decision = execute_prune(client, decision, reporter=reporter, workers=request.workers)
+        if decision.policy.retire_capacity_providers:
             retirement = _retire(client, request, decision, progress)
     elapsed = (datetime.now(UTC) - started).total_seconds()
     return PruneOutcome(decision, request.dry_run, stats, elapsed, retirement)

@@ -81,7 +81,7 @@ class _Interrupted(Exception):
         self.reason = reason
 
 
-class BuildRunner:
+class PhaseRunner:
     """Runs one :class:`BuildPlan`; :meth:`stop` may be called from any thread."""
 
     def __init__(self, plan: BuildPlan) -> None:

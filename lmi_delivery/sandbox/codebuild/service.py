@@ -50,8 +50,13 @@ from werkzeug.wrappers import Request, Response
 from lmi_delivery.sandbox.codebuild import env as build_env
 from lmi_delivery.sandbox.codebuild import image as build_image
 from lmi_delivery.sandbox.codebuild.image import BuildImage
-from lmi_delivery.sandbox.codebuild.run import BuildRunner
-from lmi_delivery.sandbox.codebuild.start import Caller, InvalidInput, Services, plan_build
+from lmi_delivery.sandbox.codebuild.run import PhaseRunner
+from lmi_delivery.sandbox.codebuild.start import (
+    Caller,
+    InvalidInput,
+    SandboxBuildServices,
+    plan_build,
+)
 from lmi_delivery.sandbox.protocol import INTERNAL_HEADER
 
 if TYPE_CHECKING:
@@ -96,7 +101,7 @@ class CodeBuildExtension:
         self._sandbox = sandbox
         self._environ = dict(os.environ if environ is None else environ)
         self._lock = threading.Lock()
-        self._builds: dict[str, BuildRunner] = {}
+        self._builds: dict[str, PhaseRunner] = {}
         self._requests: dict[str, dict[str, Any]] = {}
         self._numbers: dict[tuple[str, str], int] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
@@ -161,7 +166,7 @@ class CodeBuildExtension:
                               services=self._services(caller))
         except InvalidInput as error:
             raise ApiError("InvalidInputException", str(error)) from None
-        runner = BuildRunner(plan)
+        runner = PhaseRunner(plan)
         with self._lock:
             self._builds[plan.record.build_id] = runner
             self._requests[plan.record.build_id] = dict(body)
@@ -209,7 +214,7 @@ class CodeBuildExtension:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _runner(self, caller: Caller, build_id: str) -> BuildRunner:
+    def _runner(self, caller: Caller, build_id: str) -> PhaseRunner:
         if ":" not in build_id:
             raise ApiError("InvalidInputException", "Invalid build ID provided")
         with self._lock:
@@ -232,8 +237,8 @@ class CodeBuildExtension:
             return None
         return dict(projects[0]) if projects else None
 
-    def _services(self, caller: Caller) -> Services:
-        return Services(
+    def _services(self, caller: Caller) -> SandboxBuildServices:
+        return SandboxBuildServices(
             endpoint_url=self._sandbox.endpoint_url,
             workdir=Path(self._sandbox.workdir) / "codebuild",
             resolver=build_env.SecretResolver(ssm=self._client("ssm", caller),

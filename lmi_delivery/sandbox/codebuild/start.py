@@ -41,7 +41,7 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class Services:
+class SandboxBuildServices:
     """The sandbox-backed clients and places a build uses."""
 
     endpoint_url: str
@@ -54,7 +54,7 @@ class Services:
 
 
 def plan_build(request: Mapping[str, Any], project: Mapping[str, Any], *, caller: Caller,
-               number: int, services: Services) -> BuildPlan:
+               number: int, services: SandboxBuildServices) -> BuildPlan:
     name = str(project["name"])
     build_uuid = str(uuid.uuid4())
     build_id = f"{name}:{build_uuid}"

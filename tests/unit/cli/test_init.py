@@ -12,7 +12,7 @@ from lmi_delivery.config import load
 from lmi_delivery.doctor import diagnose
 from lmi_delivery.errors import LmiError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

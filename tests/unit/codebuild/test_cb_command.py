@@ -11,7 +11,7 @@ from cb_fakes import FakeBuild, FakeClock, FakeCodeBuild, FakeLogs
 
 from lmi_delivery.cli.commands.codebuild import main, make_group
 from lmi_delivery.codebuild.model import ConsoleLinks
-from lmi_delivery.codebuild.run import Services
+from lmi_delivery.codebuild.run import CodeBuildServices
 
 
 @pytest.fixture
@@ -20,10 +20,10 @@ def codebuild() -> FakeCodeBuild:
 
 
 def run(codebuild: FakeCodeBuild, *argv: str) -> int:
-    def factory(environ: Mapping[str, str]) -> Services:
+    def factory(environ: Mapping[str, str]) -> CodeBuildServices:
         fake: Any = codebuild
         logs: Any = FakeLogs(codebuild)
-        return Services(fake, logs, ConsoleLinks("eu-west-1"))
+        return CodeBuildServices(fake, logs, ConsoleLinks("eu-west-1"))
 
     return main(list(argv), group=make_group(factory))
 

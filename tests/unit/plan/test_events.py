@@ -12,16 +12,10 @@ from click.testing import CliRunner
 
 from lmi_delivery.cli.options import context_options
 from lmi_delivery.errors import ConfigError, UsageError
-from lmi_delivery.plan.events import (
-    NULL_SHA,
-    ContextFlags,
-    from_codebuild,
-    from_github,
-    infer_event,
-    resolve,
-)
+from lmi_delivery.plan.context import NULL_SHA
+from lmi_delivery.plan.events import ContextFlags, from_codebuild, from_github, infer_event, resolve
 
-EVENTS = Path(__file__).parent.parent / "data" / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "data" / "events"
 
 
 def github_env(event: str, payload: str, **extra: str) -> dict[str, str]:

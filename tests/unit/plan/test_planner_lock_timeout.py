@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from lmi_delivery.config import load
-from lmi_delivery.plan.planner import LOCK_TIMEOUT, terraform_argv
+from lmi_delivery.plan.planner import terraform_argv
+from lmi_delivery.terraform.argv import LOCK_TIMEOUT
 
-CONFIG = Path(__file__).resolve().parents[2] / "examples/agent-platform/lmi-delivery.yml"
+CONFIG = Path(__file__).resolve().parents[3] / "examples/agent-platform/lmi-delivery.yml"
 
 
 @pytest.mark.parametrize(("command", "waits"), [

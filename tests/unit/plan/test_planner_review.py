@@ -10,11 +10,11 @@ import pytest
 from lmi_delivery.config import Config, load
 from lmi_delivery.errors import GateRefused
 from lmi_delivery.execute.executor import PlanBuild, _bound
-from lmi_delivery.plan.events import CiContext
+from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.prepare import plan_for
 from lmi_delivery.plan.steps import DeliveryPlan, EnvVar, StartBuild, StorePlan
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SHA = "c" * 40
 
 

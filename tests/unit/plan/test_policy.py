@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lmi_delivery.config.model import Environment
-from lmi_delivery.plan.events import CiContext, UpstreamRun
+from lmi_delivery.plan.context import CiContext, UpstreamRun
 from lmi_delivery.plan.policy import decide
 
 ENV_BRANCH = "dev"

@@ -23,7 +23,7 @@ from lmi_delivery.postdeploy.alias import (
     newest_active,
     plan_alias,
 )
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.postdeploy.rollback import plan_rollback
 
 
@@ -96,7 +96,7 @@ def test_moves_only_to_active_versions() -> None:
     lam = FakeLambda({"svc-dev-a": {"1": "Active", "2": "Pending"}}, {"svc-dev-a": "1"})
     plan = plan_alias(lam, config("a"), DEV, versions={"svc-dev-a": "2"})  # type: ignore[arg-type]  # fake
     with pytest.raises(OperationFailed, match="it is Pending, not Active"):
-        execute_alias(lam, plan, reporter=Reporter())  # type: ignore[arg-type]  # fake
+        execute_alias(lam, plan, reporter=ProgressLog())  # type: ignore[arg-type]  # fake
     assert lam.calls == []
 
 
@@ -105,7 +105,7 @@ def test_creates_missing_alias_and_defaults_to_newest_active() -> None:
                                     "3": "Failed"}})
     plan = plan_alias(lam, config("a"), DEV)  # type: ignore[arg-type]  # fake
     assert [m.step.to_version for m in plan.moves] == ["2"]
-    done = execute_alias(lam, plan, reporter=Reporter())  # type: ignore[arg-type]  # fake
+    done = execute_alias(lam, plan, reporter=ProgressLog())  # type: ignore[arg-type]  # fake
     assert [(r.action, r.to_version) for r in done] == [("created", "2")]
 
 
@@ -117,7 +117,7 @@ def test_concurrent_change_stops_before_the_next_alias() -> None:
                       versions={"svc-dev-a": "2", "svc-dev-b": "2"})
     lam.aliases["svc-dev-a"][1] = "changed-by-someone"
     with pytest.raises(ConcurrentChange) as error:
-        execute_alias(lam, plan, reporter=Reporter())  # type: ignore[arg-type]  # fake
+        execute_alias(lam, plan, reporter=ProgressLog())  # type: ignore[arg-type]  # fake
     assert "changed by someone else" in str(error.value)
     assert "not moved: svc-dev-b:live" in str(error.value)
     assert lam.calls == ["update svc-dev-a 2"]
@@ -126,7 +126,7 @@ def test_concurrent_change_stops_before_the_next_alias() -> None:
 def test_unchanged_alias_makes_no_call() -> None:
     lam = FakeLambda({"svc-dev-a": {"4": "Active"}}, {"svc-dev-a": "4"})
     plan = plan_alias(lam, config("a"), DEV, versions={"svc-dev-a": "4"})  # type: ignore[arg-type]  # fake
-    done = execute_alias(lam, plan, reporter=Reporter())  # type: ignore[arg-type]  # fake
+    done = execute_alias(lam, plan, reporter=ProgressLog())  # type: ignore[arg-type]  # fake
     assert [r.action for r in done] == ["unchanged"]
     assert lam.calls == []
 

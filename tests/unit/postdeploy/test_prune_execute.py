@@ -39,11 +39,11 @@ class FakeDeletes:
             self.deleted.append(Qualifier)
 
 
-def decision() -> Any:
+def decision(keep: int = 2) -> Any:
     snapshot = snapshot_from_dicts({"functions": [
         {"name": "f", "capacity_provider": CP, "versions": ["$LATEST", *range(1, 11)],
          "aliases": {"live": 10}}]})
-    return decide(snapshot, PrunePolicy(keep=2))
+    return decide(snapshot, PrunePolicy(keep=keep))
 
 
 def test_failures_are_recorded_and_the_rest_goes_on() -> None:
@@ -74,10 +74,11 @@ def test_failures_are_recorded_and_the_rest_goes_on() -> None:
     assert result.headroom(CP) == 100 - (2 + 1 + 3)  # newest, $LATEST, failures
 
 
-def test_dry_run_touches_nothing() -> None:
+def test_nothing_to_delete_touches_nothing() -> None:
     fake = FakeDeletes({})
-    planned = decision()
-    assert execute_prune(fake, planned, dry_run=True) is planned  # type: ignore[arg-type]  # a fake client
+    planned = decision(keep=100)
+    assert not planned.deletions
+    assert execute_prune(fake, planned) is planned  # type: ignore[arg-type]  # a fake client
     assert fake.attempts == []
 
 

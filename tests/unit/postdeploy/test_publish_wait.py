@@ -10,7 +10,7 @@ from botocore.exceptions import WaiterError
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.plan.steps import RUNNER, Publish
 from lmi_delivery.postdeploy.publish import PublishPlan, PublishTarget, WaitSettings, wait_active
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 
 
 class FakeWaiter:
@@ -48,7 +48,7 @@ def test_progress_is_reported_between_chunks_until_active() -> None:
     lines: list[str] = []
     sleeps: list[float] = []
     wait_active(FakeClient(waiter), "svc-dev-router", "7",  # type: ignore[arg-type]  # fake
-                WaitSettings(delay=5, progress_every=10), Reporter(lines.append), sleeps.append)
+                WaitSettings(delay=5, progress_every=10), ProgressLog(lines.append), sleeps.append)
     assert [c["MaxAttempts"] for c in waiter.chunks] == [2, 2, 2]
     assert all(c["Delay"] == 5 for c in waiter.chunks)
     waiting = [line for line in lines if line.startswith("waiting")]
@@ -60,7 +60,7 @@ def test_progress_is_reported_between_chunks_until_active() -> None:
 
 def test_failed_version_stops_with_its_reason_code() -> None:
     waiter = FakeWaiter(["Pending", "Failed"])
-    reporter = Reporter()
+    reporter = ProgressLog()
     with pytest.raises(OperationFailed) as error:
         wait_active(FakeClient(waiter), "f", "3",  # type: ignore[arg-type]  # fake
                     WaitSettings(delay=1, progress_every=1), reporter, lambda _: None)
@@ -73,7 +73,7 @@ def test_failed_version_stops_with_its_reason_code() -> None:
 def test_gives_up_after_max_attempts() -> None:
     with pytest.raises(OperationFailed, match="still Pending"):
         wait_active(FakeClient(FakeWaiter([])), "f", "3",  # type: ignore[arg-type]  # fake
-                    WaitSettings(delay=1, max_attempts=5, progress_every=2), Reporter(),
+                    WaitSettings(delay=1, max_attempts=5, progress_every=2), ProgressLog(),
                     lambda _: None)
 
 

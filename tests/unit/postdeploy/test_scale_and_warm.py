@@ -9,7 +9,7 @@ import pytest
 
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.plan.steps import RUNNER, Scale, Warm
-from lmi_delivery.postdeploy.report import Reporter
+from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.postdeploy.scale import ScalePlan, ScaleWait, execute_scale
 from lmi_delivery.postdeploy.warm import WarmPlan, WarmTarget, execute_warm
 
@@ -48,7 +48,7 @@ PLAN = ScalePlan((Scale(RUNNER, "f", "7", 2, 6),))
 def test_scale_polls_until_the_applied_config_matches() -> None:
     clock, lines = Clock(), list[str]()
     done = execute_scale(FakeScaling(lag=4), PLAN,  # type: ignore[arg-type]  # fake
-                         reporter=Reporter(lines.append),
+                         reporter=ProgressLog(lines.append),
                          wait=ScaleWait(delay=5, timeout=60, progress_every=10),
                          sleep=clock.sleep, clock=clock)
     assert [(r.qualifier, r.min, r.max) for r in done] == [("7", 2, 6)]
@@ -61,7 +61,7 @@ def test_scale_wait_is_bounded() -> None:
     clock = Clock()
     with pytest.raises(OperationFailed, match="not applied after 30 s"):
         execute_scale(FakeScaling(lag=100), PLAN,  # type: ignore[arg-type]  # fake
-                      reporter=Reporter(), wait=ScaleWait(delay=5, timeout=30),
+                      reporter=ProgressLog(), wait=ScaleWait(delay=5, timeout=30),
                       sleep=clock.sleep, clock=clock)
 
 
@@ -86,7 +86,7 @@ def warm_plan(expected: str) -> WarmPlan:
 
 def test_warm_invokes_the_alias_with_the_marker() -> None:
     lam = FakeInvoke("7")
-    results = execute_warm(lam, warm_plan("7"), reporter=Reporter(), run_id="r")  # type: ignore[arg-type]  # fake
+    results = execute_warm(lam, warm_plan("7"), reporter=ProgressLog(), run_id="r")  # type: ignore[arg-type]  # fake
     assert [i.executed_version for i in results["f"]] == ["7"] * 4
     assert sorted(p["lmi-delivery"]["id"] for p in lam.payloads) == [f"r-f-{i}" for i in range(4)]
     assert all(p["lmi-delivery"]["warmup"] is True for p in lam.payloads)
@@ -94,13 +94,13 @@ def test_warm_invokes_the_alias_with_the_marker() -> None:
 
 def test_warm_fails_when_an_unexpected_version_ran() -> None:
     with pytest.raises(OperationFailed, match="ran version 6, expected 7"):
-        execute_warm(FakeInvoke("6"), warm_plan("7"), reporter=Reporter())  # type: ignore[arg-type]  # fake
+        execute_warm(FakeInvoke("6"), warm_plan("7"), reporter=ProgressLog())  # type: ignore[arg-type]  # fake
 
 
 def test_warm_refuses_an_alias_on_a_deactivated_version() -> None:
     lam = FakeInvoke("7", state="Deactivated")
     with pytest.raises(OperationFailed, match="which is Deactivated, not Active"):
-        execute_warm(lam, warm_plan("7"), reporter=Reporter())  # type: ignore[arg-type]  # fake
+        execute_warm(lam, warm_plan("7"), reporter=ProgressLog())  # type: ignore[arg-type]  # fake
     assert lam.payloads == [], "nothing was invoked"
 
 
@@ -125,12 +125,12 @@ class ConflictingScaling(FakeScaling):
 def test_scale_retries_a_put_while_the_version_is_starting() -> None:
     clock, lines = Clock(), list[str]()
     done = execute_scale(ConflictingScaling(starting=2), PLAN,  # type: ignore[arg-type]  # fake
-                         reporter=Reporter(lines.append), wait=ScaleWait(delay=5, timeout=60),
+                         reporter=ProgressLog(lines.append), wait=ScaleWait(delay=5, timeout=60),
                          sleep=clock.sleep, clock=clock)
     assert [r.qualifier for r in done] == ["7"]
     assert clock.now == 10
     assert lines[0] == "f:7 is not ready for a scaling change yet (still starting): retrying…"
     with pytest.raises(OperationFailed, match="refused its scaling config for 30 s"):
         execute_scale(ConflictingScaling(starting=100), PLAN,  # type: ignore[arg-type]  # fake
-                      reporter=Reporter(), wait=ScaleWait(delay=5, timeout=30),
+                      reporter=ProgressLog(), wait=ScaleWait(delay=5, timeout=30),
                       sleep=clock.sleep, clock=clock)

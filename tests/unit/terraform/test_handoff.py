@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 from lmi_delivery.config import Config, load
 from lmi_delivery.config.model import ApplyMode
 from lmi_delivery.errors import GateRefused, UsageError
+from lmi_delivery.plan.steps import TerraformCommand
 from lmi_delivery.sandbox.server import Sandbox
-from lmi_delivery.terraform import builds
+from lmi_delivery.terraform import apply_build, build_services, plan_build
+from lmi_delivery.terraform.argv import PLAN_FILE
 from lmi_delivery.terraform.handoff import (
     SCHEMA_VERSION,
     ApplyRecord,
@@ -234,15 +236,18 @@ class FakeRunner:
         self.unformatted = list(unformatted)
         self.calls: list[str] = []
 
-    def fmt_check(self) -> list[str]:
-        self.calls.append("fmt")
-        return self.unformatted
-
-    def init(self) -> None:
-        self.calls.append("init")
-
-    def apply(self, planfile: Path) -> None:
-        self.calls.append(f"apply {planfile.name} {sha256_hex(planfile.read_bytes())}")
+    def run_step(self, step: TerraformCommand) -> Any:
+        """Record the planned command (the apply with the bytes it would apply)."""
+        command = step.argv[2]
+        if command == "fmt":
+            self.calls.append("fmt")
+            return self.unformatted
+        if command == "apply":
+            planfile = self.working_dir / PLAN_FILE
+            self.calls.append(f"apply {planfile.name} {sha256_hex(planfile.read_bytes())}")
+            return None
+        self.calls.append(command)
+        return None
 
 
 class FakeCodeBuild:
@@ -266,11 +271,11 @@ class FakeCodeBuild:
 def _services(config: Config, store: PlanStore, runner: FakeRunner, *, commit: str = COMMIT,
               apply: ApplyMode = "auto", event: str = "push", head: str | None = COMMIT,
               codebuild: Any = None, descends: bool | None = True,
-              claim: tuple[str, str] = (PLAN_BUILD, SHA)) -> builds.Services:
+              claim: tuple[str, str] = (PLAN_BUILD, SHA)) -> build_services.BuildServices:
     env = dataclasses.replace(config.environment("dev"), apply=apply)
-    return builds.Services(
+    return build_services.BuildServices(
         config, env, commit, store, runner,  # type: ignore[arg-type]  # a fake runner
-        event=event, mode=builds.mode_of(event, None), build_id="quickstart-dev-tf-apply:1",
+        event=event, mode=build_services.mode_of(event, None), build_id="quickstart-dev-tf-apply:1",
         clock=lambda: datetime(2026, 1, 2, 5, tzinfo=UTC),
         environ={"LMI_PLAN_BUILD_ID": claim[0], "LMI_PLAN_SHA256": claim[1]},
         codebuild=codebuild or FakeCodeBuild(),
@@ -282,7 +287,7 @@ def test_apply_without_a_stored_plan_is_refused_before_terraform(
     runner = FakeRunner(tmp_path)
     with pytest.raises(GateRefused, match=f"plan build {PLAN_BUILD} vouches for sha256 {SHA}, "
                                           "but .* is missing: expired or never stored"):
-        builds.apply_build(_services(config, store, runner))
+        apply_build.apply_build(_services(config, store, runner))
     assert runner.calls == []
 
 
@@ -291,7 +296,7 @@ def test_apply_applies_the_verified_bytes_once(config: Config, store: PlanStore,
     location, metadata = _metadata(config)
     store.save(location, PLAN, metadata)
     runner = FakeRunner(tmp_path)
-    outcome = builds.apply_build(_services(config, store, runner))
+    outcome = apply_build.apply_build(_services(config, store, runner))
     assert runner.calls == ["init", f"apply lmi-delivery.tfplan {SHA}"]
     assert outcome.record == ApplyRecord("dev", COMMIT, SHA, PLAN_BUILD,
                                          "quickstart-dev-tf-apply:1", "2026-01-02T05:00:00Z")
@@ -300,7 +305,7 @@ def test_apply_applies_the_verified_bytes_once(config: Config, store: PlanStore,
     again = FakeRunner(tmp_path)
     with pytest.raises(GateRefused, match="was already applied at 2026-01-02T05:00:00Z by "
                                           "build quickstart-dev-tf-apply:1"):
-        builds.apply_build(_services(config, store, again))
+        apply_build.apply_build(_services(config, store, again))
     assert again.calls == []
 
 
@@ -323,7 +328,8 @@ def test_a_plan_build_that_does_not_vouch_is_refused(
     store.save(location, PLAN, metadata)
     runner = FakeRunner(tmp_path)
     with pytest.raises(GateRefused, match=message):
-        builds.apply_build(_services(config, store, runner, codebuild=FakeCodeBuild(**changes)))
+        apply_build.apply_build(
+            _services(config, store, runner, codebuild=FakeCodeBuild(**changes)))
     assert runner.calls == []
 
 
@@ -335,7 +341,7 @@ def test_apply_never_runs_for_a_non_deploy_event(config: Config, store: PlanStor
     store.save(location, PLAN, metadata)
     runner = FakeRunner(tmp_path)
     with pytest.raises(GateRefused, match="apply never runs for a"):
-        builds.apply_build(_services(config, store, runner, event=event))
+        apply_build.apply_build(_services(config, store, runner, event=event))
     assert runner.calls == []
 
 
@@ -345,9 +351,9 @@ def test_a_commit_that_is_not_the_branch_head_or_is_older_is_refused(
     store.save(location, PLAN, metadata)
     runner = FakeRunner(tmp_path)
     with pytest.raises(GateRefused, match=f"is not the head of dev \\({OTHER} is\\)"):
-        builds.apply_build(_services(config, store, runner, head=OTHER))
+        apply_build.apply_build(_services(config, store, runner, head=OTHER))
     with pytest.raises(GateRefused, match="cannot read the head of branch dev"):
-        builds.apply_build(_services(config, store, runner, head=None))
+        apply_build.apply_build(_services(config, store, runner, head=None))
     newer = ApplyRecord("dev", OTHER, "d" * 64, "p:0", "a:0", "2026-01-01T00:00:00Z")
     from lmi_delivery.terraform.handoff import history_prefix, record_key
 
@@ -355,13 +361,13 @@ def test_a_commit_that_is_not_the_branch_head_or_is_older_is_refused(
     store.append(location.bucket, record_key(config, dev, newer), newer)
     with pytest.raises(GateRefused, match=f"older than \\(or not a descendant of\\) the last "
                                           f"applied commit {OTHER}"):
-        builds.apply_build(_services(config, store, runner, descends=False))
+        apply_build.apply_build(_services(config, store, runner, descends=False))
     with pytest.raises(GateRefused, match="cannot prove"):
-        builds.apply_build(_services(config, store, runner, descends=None))
+        apply_build.apply_build(_services(config, store, runner, descends=None))
     assert runner.calls == []
     allowed = dataclasses.replace(_services(config, store, runner, descends=False, head=OTHER),
                                   allow_older=True)
-    assert builds.apply_build(allowed).record.allow_older is True
+    assert apply_build.apply_build(allowed).record.allow_older is True
     history = store.history(location.bucket, history_prefix(config, dev))
     assert [r.commit for r in history] == [OTHER, COMMIT]
 
@@ -370,7 +376,7 @@ def test_an_environment_that_never_applies_is_refused(config: Config, store: Pla
                                                       tmp_path: Path) -> None:
     runner = FakeRunner(tmp_path)
     with pytest.raises(GateRefused, match="environment dev has apply: never"):
-        builds.apply_build(_services(config, store, runner, apply="never"))
+        apply_build.apply_build(_services(config, store, runner, apply="never"))
     assert runner.calls == []
 
 
@@ -379,7 +385,7 @@ def test_the_plan_build_refuses_unformatted_terraform_before_init(
     runner = FakeRunner(tmp_path, unformatted=("main.tf",))
     with pytest.raises(GateRefused, match=r"terraform fmt would change 1 file\(s\) in "
                                           "terraform: main.tf"):
-        builds.plan_build(dataclasses.replace(_services(config, store, runner),
+        plan_build.plan_build(dataclasses.replace(_services(config, store, runner),
                                               build_id=PLAN_BUILD))
     assert runner.calls == ["fmt"]
 
@@ -395,31 +401,31 @@ def test_deploy_plans_come_only_from_the_plan_project(
     services = dataclasses.replace(_services(config, store, runner, event=event),
                                    build_id=f"{project}:1")
     with pytest.raises(GateRefused, match=message):
-        builds.plan_build(services)
+        plan_build.plan_build(services)
     assert runner.calls == []
 
 
 def test_a_deploy_mode_is_refused_for_a_pull_request_event() -> None:
     with pytest.raises(GateRefused, match="a pull_request event never makes a deploy plan"):
-        builds.mode_of("pull_request", "deploy")
-    assert builds.mode_of("pull_request", None) == "review"
-    assert builds.mode_of("schedule", None) == "drift"
-    assert builds.mode_of("push", None) == "deploy"
+        build_services.mode_of("pull_request", "deploy")
+    assert build_services.mode_of("pull_request", None) == "review"
+    assert build_services.mode_of("schedule", None) == "drift"
+    assert build_services.mode_of("push", None) == "deploy"
 
 
 # -- the commit a build is for ------------------------------------------------------------------
 
 
 def test_the_commit_comes_from_codebuild_and_every_claim_must_agree() -> None:
-    checked_out = {builds.CHECKED_OUT: COMMIT}
-    assert builds.resolve_commit(None, checked_out) == COMMIT
-    assert builds.resolve_commit(COMMIT.upper(), {**checked_out, builds.REQUESTED: COMMIT}) == (
-        COMMIT)
-    assert builds.resolve_commit(None, {builds.REQUESTED: OTHER}) == OTHER
+    checked_out = {build_services.CHECKED_OUT: COMMIT}
+    assert build_services.resolve_commit(None, checked_out) == COMMIT
+    agreeing = {**checked_out, build_services.REQUESTED: COMMIT}
+    assert build_services.resolve_commit(COMMIT.upper(), agreeing) == COMMIT
+    assert build_services.resolve_commit(None, {build_services.REQUESTED: OTHER}) == OTHER
     with pytest.raises(GateRefused, match="conflicting commits"):
-        builds.resolve_commit(None, {**checked_out, builds.REQUESTED: OTHER})
+        build_services.resolve_commit(None, {**checked_out, build_services.REQUESTED: OTHER})
     with pytest.raises(GateRefused, match="conflicting commits"):
-        builds.resolve_commit(OTHER, checked_out)
+        build_services.resolve_commit(OTHER, checked_out)
 
 
 @pytest.mark.parametrize(("flag", "environ", "message"), [
@@ -431,7 +437,7 @@ def test_a_missing_or_malformed_commit_is_a_usage_error(flag: str | None,
                                                         environ: dict[str, str],
                                                         message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        builds.resolve_commit(flag, environ)
+        build_services.resolve_commit(flag, environ)
 
 
 # -- exports ------------------------------------------------------------------------------------
@@ -440,7 +446,7 @@ def test_a_missing_or_malformed_commit_is_a_usage_error(flag: str | None,
 @given(st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\0"),
                max_size=80))
 def test_exported_values_read_back_as_one_line(value: str) -> None:
-    (line,) = builds.exports_text({"LMI_PLAN_SUMMARY": value}).splitlines()
+    (line,) = build_services.exports_text({"LMI_PLAN_SUMMARY": value}).splitlines()
     key, _, quoted = line.partition("=")
     assert key == "LMI_PLAN_SUMMARY"
     assert shlex.split(quoted) == [" ".join(value.split())]
@@ -448,7 +454,7 @@ def test_exported_values_read_back_as_one_line(value: str) -> None:
 
 def test_the_exports_file_can_be_sourced_by_the_buildspec(tmp_path: Path) -> None:
     path = tmp_path / ".lmi-delivery" / "plan.env"
-    builds.write_exports(path, {"LMI_PLAN_SUMMARY": "Plan: 1 to add; $(rm -rf /) `x` 'q'",
+    build_services.write_exports(path, {"LMI_PLAN_SUMMARY": "Plan: 1 to add; $(rm -rf /) `x` 'q'",
                                 "LMI_PLAN_SHA256": "ab" * 32})
     out = subprocess.run(["bash", "-c", 'set -a && . "$1" && set +a && '
                                         'printf "%s\\n" "$LMI_PLAN_SUMMARY" "$LMI_PLAN_SHA256"',
@@ -466,17 +472,14 @@ class PlanningRunner(FakeRunner):
         super().__init__(working_dir)
         self.plan_json = plan_json
 
-    def validate(self) -> None:
-        self.calls.append("validate")
-
-    def plan(self, out: Path) -> bool:
-        self.calls.append("plan")
-        out.write_bytes(PLAN)
-        return True
-
-    def show_json(self, planfile: Path) -> dict[str, object]:
-        self.calls.append("show")
-        return self.plan_json
+    def run_step(self, step: TerraformCommand) -> Any:
+        command = step.argv[2]
+        if command == "plan":
+            (self.working_dir / PLAN_FILE).write_bytes(PLAN)
+        if command == "show":
+            self.calls.append("show")
+            return self.plan_json
+        return super().run_step(step)
 
 
 LMI_PLANS = Path(__file__).resolve().parents[2] / "data" / "plans" / "lmi"
@@ -491,7 +494,7 @@ def test_a_plan_the_lmi_gate_refuses_is_never_stored(config: Config, store: Plan
     services = dataclasses.replace(_services(config, store, PlanningRunner(tmp_path, bad)),
                                    say=said.append, build_id=PLAN_BUILD)
     with pytest.raises(GateRefused, match="LMI002"):
-        builds.plan_build(services)
+        plan_build.plan_build(services)
     assert any("LMI002" in line for line in said), "findings are shown in the build log"
     assert store.s3.list_objects_v2(Bucket=services.location("deploy").bucket)["KeyCount"] == 0
 
@@ -503,11 +506,46 @@ def test_a_clean_plan_passes_the_gates_and_is_stored(config: Config, store: Plan
     good = json.loads(next((LMI_PLANS / "negative").glob("*.json")).read_text(encoding="utf-8"))
     services = dataclasses.replace(_services(config, store, PlanningRunner(tmp_path, good)),
                                    build_id=PLAN_BUILD)
-    outcome = builds.plan_build(services)
+    outcome = plan_build.plan_build(services)
     assert store.plan(services.location("deploy"), SHA) == PLAN
     assert outcome.metadata.plan_sha256 == SHA
     assert outcome.exports()["LMI_PLAN_KIND"] == "deploy"
     review = dataclasses.replace(services, mode="review", event="pull_request",
                                  build_id="quickstart-dev-tf-review:1")
-    assert builds.plan_build(review).location.kind == "review"
+    assert plan_build.plan_build(review).location.kind == "review"
     assert store.plan(services.location("review"), SHA) == PLAN
+
+
+def test_the_plan_build_runs_only_the_steps_of_its_kind(config: Config, store: PlanStore,
+                                                         tmp_path: Path) -> None:
+    from lmi_delivery.errors import OperationFailed
+    from lmi_delivery.plan.steps import GateCheck, Publish
+
+    services = dataclasses.replace(_services(config, store, FakeRunner(tmp_path)),
+                                   build_id=PLAN_BUILD)
+    run = plan_build._PlanRun(services, "deploy")
+    with pytest.raises(OperationFailed, match="no executor for a publish step"):
+        run.step(Publish("codebuild:x", "fn", None))
+    with pytest.raises(OperationFailed, match="runs on the plan, before any plan"):
+        run.step(GateCheck("codebuild:x", "lmi", "LMI constraints", ""))
+    run.plan_json = {"format_version": "1.2", "resource_changes": []}
+    with pytest.raises(OperationFailed, match="does not run the setup gate"):
+        run.step(GateCheck("codebuild:x", "setup", "delivery setup", ""))
+
+
+def test_both_gates_report_before_either_refuses(config: Config, store: PlanStore,
+                                                 tmp_path: Path) -> None:
+    """The LMI gate's refusal waits for the store step: the security gate's findings are shown
+    in the same build, and nothing is stored."""
+    import json
+
+    bad = json.loads((LMI_PLANS / "positive" / "concurrency.json").read_text(encoding="utf-8"))
+    said: list[str] = []
+    services = dataclasses.replace(_services(config, store, PlanningRunner(tmp_path, bad)),
+                                   say=said.append, build_id=PLAN_BUILD)
+    with pytest.raises(GateRefused, match="LMI002"):
+        plan_build.plan_build(services)
+    steps = [line for line in said if line.startswith("step ")]
+    assert [s.split(": ", 1)[1].split(":")[0] for s in steps][-3:] == [
+        "check LMI constraints on the plan", "check security rules on the plan",
+        "store the deploy plan at s3"]

@@ -68,7 +68,8 @@ def test_the_runner_streams_redacted_lines(tmp_path: Path, leaky: Path) -> None:
                              "dev", stream=lines.append, redact=Redactor([SECRET]))
     with pytest.raises(CommandFailed):
         runner.init()
-    assert sorted(lines) == ["Error: invalid value *** for variable api_token", "api_token = ***"]
+    assert sorted(lines) == ["$ terraform -chdir=terraform init -input=false -no-color",
+                             "Error: invalid value *** for variable api_token", "api_token = ***"]
 
 
 @pytest.mark.parametrize("command", ["plan", "apply"])

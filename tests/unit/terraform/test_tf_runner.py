@@ -56,10 +56,10 @@ def test_plan_show_apply_on_the_quickstart(repo: tuple[TerraformRunner, list[str
     assert runner.plugin_cache_dir.is_dir()
     runner.validate()
     assert runner.fmt_check() == []
-    planfile = runner.root / "dev.tfplan"
-
-    assert runner.plan(planfile, detailed_exitcode=True) is True
-    summary = summarize(runner.show_json(planfile))
+    runner.plan()
+    assert runner.planfile.is_file()
+    summary = summarize(runner.show_json())
+    assert summary.has_changes
     assert summary.by_address() == {"terraform_data.router_release": "create"}
     assert summary.outputs == {"router_release": "create"}
     assert summary.text() == (
@@ -67,29 +67,33 @@ def test_plan_show_apply_on_the_quickstart(repo: tuple[TerraformRunner, list[str
 
     assert not any(line.startswith('{"format_version"') for line in lines)  # JSON not logged
 
-    runner.apply(planfile)
+    runner.apply()
     assert any(line.startswith("Apply complete! Resources: 1 added") for line in lines)
-    assert runner.plan(runner.root / "again.tfplan", detailed_exitcode=True) is False
-    assert runner.plan(runner.root / "again.tfplan") is False
+    assert "$ terraform -chdir=terraform apply -input=false -no-color -lock-timeout=300s " \
+        "lmi-delivery.tfplan" in lines, "every command line is echoed before it runs"
+    runner.plan()
+    assert not summarize(runner.show_json()).has_changes
 
 
-def test_plan_without_detailed_exitcode_reads_the_saved_plan(
+def test_plan_writes_the_plan_file_show_reads(
     repo: tuple[TerraformRunner, list[str]],
 ) -> None:
     runner, _ = repo
-    assert runner.plan(runner.root / "dev.tfplan") is True
+    runner.plan()
+    assert summarize(runner.show_json()).has_changes
 
 
 def test_a_plan_made_stale_by_another_apply_is_refused(
     repo: tuple[TerraformRunner, list[str]],
 ) -> None:
     runner, _ = repo
-    older, newer = runner.root / "older.tfplan", runner.root / "newer.tfplan"
-    runner.plan(older)
-    runner.plan(newer)
-    runner.apply(newer)
+    runner.plan()
+    older = runner.planfile.read_bytes()
+    runner.plan()
+    runner.apply()
+    runner.planfile.write_bytes(older)
     with pytest.raises(StalePlan, match="Saved plan is stale") as caught:
-        runner.apply(older)
+        runner.apply()
     assert isinstance(caught.value, CommandFailed)
     assert caught.value.returncode == 1
     assert caught.value.argv[1:4] == ["-chdir=terraform", "apply", "-input=false"]
@@ -119,7 +123,7 @@ def test_missing_var_file_is_invalid_input(tmp_path: Path, shim: Path) -> None:
     root = _copy_example(tmp_path)
     runner = TerraformRunner(shim, SETTINGS, root, _env(root), "qa")
     with pytest.raises(InputError, match=r"env/qa\.tfvars: var file not found"):
-        runner.plan(root / "qa.tfplan")
+        runner.plan()
 
 
 def test_missing_working_directory_is_invalid_input(tmp_path: Path, shim: Path) -> None:
@@ -136,7 +140,7 @@ with open(os.environ["FAKE_TF_LOG"], "a") as log:
     log.write(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd(),
                           "automation": os.environ.get("TF_IN_AUTOMATION"),
                           "plugin_cache": os.environ.get("TF_PLUGIN_CACHE_DIR")}}) + "\\n")
-command = sys.argv[2:3]
+command = [a for a in sys.argv[1:] if not a.startswith("-chdir=")][:1]
 if command == ["version"]:
     print(os.environ["FAKE_TF_VERSION_OUTPUT"])
 elif command == ["show"]:
@@ -177,8 +181,8 @@ def test_a_different_version_is_refused_before_anything_runs(tmp_path: Path) -> 
     with pytest.raises(OperationFailed, match=r"Terraform 1\.5\.7.*pins 1\.12\.2"):
         runner.init()
     with pytest.raises(OperationFailed):
-        runner.plan(tmp_path / "x.tfplan")
-    assert [c["argv"] for c in fake.calls()] == [["-chdir=terraform", "version", "-json"]] * 2
+        runner.plan()
+    assert [c["argv"] for c in fake.calls()] == [["version", "-json"]] * 2
 
 
 def test_version_output_that_is_not_json_is_refused(tmp_path: Path) -> None:
@@ -193,43 +197,51 @@ def test_every_command_passes_chdir_and_the_automation_flags(tmp_path: Path) -> 
         version="1.12.2", working_directory="terraform", var_files=("env/{env}.tfvars",),
         backend_config=("key={service}/{env}.tfstate", "backend/{env}.hcl"))
     runner = fake.runner(settings, placeholders={"service": "agent-core"})
-    planfile = tmp_path / "dev.tfplan"
+    (fake.root / "terraform" / "env").mkdir(exist_ok=True)
+    (fake.root / "terraform" / "env" / "dev.tfvars").touch()
 
     runner.init()
     runner.validate()
     runner.fmt_check()
-    runner.plan(planfile, detailed_exitcode=True)
-    runner.show_json(planfile)
-    runner.apply(planfile)
+    runner.plan()
+    runner.show_json()
+    runner.apply()
 
     calls = fake.calls()
     assert [c["argv"] for c in calls] == [
-        ["-chdir=terraform", "version", "-json"],
+        ["version", "-json"],
         ["-chdir=terraform", "init", "-input=false", "-no-color",
          "-backend-config=key=agent-core/dev.tfstate", "-backend-config=backend/dev.hcl"],
         ["-chdir=terraform", "validate", "-no-color"],
         ["-chdir=terraform", "fmt", "-check", "-recursive", "-list=true", "-no-color"],
         ["-chdir=terraform", "plan", "-input=false", "-no-color", "-lock-timeout=300s",
-         f"-out={planfile}", "-var-file=env/dev.tfvars", "-detailed-exitcode"],
-        ["-chdir=terraform", "show", "-json", "-no-color", str(planfile)],
+         "-var-file=env/dev.tfvars", "-out=lmi-delivery.tfplan"],
+        ["-chdir=terraform", "show", "-json", "-no-color", "lmi-delivery.tfplan"],
         ["-chdir=terraform", "apply", "-input=false", "-no-color", "-lock-timeout=300s",
-         str(planfile)],
+         "lmi-delivery.tfplan"],
     ]
     assert {c["cwd"] for c in calls} == {str(fake.root)}
     assert {c["automation"] for c in calls} == {"1"}
     assert {c["plugin_cache"] for c in calls} == {str(runner.plugin_cache_dir)}
     assert runner.plugin_cache_dir.is_dir()
-    assert runner.argv(["output"]) == [str(fake.binary), "-chdir=terraform", "output"]
+    assert runner.argv(["terraform", "-chdir=terraform", "output"]) == [
+        str(fake.binary), "-chdir=terraform", "output"]
 
 
-def test_on_a_terminal_colour_is_kept(tmp_path: Path) -> None:
+def test_a_step_the_runner_would_not_derive_is_refused_unrun(tmp_path: Path) -> None:
+    """A planned step runs only when its argv is the one this runner builds from its config."""
+    from lmi_delivery.plan.steps import TerraformCommand
+
     fake = Fake(tmp_path, V1122)
-    runner = fake.runner(tty=True)
-    runner.validate()
-    runner.show_json(tmp_path / "p.tfplan")
-    argvs = [c["argv"] for c in fake.calls()]
-    assert argvs[1] == ["-chdir=terraform", "validate"]
-    assert "-no-color" in argvs[2]  # show -json always: it is parsed, not read
+    runner = fake.runner()
+    for argv in (("terraform", "-chdir=elsewhere", "init", "-input=false", "-no-color"),
+                 ("terraform", "-chdir=terraform", "apply", "-auto-approve"),
+                 ("terraform", "-chdir=terraform", "destroy"), ("terraform",)):
+        with pytest.raises(OperationFailed, match="not a command this build derives"):
+            runner.run_step(TerraformCommand("codebuild:x", argv, "terraform"))
+    assert fake.calls() == []
+    runner.run_step(TerraformCommand("codebuild:x", runner.command("validate"), "terraform"))
+    assert fake.calls()[-1]["argv"] == ["-chdir=terraform", "validate", "-no-color"]
 
 
 def test_plugin_cache_dir_comes_from_the_environment(tmp_path: Path) -> None:
@@ -243,7 +255,7 @@ def test_plugin_cache_dir_comes_from_the_environment(tmp_path: Path) -> None:
 def test_a_failed_apply_carries_exit_code_and_stderr_tail(tmp_path: Path) -> None:
     fake = Fake(tmp_path, V1122, FAKE_TF_FAIL="1")
     with pytest.raises(CommandFailed) as caught:
-        fake.runner().apply(tmp_path / "p.tfplan")
+        fake.runner().apply()
     assert not isinstance(caught.value, StalePlan)
     assert caught.value.returncode == 1
     assert str(caught.value).endswith("Error: boom")
@@ -258,10 +270,11 @@ def test_unknown_placeholder_in_var_files_is_invalid_input(tmp_path: Path) -> No
 
 
 def test_the_dry_run_shows_the_commands_the_runner_runs(tmp_path: Path) -> None:
-    """`lmi-delivery plan` prints Terraform commands; the runner must run those, not others."""
+    """`lmi-delivery plan` prints Terraform commands; the runner runs exactly those argvs."""
     from lmi_delivery.config import load
     from lmi_delivery.config.naming import values
-    from lmi_delivery.plan.planner import PLAN_FILE, terraform_argv
+    from lmi_delivery.plan.planner import terraform_argv
+    from lmi_delivery.plan.steps import TerraformCommand
 
     config = load(Path(__file__).resolve().parents[3] / "examples/quickstart/lmi-delivery.yml")
     env = config.environment("dev")
@@ -270,21 +283,9 @@ def test_the_dry_run_shows_the_commands_the_runner_runs(tmp_path: Path) -> None:
     (fake.root / "terraform" / "env" / "dev.tfvars").touch()
     runner = TerraformRunner(fake.binary, config.terraform, fake.root, fake.env, "dev",
                              placeholders=values(config, env))
-    planfile = fake.root / "terraform" / PLAN_FILE
-    runner.fmt_check()
-    runner.init()
-    runner.validate()
-    runner.plan(planfile)
-    runner.show_json(planfile)
-    runner.apply(planfile)
-
-    def normal(argv: list[str] | tuple[str, ...]) -> tuple[str, list[str]]:
-        words = [a.replace(str(planfile), PLAN_FILE) for a in argv]
-        return words[1], sorted(words)  # the subcommand, then every word in any order
-
-    ran = [normal(c["argv"]) for c in fake.calls() if c["argv"][1] != "version"]
-    shown = [normal(terraform_argv(config, env, c)[1:])
+    shown = [terraform_argv(config, env, c)
              for c in ("fmt", "init", "validate", "plan", "show", "apply")]
-    # The plan build re-reads a plan without changes through show -json: ignore repeats.
-    deduplicated = [c for i, c in enumerate(ran) if c not in ran[:i]]
-    assert deduplicated == shown
+    for argv in shown:
+        runner.run_step(TerraformCommand("codebuild:x", argv, config.terraform.working_directory))
+    ran = [c["argv"] for c in fake.calls() if c["argv"][0] != "version"]
+    assert ran == [list(a[1:]) for a in shown]
