@@ -112,17 +112,21 @@ def plan_alias(client: LambdaClient, config: Config, env: Environment, *,
 
 
 def resolve_alias(client: LambdaClient, config: Config, env: Environment,
-                  steps: Iterable[AliasMove]) -> AliasPlan:
+                  steps: Iterable[AliasMove], *, unpublished: Iterable[str] = ()) -> AliasPlan:
     """Read-only: each planned move with where the alias points now and its ``RevisionId``; a
-    target of ``new`` becomes the newest Active version. The step is built again by the
-    planner's builder with these facts, so a missing alias is created without a canary."""
+    target of ``new`` becomes the newest Active version, except for the ``unpublished``
+    functions (a dry run's publishes: the version does not exist yet). The step is built again
+    by the planner's builder with these facts, so a missing alias is created without a
+    canary."""
+    pending = set(unpublished)
     canaries = {naming.function_name(config, env, key): fn.canary
                 for key, fn in config.functions.items()}
     moves = []
     for planned in steps:
         name = planned.function
         current, revision = read_alias(client, name, planned.alias)
-        target = planned.to_version if planned.to_version != NEW else newest_active(client, name)
+        target = (planned.to_version if planned.to_version != NEW or name in pending
+                  else newest_active(client, name))
         if target is None:
             raise OperationFailed(f"{name} has no Active published version for alias "
                                   f"{planned.alias}: publish first (lmi-delivery publish)")

@@ -59,14 +59,16 @@ def plan_scale(client: LambdaClient | None, config: Config, env: Environment, *,
 
 
 def resolve_scale(client: LambdaClient | None, config: Config, env: Environment,
-                  steps: Iterable[Scale]) -> ScalePlan:
-    """Each scale step on a concrete version: ``new`` is where the alias points now."""
+                  steps: Iterable[Scale], *, unpublished: Iterable[str] = ()) -> ScalePlan:
+    """Each scale step on a concrete version: ``new`` is where the alias points now, except
+    for the ``unpublished`` functions (a dry run's publishes: the version does not exist)."""
+    pending = set(unpublished)
     aliases = {naming.function_name(config, env, key): fn.alias
                for key, fn in config.functions.items()}
     resolved = []
     for step in steps:
         qualifier = step.qualifier
-        if qualifier == NEW and client is not None:
+        if qualifier == NEW and client is not None and step.function not in pending:
             found = read_alias(client, step.function, aliases[step.function])[0]
             if found is None:
                 raise OperationFailed(

@@ -223,6 +223,11 @@ class _Run:
         self.run_id = options.run_id or self.started.strftime("%Y%m%dT%H%M%S")
         self.prune_hooks = options.prune or PruneHooks.default()
 
+    @property
+    def unpublished(self) -> list[str]:
+        """Functions whose new version a dry run's publish step would create."""
+        return [name for name, version in self.versions.items() if version == NEW]
+
     def group(self, kind: str, steps: tuple[Step, ...]) -> None:
         steps = tuple(_resolved(s, self.versions) for s in steps)
         if kind == "publish":
@@ -248,7 +253,8 @@ class _Run:
                 self.versions[target.function]
 
     def alias(self, steps: list[AliasMove]) -> None:
-        plan = alias.resolve_alias(self.lam, self.config, self.env, steps)
+        plan = alias.resolve_alias(self.lam, self.config, self.env, steps,
+                                   unpublished=self.unpublished)
         for move in plan.moves:
             entry = self.report.function(move.step.function)
             entry.alias, entry.alias_from = move.step.alias, move.step.from_version
@@ -258,7 +264,8 @@ class _Run:
         self.versions.update({m.step.function: m.step.to_version for m in plan.moves})
 
     def scale(self, steps: list[Scale]) -> None:
-        plan = scale.resolve_scale(self.lam, self.config, self.env, steps)
+        plan = scale.resolve_scale(self.lam, self.config, self.env, steps,
+                                   unpublished=self.unpublished)
         for step in plan.steps:
             self.report.function(step.function).scaling = {"min": step.min, "max": step.max}
         self.executor.scale(self, plan)

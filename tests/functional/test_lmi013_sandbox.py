@@ -22,8 +22,10 @@ from prune_world import build, move, name, paced_client, sandbox_environ
 
 from lmi_delivery.cli.commands.prune import prune_command
 from lmi_delivery.errors import GateRefused, LmiError
+from lmi_delivery.plan.steps import TerraformCommand
 from lmi_delivery.sandbox import Sandbox
 from lmi_delivery.terraform import build_services, plan_build
+from lmi_delivery.terraform.argv import PLAN_FILE
 from lmi_delivery.terraform.handoff import PlanStore, StoreSettings, sha256_hex
 
 COMMIT = "c0ffee" * 6 + "abcd"
@@ -38,27 +40,15 @@ class PlanningRunner:
         self.plan_json = plan_json
         self.calls: list[str] = []
 
-    def fmt_check(self) -> list[str]:
-        self.calls.append("fmt")
-        return []
-
-    def init(self) -> None:
-        self.calls.append("init")
-
-    def validate(self) -> None:
-        self.calls.append("validate")
-
-    def plan(self, out: Path) -> bool:
-        self.calls.append("plan")
-        out.write_bytes(PLAN)
-        return True
-
-    def show_json(self, planfile: Path) -> dict[str, Any]:
-        self.calls.append("show")
-        return self.plan_json
-
-    def apply(self, planfile: Path) -> None:  # pragma: no cover - must never be reached
-        self.calls.append("apply")
+    def run_step(self, step: TerraformCommand) -> Any:
+        """Record the planned command; ``plan`` writes the plan file, ``show`` answers."""
+        command = step.argv[2]
+        self.calls.append(command)
+        if command == "plan":
+            (self.working_dir / PLAN_FILE).write_bytes(PLAN)
+        if command == "show":
+            return self.plan_json
+        return [] if command == "fmt" else None
 
 
 def _lmi(function: str, provider_arn: str | None) -> dict[str, Any]:

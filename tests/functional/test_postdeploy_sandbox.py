@@ -11,15 +11,7 @@ from typing import Any
 import pytest
 
 from lmi_delivery.aws import AwsSettings, ClientFactory
-from lmi_delivery.cli.commands.postdeploy import (
-    alias_command,
-    post_deploy_command,
-    publish_command,
-    rollback_command,
-    scale_command,
-    warm_command,
-)
-from lmi_delivery.cli.main import main as cli
+from lmi_delivery.cli import main as cli
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
@@ -82,18 +74,6 @@ def lam(sandbox: Sandbox) -> Any:
     return sandbox.client("lambda")
 
 
-@pytest.fixture
-def registered() -> Iterator[None]:
-    """The commands as the CLI registers them, for calls through ``cli.main``."""
-    commands = (post_deploy_command, publish_command, alias_command, scale_command,
-                warm_command, rollback_command)
-    for command in commands:
-        cli.cli.add_command(command)
-    yield
-    for command in commands:
-        cli.cli.commands.pop(str(command.name))
-
-
 def run_cli(*args: str) -> int:
     with pytest.raises(SystemExit) as exited:
         cli.main(list(args))
@@ -136,8 +116,7 @@ def clients(config: Config, sandbox: Sandbox, calls: list[tuple[str, str, str]])
                              s3=factory.client("s3"))
 
 
-def test_full_post_deploy_then_rollback(config: Config, sandbox: Sandbox, lam: Any,
-                                        registered: None) -> None:
+def test_full_post_deploy_then_rollback(config: Config, sandbox: Sandbox, lam: Any) -> None:
     previous_deploys(lam)
     terraform_apply(lam, "deploy 3")
     calls: list[tuple[str, str, str]] = []
@@ -189,7 +168,7 @@ def test_full_post_deploy_then_rollback(config: Config, sandbox: Sandbox, lam: A
 
 
 def test_failed_publish_stops_the_deploy_before_any_alias(
-        config: Config, sandbox: Sandbox, lam: Any, registered: None,
+        config: Config, sandbox: Sandbox, lam: Any,
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     previous_deploys(lam)
     terraform_apply(lam, "deploy 3")
@@ -225,7 +204,7 @@ def test_concurrent_alias_change_is_detected(config: Config, lam: Any) -> None:
         "1", "2", "2"]
 
 
-def test_dry_run_changes_nothing(config: Config, lam: Any, registered: None,
+def test_dry_run_changes_nothing(config: Config, lam: Any,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     previous_deploys(lam)
     terraform_apply(lam, "deploy 3")
@@ -242,8 +221,7 @@ def test_dry_run_changes_nothing(config: Config, lam: Any, registered: None,
         assert len(lam.list_versions_by_function(FunctionName=name)["Versions"]) == 3
 
 
-def test_single_step_commands(config: Config, lam: Any, sandbox: Sandbox,
-                              registered: None) -> None:
+def test_single_step_commands(config: Config, lam: Any, sandbox: Sandbox) -> None:
     terraform_apply(lam, "first")
     common = ("--config", str(config.path), "--env", "dev", "--poll-interval", "0.05")
     assert run_cli("publish", *common, "--function", "router") == 0
