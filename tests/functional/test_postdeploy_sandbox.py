@@ -204,10 +204,11 @@ def test_concurrent_alias_change_is_detected(config: Config, lam: Any) -> None:
         "1", "2", "2"]
 
 
-def test_dry_run_changes_nothing(config: Config, lam: Any,
+def test_dry_run_changes_nothing(config: Config, lam: Any, sandbox: Sandbox,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     previous_deploys(lam)
     terraform_apply(lam, "deploy 3")
+    sandbox.clear_requests()
 
     code = run_cli("post-deploy", "--config", str(config.path), "--env", "dev", "--dry-run",
                    "--format", "json")
@@ -216,6 +217,9 @@ def test_dry_run_changes_nothing(config: Config, lam: Any,
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "planned"
     assert [(f["alias_from"], f["alias_to"]) for f in report["functions"]] == [("2", "new")] * 3
+    called = {e.operation for e in sandbox.requests()}
+    assert called, "the dry run read AWS"
+    assert all(str(op).startswith(("Get", "List", "Describe")) for op in called), called
     for name in NAMES:
         assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
         assert len(lam.list_versions_by_function(FunctionName=name)["Versions"]) == 3
