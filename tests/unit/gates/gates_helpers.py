@@ -10,8 +10,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from lmi_delivery.errors import LmiError
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates.command import gates_group
-from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 
 REPO = Path(__file__).resolve().parents[3]
