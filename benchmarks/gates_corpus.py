@@ -28,14 +28,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
 
 from lmi_delivery.cli.commands.gates import gates_group
 from lmi_delivery.errors import LmiError
+from lmi_delivery.findings import schema_errors
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "plans"
@@ -113,15 +112,7 @@ def _invoke(args: Sequence[str]) -> tuple[int, str, str, str | None]:
     return result.exit_code, result.stdout, "", None
 
 
-def _validator() -> Any:
-    import jsonschema
-
-    schema = json.loads((files("lmi_delivery") / "schemas" / "sarif-2.1.0.schema.json")
-                        .read_text(encoding="utf-8"))
-    return jsonschema.validators.validator_for(schema)(schema)
-
-
-def run_file(path: Path, config: Path, validator: Any) -> FileResult:
+def run_file(path: Path, config: Path) -> FileResult:
     result = FileResult(f"{path.parent.name}/{path.name}")
     for gate in GATES:
         for fmt in FORMATS:
@@ -140,20 +131,19 @@ def run_file(path: Path, config: Path, validator: Any) -> FileResult:
                     result.compared.setdefault(item["rule"], set()).update(
                         documents or [item["address"]])
             if fmt == "sarif" and code in (0, 3) and out:
-                errors = list(validator.iter_errors(json.loads(out)))
-                result.sarif_errors += [f"{gate}: {e.message}" for e in errors[:3]]
+                errors = schema_errors(json.loads(out))
+                result.sarif_errors += [f"{gate}: {e}" for e in errors[:3]]
     return result
 
 
 def run_corpus(corpus: Path) -> list[FileResult]:
-    validator = _validator()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "terraform").mkdir()
         (root / "terraform" / "main.tf").write_text("# the corpus plans' code is not here\n")
         config = root / "lmi-delivery.yml"
         config.write_text(CONFIG, encoding="utf-8")
-        return [run_file(path, config, validator) for path in plans(corpus)]
+        return [run_file(path, config) for path in plans(corpus)]
 
 
 # -- checkov comparison -------------------------------------------------------------------

@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lmi_delivery.doctor.hcl import Attribute, Block, attributes, blocks, masked
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.sources import Repo, TextFile
+from lmi_delivery.findings import Finding
 
 LOCKING = ("use_lockfile", "dynamodb_table")
 _SUGGESTION = ('backend "s3" with use_lockfile = true (bucket, key and region through '
@@ -48,7 +49,7 @@ def check(repo: Repo) -> Iterator[Finding]:
     if not backends:
         where = (first.file.at(first.block.start) if first is not None
                  else repo.config.location("terraform", "working_directory"))
-        yield Finding(where, "LMD009",
+        yield finding("LMD009", where,
                       f"the Terraform root {root!r} has no backend block: its state stays on "
                       "the build's disk, where the next build never sees it, and nothing stops "
                       f"two applies at once; add {_SUGGESTION}")
@@ -58,7 +59,7 @@ def check(repo: Repo) -> Iterator[Finding]:
         kind = found.block.labels[0] if found.block.labels else ""
         where = found.file.at(found.block.start)
         if kind == "local":
-            yield Finding(where, "LMD009",
+            yield finding("LMD009", where,
                           'backend "local" keeps the state in a file of the build\'s checkout: '
                           "the plan build, the apply build and the next run each see their own "
                           f"copy, and none of them locks it for the others; use {_SUGGESTION}")
@@ -112,12 +113,12 @@ def _s3(found: _Found, given: dict[str, str]) -> Iterator[Finding]:
     if values["use_lockfile"] == "true" or values["dynamodb_table"]:
         return
     if lockfile is not None and values["use_lockfile"] == "false" and "use_lockfile" not in given:
-        yield Finding(found.file.at(lockfile.start), "LMD009",
+        yield finding("LMD009", found.file.at(lockfile.start),
                       'backend "s3" with use_lockfile = false and no dynamodb_table: nothing '
                       "locks the state, so two runs can write it at once; set "
                       "use_lockfile = true")
         return
-    yield Finding(found.file.at(found.block.start), "LMD009",
+    yield finding("LMD009", found.file.at(found.block.start),
                   'backend "s3" without locking: two runs can write the state at once; set '
                   "use_lockfile = true in the block or in terraform.backend_config (Terraform "
                   "1.10+ keeps a lock object beside the state)")

@@ -15,8 +15,9 @@ import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.sources import Repo, TextFile
+from lmi_delivery.findings import Finding
 
 _LINK = re.compile(r"!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
 _REFERENCE = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*<?(\S+?)>?(?:\s|$)", re.MULTILINE)
@@ -60,7 +61,7 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _missing(file: TextFile, index: int, target: str, resolved: str) -> Finding:
-    return Finding(file.at(index), "LMD007",
+    return finding("LMD007", file.at(index),
                    f"{target!r} does not exist (looked for {resolved!r} in the repository)")
 
 

@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator
 
 from lmi_delivery.config.yamlpos import Value
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.sources import Repo, YamlFile
 from lmi_delivery.doctor.workflow import step_actions, steps, triggers
+from lmi_delivery.findings import Finding
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 #: An ``if:`` that keeps a job or step off pull requests.
@@ -39,7 +40,7 @@ def apply_on_pull_request(repo: Repo) -> Iterator[Finding]:
                 continue
             for action in step_actions(step):
                 if action.kind == "apply":
-                    yield Finding(action.location, "LMD001",
+                    yield finding("LMD001", action.location,
                                   f"job {step.job!r} applies ({action.what}) in a workflow "
                                   f"triggered by {' and '.join(events)}: pull requests may only "
                                   "plan; apply from a push to the environment's branch")
@@ -73,7 +74,7 @@ def deploy_gated_on_security_only(repo: Repo) -> Iterator[Finding]:
             continue
         if all(_security_only(named.get(str(u)), str(u)) for u in upstream):
             names = ", ".join(repr(str(u)) for u in upstream)
-            yield Finding(file.location("on", "workflow_run", "workflows", 0), "LMD002",
+            yield finding("LMD002", file.location("on", "workflow_run", "workflows", 0),
                           f"this deploy starts when {names} succeeds, and neither workflow "
                           "validates or plans: a security scan does not review the change; "
                           "plan first (the lmi-delivery action with command: plan) and apply "

@@ -23,10 +23,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.shell import program
 from lmi_delivery.doctor.sources import Repo
 from lmi_delivery.doctor.workflow import buildspec_scripts, located_commands
+from lmi_delivery.findings import Finding
 
 #: pip options that take a value (``--opt value``); ``--opt=value`` needs no list.
 _PIP_VALUED = frozenset({
@@ -51,12 +52,12 @@ def check(repo: Repo) -> Iterator[Finding]:
             for command, where in located_commands(file, path, script):
                 problem = unpinned(command.argv, repo.root)
                 if problem:
-                    yield Finding(where, "LMD011", problem)
+                    yield finding("LMD011", where, problem)
             for line in script.splitlines():
                 match = _PIPED_SHELL.search(line)
                 if match:
                     start = file.location(*path)
-                    yield Finding(file.find(match.group(0).split()[0], start), "LMD011",
+                    yield finding("LMD011", file.find(match.group(0).split()[0], start),
                                   f"{match.group(0)!r} runs whatever that URL serves today: "
                                   "download a pinned release, check its sha256 (or signature), "
                                   "then run it")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from lmi_delivery.config.naming import derived_names
 from lmi_delivery.config.yamlpos import PathKey, Value
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.sources import Repo, TextFile
 from lmi_delivery.errors import Location
+from lmi_delivery.findings import Finding
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*[A-Za-z0-9]")
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
@@ -61,7 +62,7 @@ def check(repo: Repo) -> Iterator[Finding]:
         if match:
             seen.add((where, word))
             should = table[match[0]]
-            yield Finding(where, "LMD003",
+            yield finding("LMD003", where,
                           f"{word!r} is not a name the naming rule derives: {should.what} is "
                           f"{should.name!r} (see `lmi-delivery names`)")
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lmi_delivery.config.yamlpos import Value
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.sources import Repo, YamlFile
 from lmi_delivery.doctor.workflow import Step, our_action_command, steps
+from lmi_delivery.findings import Finding
 
 AFTER_APPROVAL = frozenset({"run", "post-deploy"})
 
@@ -73,4 +74,4 @@ def _finding(file: YamlFile, step: Step, command: str, planner: str) -> Finding:
                    f"command: post-deploy straight after job {planner!r} planned (command: "
                    "plan): nothing applies the plan the approver approved; apply it first "
                    "(command: apply), then post-deploy")
-    return Finding(where, "LMD010", message)
+    return finding("LMD010", where, message)

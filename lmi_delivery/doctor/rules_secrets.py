@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator
 
 from lmi_delivery.config.yamlpos import Value
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.sources import Repo
 from lmi_delivery.doctor.workflow import steps
+from lmi_delivery.findings import Finding
 
 _SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)|secrets\[\s*'([^']+)'\s*\]")
 USUAL_ENVIRONMENTS = frozenset({"PROD", "PRODUCTION", "STAGING", "STAGE", "DEV", "DEVELOPMENT",
@@ -50,7 +51,7 @@ def check(repo: Repo) -> Iterator[Finding]:
                 section, first = specific[0]
                 where = file.find(first, file.location(*step.path, section))
                 label = step.value.get("name") or step.value.get("uses") or f"#{step.index + 1}"
-                yield Finding(where, "LMD004",
+                yield finding("LMD004", where,
                               f"step {label!r} of job {step.job!r} mixes environment secrets "
                               f"({', '.join(sorted({n for _, n in specific}))}) with generic "
                               f"ones ({', '.join(sorted(set(generic)))}): split the step, or "

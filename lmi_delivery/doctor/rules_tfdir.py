@@ -14,10 +14,11 @@ import posixpath
 from collections.abc import Iterator
 
 from lmi_delivery.config.yamlpos import PathKey, Value
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.shell import TERRAFORM_DIR_COMMANDS, program, resolve, terraform_call
 from lmi_delivery.doctor.sources import Repo, YamlFile
 from lmi_delivery.doctor.workflow import buildspec_scripts, located_commands, steps
+from lmi_delivery.findings import Finding
 
 
 def check(repo: Repo) -> Iterator[Finding]:
@@ -69,12 +70,12 @@ def _follow(file: YamlFile, path: PathKey, script: str, cwd: str | None,
             continue
         if target != wanted:
             how = f"-chdir={call.chdir}" if call.chdir is not None else "no -chdir"
-            found.append(Finding(where, "LMD005",
+            found.append(finding("LMD005", where,
                                  f"terraform {call.subcommand} runs in {target!r} ({how}), but "
                                  f"terraform.working_directory is {wanted!r}: use terraform "
                                  f"-chdir={wanted} {call.subcommand} from the repository root"))
         elif call.chdir is None and moved:
-            found.append(Finding(where, "LMD008",
+            found.append(finding("LMD008", where,
                                  f"terraform {call.subcommand} relies on the current directory "
                                  f"({wanted!r}): say it with terraform -chdir={wanted} "
                                  f"{call.subcommand}"))

@@ -14,10 +14,11 @@ import re
 from collections.abc import Iterator
 
 from lmi_delivery.config.yamlpos import PathKey, Value
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.doctor.sources import Repo, TextFile, YamlFile
 from lmi_delivery.doctor.workflow import buildspec_scripts, steps
 from lmi_delivery.errors import Location
+from lmi_delivery.findings import Finding
 
 _EXACT = re.compile(r"v?(\d+\.\d+\.\d+)")
 _VARIABLE = re.compile(r"(LMI_)?(TF|TERRAFORM)_VERSION")
@@ -33,13 +34,13 @@ def check(repo: Repo) -> Iterator[Finding]:
     for where, version in _pins(repo):
         exact = _EXACT.fullmatch(version.strip())
         if exact and exact.group(1) != pinned:
-            yield Finding(where, "LMD006", f"Terraform {exact.group(1)} is pinned here, {tail}")
+            yield finding("LMD006", where, f"Terraform {exact.group(1)} is pinned here, {tail}")
     for file in repo.terraform:
         for match in _REQUIRED.finditer(file.text):
             constraint = match.group(1)
             exact_pin = _EXACT.fullmatch(constraint.strip().lstrip("=").strip())
             if not exact_pin and not satisfies(pinned, constraint):
-                yield Finding(file.at(match.start(1)), "LMD006",
+                yield finding("LMD006", file.at(match.start(1)),
                               f"required_version {constraint!r} excludes Terraform {pinned}, "
                               f"{tail}")
 

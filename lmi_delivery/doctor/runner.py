@@ -16,8 +16,8 @@ from lmi_delivery.doctor import (
     rules_tfdir,
     rules_tfversion,
 )
-from lmi_delivery.doctor.model import Finding
 from lmi_delivery.doctor.sources import Repo, load_repo
+from lmi_delivery.findings import Finding, by_place
 
 Check = Callable[[Repo], Iterable[Finding]]
 
@@ -38,7 +38,7 @@ def diagnose_repo(repo: Repo, checks: Iterable[Check] = CHECKS) -> list[Finding]
     found = set(repo.unreadable)
     for check in checks:
         found.update(check(repo))
-    return sorted(found)
+    return sorted(found, key=by_place)
 
 
 def diagnose(config: Config) -> list[Finding]:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from lmi_delivery.config.model import Config
 from lmi_delivery.config.yamlpos import Document, PathKey, Value, decode, parse
-from lmi_delivery.doctor.model import Finding
+from lmi_delivery.doctor.rules import finding
 from lmi_delivery.errors import ConfigError, Location
+from lmi_delivery.findings import Finding
 
 #: Directories never searched: tool caches, dependencies, virtual environments.
 SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__",
@@ -181,8 +182,8 @@ def _yaml(root: Path, relative: str) -> YamlFile | list[Finding]:
         text = decode(data, name)
         document = parse(text, name)
     except OSError as exc:
-        return [Finding(Location(name), "LMD000", f"cannot be read: {exc.strerror or exc}")]
+        return [finding("LMD000", Location(name), f"cannot be read: {exc.strerror or exc}")]
     except ConfigError as exc:
-        return [Finding(d.location, "LMD000", f"{d.message}; nothing in this file was checked")
+        return [finding("LMD000", d.location, f"{d.message}; nothing in this file was checked")
                 for d in exc.diagnostics]
     return YamlFile(name, relative, text, document)

@@ -41,9 +41,10 @@ def refuse_unapproved(step: AwaitApproval) -> None:
 
 def setup_problems(config: Config) -> Sequence[str]:
     """The delivery setup's blocking problems (lmi-delivery doctor's errors)."""
+    from lmi_delivery.doctor.report import problems
     from lmi_delivery.doctor.runner import diagnose
 
-    return [str(f) for f in diagnose(config) if f.severity == "error"]
+    return problems(diagnose(config))
 
 
 def make_services(config: Config, env: Environment, environ: Mapping[str, str],

@@ -19,8 +19,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from lmi_delivery.config.model import ValidationGate
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates import lmi_providers, lmi_publishing
-from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.plan_json import Plan, Resource, blocks, first, strings
 from lmi_delivery.gates.rules import finding
 from lmi_delivery.gates.sources import SourceIndex, place

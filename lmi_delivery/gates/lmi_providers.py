@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates.plan_json import Plan, Resource
 from lmi_delivery.gates.rules import finding
 

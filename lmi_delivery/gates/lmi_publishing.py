@@ -20,7 +20,7 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates.plan_json import Plan, Resource
 from lmi_delivery.gates.rules import finding
 

@@ -1,7 +1,9 @@
 """A :class:`GateReport` as text, JSON or SARIF.
 
 Text is one ``FILE:LINE:COL: SEVERITY RULE address: message`` line per finding (waived ones
-marked), then a summary line. No format ever carries an attribute value of the plan.
+marked; the plan file stands for an unknown place), then a summary line. SARIF is
+:func:`lmi_delivery.findings.to_sarif` as tool ``lmi-delivery``, the configuration file
+standing for an unknown place. No format ever carries an attribute value of the plan.
 """
 
 from __future__ import annotations
@@ -10,19 +12,20 @@ import json
 from typing import Any
 
 from lmi_delivery import __version__
-from lmi_delivery.gates.findings import SEVERITIES
+from lmi_delivery.findings import Finding, count, line, to_sarif
 from lmi_delivery.gates.runner import GateReport
-from lmi_delivery.gates.sarif import to_sarif
 
 FORMATS = ("text", "json", "sarif")
 JSON_SCHEMA_ID = "lmi-delivery/gate-report@1"
+TOOL = "lmi-delivery"
 
 
 def render(report: GateReport, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(to_dict(report), indent=2) + "\n"
     if fmt == "sarif":
-        sarif = to_sarif(report.findings, __version__, fallback_uri=report.config_file)
+        sarif = to_sarif(report.findings, tool=TOOL, version=__version__,
+                         fallback_uri=report.config_file)
         return json.dumps(sarif, indent=2) + "\n"
     return text(report)
 
@@ -30,27 +33,21 @@ def render(report: GateReport, fmt: str) -> str:
 def text(report: GateReport) -> str:
     if not report.enabled:
         return f"{report.gate}: disabled in the configuration\n"
-    lines = [f.line(report.plan_path) for f in report.findings]
-    waived = sum(1 for f in report.findings if f.waived is not None and f.suppression == "waiver")
-    suppressed = sum(1 for f in report.findings
-                     if f.waived is not None and f.suppression == "automatic")
-    advisory = sum(1 for f in report.findings if f.advisory)
-    blockers = len(report.blocking)
+    lines = [line(f, report.plan_path) for f in report.findings]
+    counts = count(report.findings, report.fail_on)
     verdict = "passed" if report.passed else "refused"
-    summary = (f"{report.gate}: {verdict}: {len(report.findings)} finding(s), {blockers} "
-               f"blocking (fail_on: {report.fail_on}), {waived} waived")
-    if suppressed:
-        summary += f", {suppressed} suppressed"
-    if advisory:
-        summary += f", {advisory} advisory"
+    summary = (f"{report.gate}: {verdict}: {len(report.findings)} finding(s), "
+               f"{counts.blocking} blocking (fail_on: {report.fail_on}), {counts.waived} waived")
+    if counts.suppressed:
+        summary += f", {counts.suppressed} suppressed"
+    if counts.advisory:
+        summary += f", {counts.advisory} advisory"
     lines.append(summary)
     return "\n".join(lines) + "\n"
 
 
 def to_dict(report: GateReport) -> dict[str, Any]:
-    counts: dict[str, int] = {s: 0 for s in SEVERITIES}
-    for item in report.findings:
-        counts[item.severity] += 1
+    counts = count(report.findings, report.fail_on)
     return {
         "schema": JSON_SCHEMA_ID,
         "gate": report.gate,
@@ -58,13 +55,31 @@ def to_dict(report: GateReport) -> dict[str, Any]:
         "environment": report.environment,
         "passed": report.passed,
         "fail_on": report.fail_on,
-        "counts": {**counts, "blocking": len(report.blocking),
-                   "waived": sum(1 for f in report.findings
-                                 if f.waived is not None and f.suppression == "waiver"),
-                   "suppressed": sum(1 for f in report.findings
-                                     if f.waived is not None and f.suppression == "automatic"),
-                   "advisory": sum(1 for f in report.findings if f.advisory)},
+        "counts": {**counts.severities, "blocking": counts.blocking, "waived": counts.waived,
+                   "suppressed": counts.suppressed, "advisory": counts.advisory},
         "findings": [
-            {**f.to_dict(), "blocking": f.blocks(report.fail_on)} for f in report.findings
+            {**_finding_dict(f), "blocking": f.blocks(report.fail_on)} for f in report.findings
         ],
     }
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    """One finding of the JSON report: its rule, severity, address, message and place."""
+    where = finding.location
+    data: dict[str, Any] = {
+        "rule": finding.rule_id, "severity": finding.severity, "address": finding.address,
+        "message": finding.message, "source": finding.source,
+        "location": None if where is None else {
+            "file": where.file, "line": where.line, "column": where.column,
+        },
+    }
+    if finding.key:
+        data["key"] = finding.key
+    if finding.severity_from:
+        data["severity_from"] = finding.severity_from
+    if finding.waived is not None:
+        data["waived"] = finding.waived
+        data["suppression"] = finding.suppression
+    if finding.advisory:
+        data["advisory"] = True
+    return data

@@ -1,24 +1,18 @@
 """The catalog of lmi-delivery's own rules: id, default severity, title and help.
 
 The security gate's rules are ``SEC…``, the validation gate's (LMI constraints) ``LMI…``,
-rules about the gates themselves ``GATE…``. SARIF output takes its rule descriptions from here.
+rules about the gates themselves ``GATE…``. Each is tagged ``security``, as the configured
+scanners' rules are, so that GitHub code scanning ranks their alerts by severity.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 from lmi_delivery.config.model import Severity
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding, Rule
 
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: Severity
-    title: str
-    help: str
-
+SECURITY = ("security",)
 
 _RULES = (
     Rule("SEC001", "critical", "IAM policy allows every action",
@@ -102,7 +96,7 @@ _RULES = (
          "A waiver in gates.security.waivers is past its expires date and no longer applies."),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+RULES: dict[str, Rule] = {rule.id: replace(rule, tags=SECURITY) for rule in _RULES}
 
 
 def finding(rule_id: str, address: str, message: str,
@@ -113,6 +107,5 @@ def finding(rule_id: str, address: str, message: str,
     ``key`` tells it apart from other findings of the rule on the same address (it goes into
     the SARIF fingerprint); ``advisory`` marks a check that could not be completed.
     """
-    rule = RULES[rule_id]
-    return Finding(rule_id, severity or rule.severity, address, message, title=rule.title,
-                   key=key, advisory=advisory)
+    return RULES[rule_id].finding(message, address=address, severity=severity, key=key,
+                                  advisory=advisory)

@@ -16,11 +16,12 @@ from typing import Any
 from lmi_delivery import process
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, SecurityGate, Severity
-from lmi_delivery.errors import Location, UsageError
+from lmi_delivery.errors import GateRefused, Location, UsageError
+from lmi_delivery.findings import Finding, blocking, line
 from lmi_delivery.gates import lmi_checks, lmi_providers, scanners, security
-from lmi_delivery.gates.findings import Finding, apply_waivers, blocking, enforce
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.sources import SourceIndex
+from lmi_delivery.gates.waivers import apply_waivers
 
 #: The validation gate refuses on any finding: AWS would refuse the same thing later.
 VALIDATION_FAIL_ON: Severity = "low"
@@ -46,8 +47,16 @@ class GateReport:
         return not self.blocking
 
     def enforce(self) -> None:
-        """Raise ``GateRefused`` (exit 3) when any finding blocks."""
-        enforce(self.gate, self.findings, self.fail_on, fallback=self.plan_path)
+        """Raise ``GateRefused`` (exit 3) listing every finding at or above ``fail_on``."""
+        blockers = self.blocking
+        if not blockers:
+            return
+        lines = "\n".join(f"  {line(f, self.plan_path)}" for f in blockers)
+        raise GateRefused(
+            f"the {self.gate} gate refused: {len(blockers)} finding(s) at or above "
+            f"{self.fail_on}:\n{lines}",
+            context={"gate": self.gate, "rules": sorted({f.rule_id for f in blockers})},
+        )
 
 
 def _sources(config: Config, plan: Plan) -> SourceIndex:

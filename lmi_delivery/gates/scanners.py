@@ -35,9 +35,9 @@ from typing import Any
 from lmi_delivery import process
 from lmi_delivery.config.model import Severity
 from lmi_delivery.errors import Location, OperationFailed
+from lmi_delivery.findings import SEVERITIES, Finding, Rule, Source
 from lmi_delivery.gates import checkov_severities
-from lmi_delivery.gates.findings import SEVERITIES, Finding, Source
-from lmi_delivery.gates.rules import finding
+from lmi_delivery.gates.rules import SECURITY, finding
 
 Runner = Callable[..., process.Result]
 LAMBDA_IN_VPC = "CKV_AWS_117"
@@ -69,6 +69,22 @@ def _severity(value: Any) -> Severity:
     return _reported(value) or "medium"
 
 
+def _finding(source: Source, rule_id: str, severity: Severity, title: str, message: str, *,
+             address: str, location: Location | None, help_uri: str, key: str = "",
+             severity_from: str = "") -> Finding:
+    """A scanner's finding, of a rule made from what the scanner says of its check."""
+    rule = Rule(rule_id, severity, title or rule_id, title or message or rule_id,
+                source=source, tags=SECURITY, help_uri=help_uri)
+    return Finding(rule, severity, message, location, address=address, key=key,
+                   severity_from=severity_from)
+
+
+def _with_severity(item: Finding, severity: Severity, severity_from: str) -> Finding:
+    """``item`` at another severity (its scanner rule's too), saying where it came from."""
+    return replace(item, rule=replace(item.rule, severity=severity), severity=severity,
+                   severity_from=severity_from)
+
+
 def _relative(file: str, scan_dir: Path, repo_root: Path) -> str:
     path = (scan_dir / file.lstrip("/")).resolve()
     try:
@@ -90,16 +106,13 @@ def parse_checkov(output: str, scan_dir: Path, repo_root: Path) -> list[Finding]
             file = str(check.get("repo_file_path") or check.get("file_path") or "")
             rule = str(check.get("check_id", "CKV_UNKNOWN"))
             severity, source = checkov_severities.severity(rule, _reported(check.get("severity")))
-            found.append(Finding(
-                rule_id=rule,
-                severity=severity,
+            name = str(check.get("check_name", ""))
+            found.append(_finding(
+                "checkov", rule, severity, name, name,
                 severity_from=source,
                 address=str(check.get("resource", "")),
-                message=str(check.get("check_name", "")),
                 location=Location(_relative(file, scan_dir, repo_root), int(lines[0] or 0), 1)
                 if file else None,
-                source="checkov",
-                title=str(check.get("check_name", "")),
                 help_uri=str(check.get("guideline") or ""),
             ))
     return found
@@ -116,16 +129,14 @@ def parse_trivy(output: str, scan_dir: Path, repo_root: Path) -> list[Finding]:
                 continue
             cause = item.get("CauseMetadata") or {}
             line = int(cause.get("StartLine") or 0)
-            found.append(Finding(
-                rule_id=str(item.get("AVDID") or item.get("ID") or "TRIVY_UNKNOWN"),
-                severity=_severity(item.get("Severity")),
+            found.append(_finding(
+                "trivy", str(item.get("AVDID") or item.get("ID") or "TRIVY_UNKNOWN"),
+                _severity(item.get("Severity")), str(item.get("Title") or ""),
+                str(item.get("Message") or item.get("Title") or ""),
                 address=str(cause.get("Resource") or target),
-                message=str(item.get("Message") or item.get("Title") or ""),
                 location=Location(_relative(target, scan_dir, repo_root), line, 1)
                 if target else None,
-                source="trivy",
                 key=f"{target}:{line}",
-                title=str(item.get("Title") or ""),
                 help_uri=str(item.get("PrimaryURL") or ""),
             ))
     return found
@@ -191,6 +202,5 @@ def _run_one(name: str, scan_dir: Path, repo_root: Path, env: Mapping[str, str],
                               context={"scanner": name, "returncode": result.returncode})
     for item in scanner.parse(result.stdout, scan_dir, repo_root):
         if item.rule_id in severities:
-            item = replace(item, severity=severities[item.rule_id],
-                           severity_from="gates.security.severities")
+            item = _with_severity(item, severities[item.rule_id], "gates.security.severities")
         yield item

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lmi_delivery.config.model import SecurityGate
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates import (
     security_data,
     security_default_vpc,
@@ -19,7 +20,6 @@ from lmi_delivery.gates import (
     security_network,
     security_variables,
 )
-from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.sources import SourceIndex, place
 

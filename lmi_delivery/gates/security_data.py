@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates.plan_json import Plan, Resource, blocks, first
 from lmi_delivery.gates.rules import finding
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates.plan_json import Plan, Resource, references_in, strings
 from lmi_delivery.gates.rules import finding
 

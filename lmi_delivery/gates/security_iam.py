@@ -17,8 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates import iam_documents
-from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.iam_documents import Document
 from lmi_delivery.gates.plan_json import Plan, Reference, Resource, blocks
 from lmi_delivery.gates.rules import finding

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from lmi_delivery.errors import Location
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.rules import finding
 from lmi_delivery.gates.sources import relative_to, tf_files

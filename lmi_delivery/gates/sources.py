@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lmi_delivery.errors import Location
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding, by_severity
 from lmi_delivery.gates.plan_json import Plan, Resource
 
 _HEADER = re.compile(
@@ -109,7 +109,7 @@ def relative_to(path: Path, root: Path | None) -> str:
 def place(plan: Plan, findings: list[Finding], sources: SourceIndex | None) -> list[Finding]:
     """Give every finding without a location the source position of its resource."""
     if sources is None:
-        return sorted(set(findings), key=Finding.sort_key)
+        return sorted(set(findings), key=by_severity)
     resources = {r.address: r for r in plan.changes()}
     resources.update({r.address: r for r in plan.resources()})
     located: set[Finding] = set()
@@ -118,4 +118,4 @@ def place(plan: Plan, findings: list[Finding], sources: SourceIndex | None) -> l
         if item.location is None and resource is not None:
             item = replace(item, location=sources.locate(resource))
         located.add(item)
-    return sorted(located, key=Finding.sort_key)
+    return sorted(located, key=by_severity)

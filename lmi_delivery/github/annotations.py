@@ -16,6 +16,7 @@ from typing import Literal
 
 from lmi_delivery.errors import ConfigError, Location
 from lmi_delivery.escape import command_data, command_property
+from lmi_delivery.findings import Finding, describe
 
 Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
@@ -76,6 +77,19 @@ def for_config_error(error: ConfigError, workspace: str | None = None) -> list[A
     return [at("error", d.location, d.message + (f" (at {d.path})" if d.path else ""),
                workspace=workspace, title="lmi-delivery config")
             for d in error.diagnostics]
+
+
+#: A finding's level as an annotation's: SARIF's ``note`` is GitHub's ``notice``.
+_FINDING_LEVEL: dict[str, Level] = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def for_finding(finding: Finding, workspace: str | None = None) -> Annotation:
+    """An annotation at the finding's place, at its level: ``RULE address: message`` (and the
+    marks of its text line), titled with the rule's name (``lmi-delivery name-drift``)."""
+    rule = finding.rule
+    return at(_FINDING_LEVEL[finding.level], finding.location or Location(""),
+              describe(finding, severity=False), workspace=workspace,
+              title=f"lmi-delivery {rule.name or rule.title}")
 
 
 def group(title: str) -> str:

@@ -59,19 +59,14 @@ def delivery_plan(config: Config, env: Environment, context: CiContext,
 
 def _annotating_setup_check(p: Pipeline) -> Callable[[], Sequence[str]]:
     def check() -> Sequence[str]:
+        from lmi_delivery.doctor.report import problems
         from lmi_delivery.doctor.runner import diagnose
 
-        problems = []
-        for finding in diagnose(p.config):
-            level: notes.Level = "error" if finding.severity == "error" else "warning"
-            note = notes.at(level, finding.location, f"{finding.rule} {finding.message}",
-                                  workspace=p.runner.workspace,
-                                  title=f"lmi-delivery {finding.name}")
-            p.log.write(note.command() + "\n")
-            if finding.severity == "error":
-                problems.append(str(finding))
+        findings = diagnose(p.config)
+        for finding in findings:
+            p.log.write(notes.for_finding(finding, p.runner.workspace).command() + "\n")
         p.log.flush()
-        return problems
+        return problems(findings)
     return check
 
 

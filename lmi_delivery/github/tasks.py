@@ -88,21 +88,14 @@ def rollback(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[st
 
 
 def doctor(config: Config, runner: RunnerFiles, log: TextIO, report_path: str) -> Outcome:
-    from lmi_delivery.doctor.model import is_failing
-    from lmi_delivery.doctor.report import render, summary
+    from lmi_delivery.doctor.report import render, summary, to_markdown
+    from lmi_delivery.doctor.rules import is_failing
     from lmi_delivery.doctor.runner import diagnose
 
     findings = diagnose(config)
     for f in findings:
-        level: notes.Level = "error" if f.severity == "error" else "warning"
-        note = notes.at(level, f.location, f"{f.rule} {f.message}",
-                              workspace=runner.workspace, title=f"lmi-delivery {f.name}")
-        log.write(note.command() + "\n")
+        log.write(notes.for_finding(f, runner.workspace).command() + "\n")
     log.flush()
-    rows = ["| Where | Rule | Severity | Message |", "|---|---|---|---|"]
-    rows += [f"| `{f.location}` | {f.rule} {f.name} | {f.severity} | "
-             f"{f.message.replace('|', chr(92) + '|')} |" for f in findings]
-    markdown = f"**{summary(findings)}**\n\n" + ("\n".join(rows) + "\n" if findings else "")
     error = GateRefused(summary(findings)) if is_failing(findings) else None
-    return Outcome(f"{config.service}: doctor", markdown, render(findings, "sarif"),
+    return Outcome(f"{config.service}: doctor", to_markdown(findings), render(findings, "sarif"),
                    _outputs(report_path), error, report_suffix="sarif")

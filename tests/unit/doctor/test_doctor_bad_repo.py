@@ -47,7 +47,7 @@ def _relative(file: str) -> str:
 
 def test_every_anti_pattern_is_reported_at_its_line() -> None:
     findings = diagnose(load(BAD / "lmi-delivery.yml"))
-    got = {(f.rule, f"{_relative(f.location.file)}:{f.location.line}") for f in findings}
+    got = {(f.rule_id, f"{_relative(f.location.file)}:{f.location.line}") for f in findings}
     assert got == EXPECTED
     assert {rule for rule, _ in EXPECTED} == set(RULES)
 

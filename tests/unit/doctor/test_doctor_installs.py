@@ -32,7 +32,7 @@ def repo(tmp_path: Path, commands_: list[str], files: dict[str, str] | None = No
 
 
 def lmd011(root: Path) -> list[Finding]:
-    return [f for f in diagnose(load(root / "lmi-delivery.yml")) if f.rule == "LMD011"]
+    return [f for f in diagnose(load(root / "lmi-delivery.yml")) if f.rule_id == "LMD011"]
 
 
 @pytest.mark.parametrize("command", [
@@ -57,7 +57,7 @@ def test_unpinned_installs_are_reported_at_their_place(tmp_path: Path, command: 
                             {"requirements.txt": "boto3==1.44.8\n"}))
     assert finding.location.line == 6
     assert finding.location.file.endswith("buildspecs/build.yml")
-    assert finding.severity == "error"
+    assert finding.level == "error"
 
 
 @pytest.mark.parametrize("command", [

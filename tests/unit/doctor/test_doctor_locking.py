@@ -37,7 +37,7 @@ def doctor(tmp_path: Path, files: dict[str, str], backend_config: str = "") -> l
 
 
 def where(tmp_path: Path, findings: list[Finding]) -> list[tuple[str, str, int]]:
-    return [(f.rule, Path(f.location.file).relative_to(tmp_path).as_posix(), f.location.line)
+    return [(f.rule_id, Path(f.location.file).relative_to(tmp_path).as_posix(), f.location.line)
             for f in findings]
 
 
@@ -84,7 +84,7 @@ def test_backend_config_counts(tmp_path: Path, backend_config: str,
 
 def test_the_message_says_what_to_write(tmp_path: Path) -> None:
     [finding] = doctor(tmp_path, {"infra/main.tf": 'terraform {\n  backend "local" {}\n}\n'})
-    assert finding.severity == "error"
+    assert finding.level == "error"
     assert 'backend "s3" with use_lockfile = true' in finding.message
 
 
@@ -131,14 +131,14 @@ def deploy(job: str) -> str:
 def test_an_approved_job_must_not_plan_again(tmp_path: Path, job: str,
                                              expected: list[tuple[str, int]]) -> None:
     findings = doctor(tmp_path, {".github/workflows/deploy.yml": deploy(job)})
-    assert [(f.rule, f.location.line) for f in findings] == expected
+    assert [(f.rule_id, f.location.line) for f in findings] == expected
 
 
 def test_the_replan_message_names_both_jobs(tmp_path: Path) -> None:
     job = ("  apply:\n    needs: plan\n    environment: prod\n    runs-on: x\n    steps:\n"
            "      - uses: org/lmi-delivery@v1\n        with: {command: run}\n")
     [finding] = doctor(tmp_path, {".github/workflows/deploy.yml": deploy(job)})
-    assert finding.severity == "error"
+    assert finding.level == "error"
     assert "job 'apply' waits for its environment's approval, then plans again" in finding.message
     assert "job 'plan' already planned" in finding.message
     assert "command: apply" in finding.message

@@ -36,7 +36,7 @@ def doctor(tmp_path: Path, files: dict[str, str]) -> list[Finding]:
 
 
 def rules(findings: list[Finding]) -> list[tuple[str, int]]:
-    return [(f.rule, f.location.line) for f in findings]
+    return [(f.rule_id, f.location.line) for f in findings]
 
 
 def workflow(on: str, steps: str, job_extra: str = "") -> str:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from lmi_delivery.cli.commands.gates import gates_group
 from lmi_delivery.errors import LmiError
-from lmi_delivery.gates.findings import Finding
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates.plan_json import Plan
 
 REPO = Path(__file__).resolve().parents[3]

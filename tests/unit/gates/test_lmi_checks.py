@@ -14,8 +14,8 @@ import pytest
 from gates_helpers import change, fixture_id, fixtures, keys, load_fixture, plan_document
 
 from lmi_delivery.config.model import ValidationGate
+from lmi_delivery.findings import Finding
 from lmi_delivery.gates import lmi_checks
-from lmi_delivery.gates.findings import Finding
 from lmi_delivery.gates.lmi_providers import BoundVersion, BoundVersions
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.rules import RULES

@@ -35,8 +35,8 @@ def test_checkov_failed_checks_become_findings() -> None:
         ("CKV_AWS_24", "high", "aws_security_group.capacity_provider",
          "terraform/network.tf:28:1", "checkov", "checkov"),
     ]
-    assert found[0].help_uri.startswith("https://")
-    assert found[0].title == "Ensure that AWS Lambda function is configured inside a VPC"
+    assert found[0].rule.help_uri.startswith("https://")
+    assert found[0].rule.title == "Ensure that AWS Lambda function is configured inside a VPC"
 
 
 def test_checkov_list_of_reports_one_per_framework() -> None:
@@ -122,3 +122,24 @@ def test_scanners_go_through_the_injected_runner(tmp_path: Path) -> None:
     assert calls[0]["argv"][1:] == ["config", "--format", "json", "--quiet", "."]
     assert calls[0]["env"] == env
     assert calls[0]["check"] is False
+
+
+def test_a_configured_severity_is_the_findings_and_its_rules(tmp_path: Path) -> None:
+    """``gates.security.severities``: the SARIF rule of the check says the same severity."""
+    _fake(tmp_path / "bin", "trivy", "")
+
+    def runner(argv: list[str], **kwargs: Any) -> process.Result:
+        return process.Result(0, (SAMPLES / "trivy.json").read_text(), "")
+
+    plain = run_scanners(["trivy"], scan_dir=tmp_path, repo_root=tmp_path,
+                         env={"PATH": str(tmp_path / "bin")}, runner=runner)
+    rule_id = plain[0].rule_id
+    found = run_scanners(["trivy"], scan_dir=tmp_path, repo_root=tmp_path,
+                         env={"PATH": str(tmp_path / "bin")}, runner=runner,
+                         severities={rule_id: "low"})
+    assert plain[0].severity == "critical"
+    changed = [f for f in found if f.rule_id == rule_id]
+    assert changed
+    assert {(f.severity, f.rule.severity, f.severity_from) for f in changed} == {
+        ("low", "low", "gates.security.severities")}
+    assert {(f.rule.source, f.rule.tags) for f in found} == {("trivy", ("security",))}

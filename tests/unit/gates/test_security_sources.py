@@ -8,6 +8,7 @@ from gates_helpers import AGENT_PLATFORM, change, plan_document
 
 from lmi_delivery.config.model import SecurityGate
 from lmi_delivery.errors import Location
+from lmi_delivery.findings import line
 from lmi_delivery.gates import security
 from lmi_delivery.gates.plan_json import Plan, Resource
 from lmi_delivery.gates.sources import SourceIndex
@@ -102,6 +103,6 @@ def test_module_findings_are_located_in_the_module(tmp_path: Path) -> None:
         module="module.net")], configuration))
     index = SourceIndex(tmp_path / "infra" / "live", tmp_path, plan)
     found = security.check(plan, SecurityGate(), index)
-    assert [f.line() for f in found] == [
+    assert [line(f) for f in found] == [
         "infra/modules/net/main.tf:5:3: HIGH SEC010 module.net.aws_security_group.web: "
         "allows inbound port 22/tcp from 0.0.0.0/0"]

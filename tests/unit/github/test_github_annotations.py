@@ -10,6 +10,7 @@ from lmi_delivery.github.annotations import (
     Annotation,
     at,
     for_config_error,
+    for_finding,
     group,
     relative_to_workspace,
 )
@@ -70,3 +71,20 @@ def test_a_level_is_never_taken_from_outside() -> None:
 
 def test_a_group_title_cannot_start_another_command() -> None:
     assert group("plan\n::add-mask::x") == "::group::plan%0A::add-mask::x"
+
+
+def test_a_finding_becomes_an_annotation_at_its_level() -> None:
+    from lmi_delivery.doctor.rules import finding
+    from lmi_delivery.gates.rules import RULES
+
+    drift = finding("LMD003", Location("/ws/repo/buildspecs/plan.yml", 4, 12), "name drifts")
+    assert for_finding(drift, "/ws/repo").command() == (
+        "::error file=buildspecs/plan.yml,line=4,col=12,title=lmi-delivery name-drift::"
+        "LMD003 name drifts")
+    mixed = finding("LMD004", Location("ci.yml", 2), "mixes secrets")
+    assert for_finding(mixed).command().startswith("::warning file=ci.yml,line=2,title=")
+    advisory = RULES["LMI013"].finding("not listed", address="aws_lambda_capacity_provider.old",
+                                       advisory=True)
+    assert for_finding(advisory).command() == (
+        "::notice title=lmi-delivery Capacity provider deleted while versions are bound to it::"
+        "LMI013 aws_lambda_capacity_provider.old: not listed [advisory: not blocking]")
