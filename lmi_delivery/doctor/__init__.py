@@ -5,8 +5,8 @@ once with their positions (:mod:`.sources`). It never changes a file and never c
 
 from __future__ import annotations
 
+from lmi_delivery.doctor.diagnose import diagnose
 from lmi_delivery.doctor.rules import RULES, is_failing
-from lmi_delivery.doctor.runner import diagnose
 from lmi_delivery.findings import Finding, Rule
 
 __all__ = ["RULES", "Finding", "Rule", "diagnose", "is_failing"]

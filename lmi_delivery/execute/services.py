@@ -41,8 +41,8 @@ def refuse_unapproved(step: AwaitApproval) -> None:
 
 def setup_problems(config: Config) -> Sequence[str]:
     """The delivery setup's blocking problems (lmi-delivery doctor's errors)."""
+    from lmi_delivery.doctor.diagnose import diagnose
     from lmi_delivery.doctor.report import problems
-    from lmi_delivery.doctor.runner import diagnose
 
     return problems(diagnose(config))
 

@@ -2,7 +2,7 @@
 
 It owns reading plan documents (:mod:`.plan_load`, :mod:`.plan_shape`, :mod:`.plan_json`), the
 built-in rules (``security*``, ``lmi_*``, :mod:`.iam_documents`), external scanners
-(:mod:`.scanners`) and running a gate into a report (:mod:`.runner`). It never decides which
+(:mod:`.scanners`) and evaluating a gate into a report (:mod:`.evaluate`). It never decides which
 stage runs (that is :mod:`lmi_delivery.plan.policy`) and never writes to GitHub or AWS; a gate
 reads AWS only through an injected client, to count versions a plan would strand.
 """

@@ -13,7 +13,7 @@ from typing import Any
 
 from lmi_delivery import __version__
 from lmi_delivery.findings import Finding, count, line, to_sarif
-from lmi_delivery.gates.runner import GateReport
+from lmi_delivery.gates.evaluate import GateReport
 
 FORMATS = ("text", "json", "sarif")
 JSON_SCHEMA_ID = "lmi-delivery/gate-report@1"

@@ -59,8 +59,8 @@ def delivery_plan(config: Config, env: Environment, context: CiContext,
 
 def _annotating_setup_check(p: Pipeline) -> Callable[[], Sequence[str]]:
     def check() -> Sequence[str]:
+        from lmi_delivery.doctor.diagnose import diagnose
         from lmi_delivery.doctor.report import problems
-        from lmi_delivery.doctor.runner import diagnose
 
         findings = diagnose(p.config)
         for finding in findings:

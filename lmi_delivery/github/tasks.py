@@ -88,9 +88,9 @@ def rollback(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[st
 
 
 def doctor(config: Config, runner: RunnerFiles, log: TextIO, report_path: str) -> Outcome:
+    from lmi_delivery.doctor.diagnose import diagnose
     from lmi_delivery.doctor.report import render, summary, to_markdown
     from lmi_delivery.doctor.rules import is_failing
-    from lmi_delivery.doctor.runner import diagnose
 
     findings = diagnose(config)
     for f in findings:

@@ -105,9 +105,9 @@ class _PlanRun:
 
     def gate(self, step: GateCheck) -> None:
         """Run one gate on the plan and print its findings; a refusal stops the store."""
+        from lmi_delivery.gates.evaluate import security_report, validation_report
         from lmi_delivery.gates.plan_json import Plan
         from lmi_delivery.gates.render import text
-        from lmi_delivery.gates.runner import security_report, validation_report
 
         if self.plan_json is None:
             raise OperationFailed(f"the {step.gate} gate runs on the plan, before any plan")

@@ -29,9 +29,9 @@ def doctor_command(ctx: click.Context, config_path: str, fmt: str) -> None:
     LMD005 Terraform outside its dir     LMD010 planning again after approval
     """
     from lmi_delivery.config import load
+    from lmi_delivery.doctor.diagnose import diagnose
     from lmi_delivery.doctor.report import render, summary
     from lmi_delivery.doctor.rules import is_failing
-    from lmi_delivery.doctor.runner import diagnose
 
     findings = diagnose(load(config_path))
     click.echo(render(findings, fmt), nl=False)

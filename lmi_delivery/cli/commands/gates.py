@@ -1,4 +1,5 @@
-"""``lmi-delivery gates security|validate``: the click layer over :mod:`lmi_delivery.gates.runner`.
+"""``lmi-delivery gates security|validate``: the click layer over
+:mod:`lmi_delivery.gates.evaluate`.
 
 Exit codes: 0 the gate passed, 3 refused (blocking findings, listed on stderr), 2 bad input
 (a file that is not a plan's JSON, a malformed one, or a bad configuration, reported as
@@ -21,8 +22,8 @@ from lmi_delivery.gates.render import FORMATS
 
 if TYPE_CHECKING:
     from lmi_delivery.config.model import Config
+    from lmi_delivery.gates.evaluate import GateReport
     from lmi_delivery.gates.plan_json import Plan
-    from lmi_delivery.gates.runner import GateReport
 
 
 @click.group("gates")
@@ -60,7 +61,7 @@ def security_command(plan_json: str, config_path: str, env_name: str | None, fmt
 
     Findings at or above gates.security.fail_on refuse the gate (exit 3), unless waived.
     """
-    from lmi_delivery.gates.runner import security_report
+    from lmi_delivery.gates.evaluate import security_report
 
     config, plan = _inputs(config_path, plan_json, env_name)
     report = security_report(config, plan, env=dict(os.environ), today=datetime.date.today(),
@@ -73,7 +74,7 @@ def security_command(plan_json: str, config_path: str, env_name: str | None, fmt
 def validate_command(plan_json: str, config_path: str, env_name: str | None, fmt: str,
                      output: Path | None) -> None:
     """Lambda Managed Instances constraints over a plan; any finding refuses (exit 3)."""
-    from lmi_delivery.gates.runner import validation_report
+    from lmi_delivery.gates.evaluate import validation_report
 
     config, plan = _inputs(config_path, plan_json, env_name)
     _emit(validation_report(config, plan, environment=env_name), fmt, output)

@@ -72,7 +72,7 @@ def test_ckv_aws_117_is_suppressed_on_lmi_functions_only() -> None:
 
 def test_the_config_key_reaches_the_gate(tmp_path: Path) -> None:
     from lmi_delivery.config import load
-    from lmi_delivery.gates.runner import configured_severities
+    from lmi_delivery.gates.evaluate import configured_severities
 
     source = Path(__file__).resolve().parents[3] / "examples" / "quickstart"
     config = tmp_path / "lmi-delivery.yml"

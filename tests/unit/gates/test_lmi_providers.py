@@ -12,8 +12,8 @@ from gates_helpers import PLANS, load_fixture, make_repo
 from lmi_delivery.config import load
 from lmi_delivery.config.model import ValidationGate
 from lmi_delivery.gates import lmi_checks
+from lmi_delivery.gates.evaluate import validation_report
 from lmi_delivery.gates.lmi_providers import BoundVersion, ListingFailed, lambda_lister
-from lmi_delivery.gates.runner import validation_report
 
 BOUND = PLANS / "lmi" / "positive" / "provider-deleted-bound.json"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}:{}"

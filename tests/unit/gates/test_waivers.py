@@ -9,8 +9,8 @@ import pytest
 from lmi_delivery.config.model import Waiver
 from lmi_delivery.errors import EXIT_REFUSED, GateRefused, Location
 from lmi_delivery.findings import blocking
+from lmi_delivery.gates.evaluate import GateReport
 from lmi_delivery.gates.rules import RULES
-from lmi_delivery.gates.runner import GateReport
 from lmi_delivery.gates.waivers import apply_waivers
 
 TODAY = datetime.date(2026, 6, 1)
