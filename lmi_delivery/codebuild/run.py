@@ -29,7 +29,7 @@ class Services:
 
 def services_from_environ(environ: Mapping[str, str]) -> Services:
     """Clients from the one client factory, configured by ``environ``."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import AwsSettings, ClientFactory
 
     settings = AwsSettings.from_environ(environ)
     factory = ClientFactory(settings)

@@ -60,7 +60,7 @@ def plan_for(config: Config, env: Environment, context: CiContext,
 def _read_live(config: Config, env: Environment,
                environ: Mapping[str, str]) -> tuple[LiveState | None, str]:
     """Current aliases from AWS, read-only; ``None`` with the reason when AWS is not readable."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import AwsSettings, ClientFactory
     from lmi_delivery.postdeploy.live import read_live_state
 
     settings = AwsSettings.from_environ(environ, region=config.region_for(env),

@@ -48,7 +48,7 @@ def setup_problems(config: Config) -> Sequence[str]:
 
 def make_services(config: Config, env: Environment, environ: Mapping[str, str],
                   poll_interval: float, log: TextIO) -> RunServices:
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import AwsSettings, ClientFactory
     from lmi_delivery.codebuild import ConsoleLinks, TextReporter
     from lmi_delivery.selfdist.publish import build_variables
 

@@ -97,7 +97,7 @@ def _published(config: Config, env: Environment, aws_environ: Mapping[str, str])
     """Versions the post-deploy build published, from the deploy record it stored."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import AwsSettings, ClientFactory
     from lmi_delivery.postdeploy.report import load_last
 
     factory = ClientFactory(AwsSettings.from_environ(

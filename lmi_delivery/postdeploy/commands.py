@@ -30,7 +30,7 @@ __all__ = ["alias_command", "post_deploy_command", "publish_command", "rollback_
 
 def make_clients(config: Config, env: Environment, environ: dict[str, str]) -> Any:
     """The one place post-deploy commands get AWS clients (boto3 is imported lazily)."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import AwsSettings, ClientFactory
     from lmi_delivery.postdeploy.runner import PostDeployClients
 
     factory = ClientFactory(AwsSettings.from_environ(

@@ -104,7 +104,7 @@ class PruneOutcome:
 
 def lambda_client(config: Config, env: Environment, environ: Mapping[str, str]) -> LambdaClient:
     """The paced Lambda client of the environment's account and region (boto3 loads here)."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import AwsSettings, ClientFactory
 
     settings = AwsSettings.from_environ(dict(environ), region=config.region_for(env),
                                         role_arn=env.role_arn)

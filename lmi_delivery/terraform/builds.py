@@ -188,7 +188,7 @@ class Services:
 def make_services(request: BuildRequest, environ: Mapping[str, str], *,
                   stream: process.LineCallback | None = None) -> Services:
     """Load the config, resolve the commit, build the AWS clients and the Terraform runner."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import AwsSettings, ClientFactory
 
     config = load(request.config_path)
     env = config.environment(request.env_name)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lmi_delivery import cli
-from lmi_delivery.aws import AwsSettings, ClientFactory
+from lmi_delivery.aws.clients import AwsSettings, ClientFactory
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias

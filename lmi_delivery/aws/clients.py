@@ -4,7 +4,7 @@
 policy, the Lambda rate budget); it is read once from an environment mapping handed in by the CLI.
 :class:`ClientFactory` turns it into clients. Every Lambda client it builds is paced: each HTTP
 attempt of a control-plane operation (retries included) first takes a token from the account's
-shared :class:`~lmi_delivery.ratebudget.RateBudget`, and a throttle answer pushes the whole
+shared :class:`~lmi_delivery.aws.budget.RateBudget`, and a throttle answer pushes the whole
 budget back by its ``retryAfterSeconds``.
 
 boto3 is imported lazily, inside methods, so that importing this module (and starting the CLI)
@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from lmi_delivery.aws_pacing import LambdaPacer
+from lmi_delivery.aws.budget import BudgetKey, BudgetRegistry
+from lmi_delivery.aws.pacing import LambdaPacer
 from lmi_delivery.errors import UsageError
-from lmi_delivery.ratebudget import BudgetKey, BudgetRegistry
 
 if TYPE_CHECKING:
     import boto3
