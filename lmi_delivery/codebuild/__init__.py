@@ -1,7 +1,7 @@
 """Starting CodeBuild builds, waiting on many with one poller, streaming logs, cancelling.
 
-Clients are handed in (build them with :class:`lmi_delivery.aws.clients.ClientFactory`);
-nothing here reads the environment. Modules: ``variables`` (overrides, the secret rule), ``model``
+Clients are handed in (build them with :func:`lmi_delivery.aws.clients.clients_for`); nothing
+here reads the environment. Modules: ``variables`` (overrides, the secret rule), ``model``
 (requests, builds, results, console links), ``start``, ``poller`` (with ``logs``, ``interval``),
 ``failure``, ``cancel``, ``reporting`` / ``github_reporter``, ``run`` and ``command`` (the CLI).
 """
