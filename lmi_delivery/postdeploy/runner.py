@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.errors import translated
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
@@ -76,9 +77,10 @@ def run_post_deploy(config: Config, env: Environment, clients: PostDeployClients
                     options: RunOptions | None = None) -> PostDeployReport:
     run = _Run(config, env, clients, dry_run, reporter, options or RunOptions())
     try:
-        for step in run.options.steps or config.post_deploy.steps:
-            run.report.steps.append(step)
-            getattr(run, f"step_{step}")()
+        with translated():  # an AWS failure of any step still leaves the partial report
+            for step in run.options.steps or config.post_deploy.steps:
+                run.report.steps.append(step)
+                getattr(run, f"step_{step}")()
         run.report.status = "planned" if dry_run else "succeeded"
     except LmiError as exc:
         run.report.status, run.report.error = "failed", str(exc)
