@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "tests" / "functional"))
 
 from prune_world import Seeder, World, build, left, zip_bytes  # noqa: E402
 
-from lmi_delivery.aws import AwsSettings, ClientFactory, StaticCredentials  # noqa: E402
+from lmi_delivery.aws.clients import AwsSettings, ClientFactory, StaticCredentials  # noqa: E402
 from lmi_delivery.postdeploy.prune.api import execute_prune, plan_prune  # noqa: E402
 from lmi_delivery.postdeploy.prune.snapshot import SnapshotStats  # noqa: E402
 from lmi_delivery.sandbox import FaultRates, Sandbox, SandboxOptions  # noqa: E402

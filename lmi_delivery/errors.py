@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -100,28 +99,15 @@ class OperationFailed(LmiError):
 
 
 class AwsError(OperationFailed):
-    """An AWS call failed after retries; carries the operation and the AWS error code."""
+    """An AWS call failed after retries; carries the operation and the AWS error code.
+
+    :func:`lmi_delivery.aws.errors.translate` makes one of any botocore error."""
 
     def __init__(self, operation: str, code: str, message: str, *,
                  context: Mapping[str, object] | None = None) -> None:
         super().__init__(f"{operation} failed: {code}: {message}", context=context)
         self.operation = operation
         self.code = code
-
-
-def error_code(exc: Any) -> str:
-    """The AWS error code of a botocore ``ClientError`` (``""`` when it has none)."""
-    return str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
-
-
-def aws_error(operation: str, exc: Any, where: str | None = None) -> AwsError:
-    """A botocore ``ClientError`` of ``operation`` as an :class:`AwsError`; ``where`` (a URL, a
-    resource) is added to the message and the context."""
-    error = (getattr(exc, "response", None) or {}).get("Error", {})
-    message = str(error.get("Message", "")) or str(exc)
-    return AwsError(operation, error_code(exc) or "Unknown",
-                    f"{message} ({where})" if where else message,
-                    context={"url": where} if where else None)
 
 
 class CommandFailed(OperationFailed):

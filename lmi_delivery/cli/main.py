@@ -2,8 +2,10 @@
 
 Each command parses options into values, builds the services it needs through a factory, calls
 one function and renders its result. Errors of the :mod:`lmi_delivery.errors` hierarchy become
-exit codes; a traceback is printed only under ``--debug``. Heavy imports (boto3, jsonschema,
-moto) happen inside the command that needs them, so ``--help`` starts fast.
+exit codes, botocore's too through the one AWS error translator (:mod:`lmi_delivery.aws.errors`,
+exit 1); anything else is an internal error, a bug. A traceback is printed only under
+``--debug``. Heavy imports (boto3, jsonschema, moto) happen inside the command that needs them,
+so ``--help`` starts fast.
 """
 
 from __future__ import annotations
@@ -98,6 +100,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         _report(exc, state.debug)
         sys.exit(exc.exit_code)
     except Exception as exc:
+        from lmi_delivery.aws.errors import CREDENTIAL_VARIABLES, is_aws_error, translate
+
+        if is_aws_error(exc):  # AWS refused, or could not be reached: exit 1, not a bug
+            error = translate(exc, secrets=[os.environ.get(n, "") for n in CREDENTIAL_VARIABLES])
+            error.__cause__ = exc
+            _report(error, state.debug)
+            sys.exit(error.exit_code)
         if state.debug:
             traceback.print_exception(exc)
         click.echo(f"internal error: {type(exc).__name__}: {exc} "

@@ -1,8 +1,8 @@
 """Starting CodeBuild builds, waiting on many with one poller, streaming logs, cancelling.
 
-Clients are handed in (build them with :class:`lmi_delivery.aws.ClientFactory`); nothing here
-reads the environment. Modules: ``variables`` (overrides, the secret rule), ``model`` (requests,
-builds, results, console links), ``start``, ``poller`` (with ``logs``, ``interval``),
+Clients are handed in (build them with :func:`lmi_delivery.aws.clients.clients_for`); nothing
+here reads the environment. Modules: ``variables`` (overrides, the secret rule), ``model``
+(requests, builds, results, console links), ``start``, ``poller`` (with ``logs``, ``interval``),
 ``failure``, ``cancel``, ``reporting`` (the :class:`Reporter` protocol; GitHub's form lives in
 :mod:`lmi_delivery.github.build_reporter`) and ``run`` (what the CLI's commands do). It never
 writes GitHub workflow commands and never reads the environment.

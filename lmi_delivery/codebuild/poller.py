@@ -19,12 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.errors import is_aws_error, translate
 from lmi_delivery.codebuild.cancel import STOP_TIMEOUT, Cancellation, stop_builds
 from lmi_delivery.codebuild.failure import result_of
 from lmi_delivery.codebuild.interval import AdaptiveInterval, is_throttle
 from lmi_delivery.codebuild.logs import LogFollower
 from lmi_delivery.codebuild.model import IN_PROGRESS, BuildResult, StartedBuild
-from lmi_delivery.errors import AwsError, InputError, OperationFailed
+from lmi_delivery.errors import InputError
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild import CodeBuildClient
@@ -97,7 +98,9 @@ def wait(builds: Sequence[StartedBuild], *, codebuild_client: CodeBuildClient,
                 raise
             except Exception as error:
                 if not is_throttle(error):
-                    raise _aws_error(error) from None
+                    if is_aws_error(error):  # the executor fails the waiting stages on it
+                        raise translate(error) from error
+                    raise
                 reporter.notice(f"throttled by AWS: polling every {interval.throttled():g}s")
             check()
             if len(results) < len(watches):
@@ -194,16 +197,3 @@ def _chunks(items: list[_Watch], size: int) -> list[list[_Watch]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _aws_error(error: Exception) -> Exception:
-    """botocore's errors as the hierarchy's (exit 1); anything else unchanged."""
-    from botocore.exceptions import BotoCoreError
-
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        details = response.get("Error") or {}
-        operation = str(getattr(error, "operation_name", "") or "CodeBuild")
-        return AwsError(operation, str(details.get("Code", "?")),
-                        str(details.get("Message", error)))
-    if isinstance(error, BotoCoreError):
-        return OperationFailed(f"waiting on CodeBuild failed: {error}")
-    return error

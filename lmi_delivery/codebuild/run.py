@@ -29,12 +29,12 @@ class CodeBuildServices:
 
 def services_from_environ(environ: Mapping[str, str]) -> CodeBuildServices:
     """Clients from the one client factory, configured by ``environ``."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import clients_for
 
-    settings = AwsSettings.from_environ(environ)
-    factory = ClientFactory(settings)
+    factory = clients_for(None, None, environ)  # no config: the region is AWS_REGION's
     return CodeBuildServices(factory.client("codebuild"), factory.client("logs"),
-                    ConsoleLinks(settings.region, settings.endpoint_url))
+                             ConsoleLinks(factory.settings.region,
+                                          factory.settings.endpoint_url))
 
 
 def make_reporter(kind: str, environ: Mapping[str, str], stream: TextIO) -> Reporter:

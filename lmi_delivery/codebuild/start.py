@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+from lmi_delivery.aws.errors import translated
 from lmi_delivery.codebuild.model import BuildRequest, ConsoleLinks, StartedBuild
 from lmi_delivery.codebuild.variables import Variable, VariableType
-from lmi_delivery.errors import AwsError
 
 if TYPE_CHECKING:
     from mypy_boto3_codebuild import CodeBuildClient
@@ -19,16 +19,10 @@ if TYPE_CHECKING:
 def start_build(client: CodeBuildClient, request: BuildRequest, *,
                 reporter: Reporter | None = None,
                 links: ConsoleLinks | None = None) -> StartedBuild:
-    """Start one build; tell ``reporter`` its id and log link before returning."""
-    from botocore.exceptions import ClientError
-
-    try:
+    """Start one build; tell ``reporter`` its id and log link before returning. A refusal is
+    an :class:`~lmi_delivery.errors.AwsError`: the executor fails that one environment's stage."""
+    with translated(project=request.project):
         answer = client.start_build(**request.to_api())
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        raise AwsError("StartBuild", str(details.get("Code", "?")),
-                       str(details.get("Message", error)),
-                       context={"project": request.project}) from None
     build = answer["build"]
     build_id = build["id"]
     project = build.get("projectName") or request.project

@@ -49,13 +49,11 @@ def setup_problems(config: Config) -> Sequence[str]:
 
 def make_services(config: Config, env: Environment, environ: Mapping[str, str],
                   poll_interval: float, log: TextIO) -> RunServices:
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import clients_for
     from lmi_delivery.codebuild import ConsoleLinks, TextReporter
     from lmi_delivery.selfdist.publish import build_variables
 
-    settings = AwsSettings.from_environ(environ, region=config.region_for(env),
-                                        role_arn=env.role_arn)
-    factory = ClientFactory(settings)
+    factory = clients_for(config, env, environ)
     codebuild = factory.client("codebuild")
     return RunServices(
         codebuild=codebuild,

@@ -92,11 +92,10 @@ def _published(config: Config, env: Environment, aws_environ: Mapping[str, str])
     """Versions the post-deploy build published, from the deploy record it stored."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import clients_for
     from lmi_delivery.postdeploy.report import load_last
 
-    factory = ClientFactory(AwsSettings.from_environ(
-        aws_environ, region=config.region_for(env), role_arn=env.role_arn, max_attempts=2))
+    factory = clients_for(config, env, aws_environ, max_attempts=2)
     try:
         record = load_last(factory.client("s3"), config, env) or {}
     except (BotoCoreError, ClientError):

@@ -61,12 +61,10 @@ def plan_for(config: Config, env: Environment, context: CiContext,
 def _read_live(config: Config, env: Environment,
                environ: Mapping[str, str]) -> tuple[LiveState | None, str]:
     """Current aliases from AWS, read-only; ``None`` with the reason when AWS is not readable."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import clients_for
     from lmi_delivery.postdeploy.live import read_live_state
 
-    settings = AwsSettings.from_environ(environ, region=config.region_for(env),
-                                        role_arn=env.role_arn, max_attempts=2)
-    factory = ClientFactory(settings)
+    factory = clients_for(config, env, environ, max_attempts=2)
     if not factory.has_credentials():
         return None, "no AWS credentials found: planning offline"
     live, note = read_live_state(config, env, factory.client("lambda"))

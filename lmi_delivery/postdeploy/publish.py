@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.errors import translated
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed
 from lmi_delivery.plan.release_steps import publish_steps
@@ -225,17 +226,8 @@ def wait_active(client: LambdaClient, function: str, version: str, wait: WaitSet
 
 
 def aws_call(operation: str, call: Callable[[], Any], **context: str) -> Any:
-    """Run one AWS call; an AWS refusal becomes :class:`AwsError` naming the operation."""
-    from botocore.exceptions import ClientError
-
-    try:
+    """Run one AWS call; any botocore error becomes :class:`AwsError` naming the operation and
+    the function (the steps decide on it: one function's failure, a retry, a refusal)."""
+    name = f" on {context['function']}" if "function" in context else ""
+    with translated(operation + name, **context):
         return call()
-    except ClientError as error:
-        err: Any = error.response.get("Error", {})
-        code, message = str(err.get("Code", "")), str(err.get("Message", ""))
-        hint = {"PreconditionFailedException": " (the function changed since it was read: "
-                "re-run once the concurrent change is done)",
-                "FunctionVersionsPerCapacityProviderLimitExceededException":
-                " (prune old versions: lmi-delivery prune)"}.get(code, "")
-        name = f" on {context['function']}" if "function" in context else ""
-        raise AwsError(operation + name, code, message + hint, context=dict(context)) from None

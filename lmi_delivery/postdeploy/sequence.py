@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from lmi_delivery.aws.errors import translated
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
@@ -91,12 +92,13 @@ def run_post_deploy(config: Config, env: Environment, clients: PostDeployClients
     run = _Run(config, env, clients, executor, reporter, options)
     number = itertools.count(1)
     try:
-        for kind, grouped in itertools.groupby(steps, key=lambda s: s.kind):
-            group = tuple(grouped)
-            for step in group:
-                reporter.say(f"step {next(number)}/{len(steps)}: {step.describe()}")
-            run.report.steps.append(kind)
-            run.group(kind, group)
+        with translated():  # an AWS failure of any step still leaves the partial report
+            for kind, grouped in itertools.groupby(steps, key=lambda s: s.kind):
+                group = tuple(grouped)
+                for step in group:
+                    reporter.say(f"step {next(number)}/{len(steps)}: {step.describe()}")
+                run.report.steps.append(kind)
+                run.group(kind, group)
         run.report.status = "succeeded" if executor.live else "planned"
     except LmiError as exc:
         run.report.status, run.report.error = "failed", str(exc)

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery import __version__
+from lmi_delivery.aws.errors import error_code, translate
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config
-from lmi_delivery.errors import ConfigError, GateRefused, aws_error, error_code
+from lmi_delivery.errors import ConfigError, GateRefused
 from lmi_delivery.plan.steps import EnvVar
 from lmi_delivery.selfdist.variables import INDEX_URL, VERSION, WHEEL_SHA256, WHEEL_URL
 from lmi_delivery.selfdist.wheel import Wheel, own_wheel
@@ -70,11 +71,11 @@ def store(s3: S3Client, bucket: str, key: str, wheel: Wheel, *,
                       ChecksumAlgorithm="SHA256", IfNoneMatch="*", **extra)
     except ClientError as exc:
         if error_code(exc) not in _EXISTS_CODES:
-            raise aws_error("PutObject", exc, url) from None
+            raise translate(exc, "PutObject", where=url) from None
         try:
             existing = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as again:
-            raise aws_error("GetObject", again, url) from None
+            raise translate(again, "GetObject", where=url) from None
         if existing != wheel.data:
             raise GateRefused(f"{url} holds other bytes than lmi-delivery's wheel with sha256 "
                               f"{wheel.sha256}: someone wrote at its key; no build is started "

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lmi_delivery.errors import AwsError, GateRefused, UsageError
+from lmi_delivery.errors import GateRefused, UsageError
 
 #: Events that may produce a deploy plan (and so an apply): a push or a manual dispatch on the
 #: environment's branch, or a workflow_run of such a push that lmi-delivery vetted.
@@ -78,15 +78,9 @@ class PlanBuildRecord:
 
 
 def read_plan_build(codebuild: Any, build_id: str) -> PlanBuildRecord:
-    """The plan build's record from CodeBuild (``BatchGetBuilds``)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        answer = codebuild.batch_get_builds(ids=[build_id])
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise AwsError("BatchGetBuilds", str(error.get("Code", "Unknown")),
-                       str(error.get("Message", exc))) from None
+    """The plan build's record from CodeBuild (``BatchGetBuilds``; AWS's refusals are left to
+    the one translator)."""
+    answer = codebuild.batch_get_builds(ids=[build_id])
     builds = answer.get("builds", [])
     if not builds:
         raise GateRefused(f"plan build {build_id} does not exist in CodeBuild")

@@ -166,19 +166,18 @@ class BuildServices:
 def make_services(request: BuildRequest, environ: Mapping[str, str], *,
                   stream: process.LineCallback | None = None) -> BuildServices:
     """Load the config, resolve the commit, build the AWS clients and the Terraform runner."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import clients_for
 
     config = load(request.config_path)
     env = config.environment(request.env_name)
     commit = resolve_commit(request.commit, environ)
-    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
-    settings = AwsSettings.from_environ(environ, region=region or config.region_for(env))
     runner = TerraformRunner(
         request.terraform, config.terraform, config.root, environ, env.name, stream=stream,
         placeholders={"service": config.service, "region": config.region_for(env),
                       "account": env.account_id or "", "name": ""})
     event = environ.get("LMI_DELIVERY_EVENT", "").strip()
-    factory = ClientFactory(settings)
+    # A build acts as its project's role (plan, review or apply), never the environment's.
+    factory = clients_for(config, env, environ, assume_role=False)
     s3 = factory.client("s3")
     return BuildServices(config, env, commit, PlanStore(s3, StoreSettings.of(config)), runner,
                     event=event, mode=mode_of(event, environ.get("LMI_DELIVERY_MODE") or None),

@@ -30,9 +30,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from lmi_delivery.aws.errors import error_code, translate
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.errors import GateRefused, aws_error, error_code
+from lmi_delivery.errors import GateRefused
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -289,7 +290,7 @@ class PlanStore:
                                                                           Prefix=prefix):
                 keys += [item["Key"] for item in page.get("Contents", [])]
         except ClientError as exc:
-            raise aws_error("ListObjectsV2", exc, f"s3://{bucket}/{prefix}") from None
+            raise translate(exc, "ListObjectsV2", where=f"s3://{bucket}/{prefix}") from None
         records = []
         for key in sorted(keys):
             data = self._get(bucket, key)
@@ -318,7 +319,7 @@ class PlanStore:
         except ClientError as exc:
             if error_code(exc) in _EXISTS_CODES:
                 return False
-            raise aws_error("PutObject", exc, f"s3://{bucket}/{key}") from None
+            raise translate(exc, "PutObject", where=f"s3://{bucket}/{key}") from None
         return True
 
     def _get(self, bucket: str, key: str) -> bytes | None:
@@ -329,7 +330,7 @@ class PlanStore:
         except ClientError as exc:
             if error_code(exc) in _MISSING_CODES:
                 return None
-            raise aws_error("GetObject", exc, f"s3://{bucket}/{key}") from None
+            raise translate(exc, "GetObject", where=f"s3://{bucket}/{key}") from None
         return answer["Body"].read()
 
 

@@ -50,7 +50,8 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from lmi_delivery.errors import GateRefused, aws_error, error_code
+from lmi_delivery.aws.errors import error_code, translate
+from lmi_delivery.errors import GateRefused
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -225,7 +226,7 @@ class ApplyLock:
         except ClientError as exc:
             if error_code(exc) in _TAKEN:
                 return False
-            raise aws_error("PutObject", exc, self.url) from None
+            raise translate(exc, "PutObject", where=self.url) from None
         except BaseException:
             # Interrupted, or the connection failed, before S3 answered: it may have written.
             self._remove_if_ours(record)
@@ -242,7 +243,7 @@ class ApplyLock:
         except ClientError as exc:
             if error_code(exc) in _MISSING:
                 return None
-            raise aws_error("GetObject", exc, self.url) from None
+            raise translate(exc, "GetObject", where=self.url) from None
         return Held(LockRecord.from_json(data), answer["ETag"])
 
     def _stale(self, held: Held, now: datetime) -> bool:
@@ -261,7 +262,7 @@ class ApplyLock:
         except ClientError as exc:
             if error_code(exc) in _TAKEN | _MISSING:
                 return  # another build took it over or released it first: try again
-            raise aws_error("DeleteObject", exc, self.url) from None
+            raise translate(exc, "DeleteObject", where=self.url) from None
 
     def _refusal(self, held: Held | None, waited: float) -> GateRefused:
         env = shown(self.environment)

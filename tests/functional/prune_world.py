@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmi_delivery.aws import AwsSettings, ClientFactory, StaticCredentials
+from lmi_delivery.aws.clients import AwsSettings, ClientFactory, StaticCredentials
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.sandbox import Sandbox, seeding

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lmi_delivery.aws import AwsSettings, ClientFactory
+from lmi_delivery.aws.clients import AwsSettings, ClientFactory
 from lmi_delivery.cli import main as cli
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config

@@ -30,11 +30,10 @@ __all__ = ["alias_command", "post_deploy_command", "publish_command", "rollback_
 
 def make_clients(config: Config, env: Environment, environ: dict[str, str]) -> Any:
     """The one place post-deploy commands get AWS clients (boto3 is imported lazily)."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import clients_for
     from lmi_delivery.postdeploy.sequence import PostDeployClients
 
-    factory = ClientFactory(AwsSettings.from_environ(
-        environ, region=config.region_for(env), role_arn=env.role_arn))
+    factory = clients_for(config, env, environ)
     canaries = any(f.canary is not None for f in config.functions.values())
     return PostDeployClients(lambda_=factory.client("lambda"), events=factory.client("events"),
                              s3=factory.client("s3"),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from lmi_delivery.aws.errors import translated
 from lmi_delivery.errors import LmiError
 from lmi_delivery.redact import Redactor
 from lmi_delivery.terraform.install import DEFAULT_BASE_URL, DEFAULT_VERSION, install
@@ -170,7 +171,8 @@ def plan_command(env_name: str, config_path: str, commit: str | None, terraform_
 
     environ = dict(os.environ)
     out = _Redaction(environ)
-    with _verdict(exports_path), out.errors():
+    # An AWS failure is an LmiError too: the verdict is written, the message redacted.
+    with _verdict(exports_path), out.errors(), translated():
         services = out.learn(make_services(
             _request(env_name, config_path, commit, terraform_bin), environ, stream=out.log))
         outcome = plan_build(services)
@@ -202,7 +204,8 @@ def apply_command(env_name: str, config_path: str, commit: str | None, terraform
 
     environ = dict(os.environ)
     out = _Redaction(environ)
-    with _verdict(exports_path), out.errors():
+    # An AWS failure is an LmiError too: the verdict is written, the message redacted.
+    with _verdict(exports_path), out.errors(), translated():
         services = out.learn(make_services(
             _request(env_name, config_path, commit, terraform_bin, allow_older),
             environ, stream=out.log))

@@ -1,9 +1,9 @@
 """Carrying out a prune decision: ``DeleteFunction`` per version, paced by the shared budget.
 
 Deletions run on a few threads, but every attempt first takes a token from the account's rate
-budget (the Lambda client is paced, see ``aws_pacing``), so the admitted rate is the budget's,
-whatever the thread count; the threads only hide each call's latency. A throttle answer pushes
-the whole budget back, not one thread.
+budget (the Lambda client is paced, see ``lmi_delivery.aws.pacing``), so the admitted rate is the
+budget's, whatever the thread count; the threads only hide each call's latency. A throttle answer
+pushes the whole budget back, not one thread.
 
 One version that cannot be deleted never stops the run: its error is recorded on the decision
 (``with_failure``) and the rest carry on. Transient failures that outlived botocore's retries
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lmi_delivery.aws_pacing import THROTTLE_CODES
+from lmi_delivery.aws.pacing import THROTTLE_CODES
 from lmi_delivery.postdeploy.prune.decision import PruneDecision, Verdict
 
 if TYPE_CHECKING:

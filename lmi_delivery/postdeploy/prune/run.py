@@ -104,11 +104,9 @@ class PruneOutcome:
 
 def lambda_client(config: Config, env: Environment, environ: Mapping[str, str]) -> LambdaClient:
     """The paced Lambda client of the environment's account and region (boto3 loads here)."""
-    from lmi_delivery.aws import AwsSettings, ClientFactory
+    from lmi_delivery.aws.clients import clients_for
 
-    settings = AwsSettings.from_environ(dict(environ), region=config.region_for(env),
-                                        role_arn=env.role_arn)
-    return ClientFactory(settings).client("lambda")
+    return clients_for(config, env, environ).client("lambda")
 
 
 def run_prune(request: PruneRequest, environ: Mapping[str, str], *,

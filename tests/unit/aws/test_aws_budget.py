@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from lmi_delivery.ratebudget import BudgetKey, BudgetRegistry, RateBudget
+from lmi_delivery.aws.budget import BudgetKey, BudgetRegistry, RateBudget
 
 
 class FakeClock:

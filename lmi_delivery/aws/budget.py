@@ -1,9 +1,11 @@
 """A shared request budget: a thread-safe token bucket that paces callers to a fixed rate.
 
 AWS limits the Lambda control plane to 15 requests/s per account and region, whatever the number
-of threads or processes calling it. Every thread of one account+region therefore takes its tokens
-from one :class:`RateBudget` (handed out by a :class:`BudgetRegistry`), so the admitted rate
-converges to the budget's rate instead of being discovered through ``429`` answers.
+of threads or processes calling it. Every thread of a process calling one account+region
+therefore takes its tokens from one :class:`RateBudget` (handed out by the process's
+:class:`BudgetRegistry`, :func:`process_budgets`), so the admitted rate converges to the budget's
+rate instead of being discovered through ``429`` answers. Processes do not share a budget: each
+paces itself to the full rate, and AWS's throttle answers push each one back.
 
 The bucket is a virtual schedule (GCRA): each admitted token occupies ``1 / rate`` seconds of the
 schedule, ``burst`` tokens may be taken at once after an idle period, and a caller that finds the
@@ -142,8 +144,8 @@ class BudgetKey:
 class BudgetRegistry:
     """Hands out one shared :class:`RateBudget` per :class:`BudgetKey`.
 
-    Build one registry per process (the CLI does) and pass it to every client factory, so all
-    threads calling one account+region share its budget.
+    Client factories use the process's registry (:func:`process_budgets`) unless handed one, so
+    all threads and commands of a process calling one account+region share its budget.
     """
 
     def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
@@ -166,3 +168,12 @@ class BudgetRegistry:
         """A snapshot of the budgets handed out so far (for reports)."""
         with self._lock:
             return dict(self._budgets)
+
+
+_PROCESS_BUDGETS = BudgetRegistry()
+
+
+def process_budgets() -> BudgetRegistry:
+    """The registry of this process, on the real clock: AWS counts an account's calls, not a
+    client's, so every client factory of the process shares it unless handed another."""
+    return _PROCESS_BUDGETS

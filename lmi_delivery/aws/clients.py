@@ -2,10 +2,21 @@
 
 :class:`AwsSettings` says where and how to reach AWS (region, endpoint, profile, role, retry
 policy, the Lambda rate budget); it is read once from an environment mapping handed in by the CLI.
-:class:`ClientFactory` turns it into clients. Every Lambda client it builds is paced: each HTTP
-attempt of a control-plane operation (retries included) first takes a token from the account's
-shared :class:`~lmi_delivery.ratebudget.RateBudget`, and a throttle answer pushes the whole
-budget back by its ``retryAfterSeconds``.
+:class:`ClientFactory` turns it into clients; :func:`clients_for` is how every command gets one.
+Every Lambda client a factory builds is paced: each HTTP attempt of a control-plane operation
+(retries included) first takes a token from the account's
+:class:`~lmi_delivery.aws.budget.RateBudget`, and a throttle answer pushes the whole budget back
+by its ``retryAfterSeconds``. Unless a factory is handed a registry of its own, its budgets are
+the process's (:func:`~lmi_delivery.aws.budget.process_budgets`): every Lambda client of one
+account and region in this process, whichever command or thread built it, takes its tokens from
+the same budget.
+
+**Region.** The config's region for the environment (its ``region:``, else the config's) wins
+over ``AWS_REGION`` / ``AWS_DEFAULT_REGION``; those are read only when a command has no config
+(``codebuild start|wait``). The config is reviewed and says where each environment lives, and one
+config may deliver environments of several regions from one runner; the variables say where the
+code runs: CodeBuild sets ``AWS_REGION`` to the build's own region in every build, a workflow sets
+one per job.
 
 boto3 is imported lazily, inside methods, so that importing this module (and starting the CLI)
 stays fast.
@@ -16,11 +27,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
-from lmi_delivery.aws_pacing import LambdaPacer
+from lmi_delivery.aws.budget import BudgetKey, BudgetRegistry, process_budgets
+from lmi_delivery.aws.pacing import LambdaPacer
 from lmi_delivery.errors import UsageError
-from lmi_delivery.ratebudget import BudgetKey, BudgetRegistry
 
 if TYPE_CHECKING:
     import boto3
@@ -132,14 +143,15 @@ def _number(environ: Mapping[str, str], name: str, kind: type[int] | type[float]
 class ClientFactory:
     """Builds (and caches, per factory) boto3 clients configured from :class:`AwsSettings`.
 
-    Pass one :class:`BudgetRegistry` to every factory of the process so that all Lambda calls
-    to one account+region share one budget; without one the factory keeps its own.
+    Its Lambda clients take their tokens from ``budgets``: by default the process's registry,
+    so all Lambda calls of the process to one account+region share one budget, whichever
+    factory made the client. Tests with a simulated clock hand in a registry of their own.
     """
 
     def __init__(self, settings: AwsSettings, session: boto3.Session | None = None, *,
                  budgets: BudgetRegistry | None = None) -> None:
         self.settings = settings
-        self.budgets = budgets if budgets is not None else BudgetRegistry()
+        self.budgets = budgets if budgets is not None else process_budgets()
         self._given_session = session
         self._base: boto3.Session | None = None
         self._session: boto3.Session | None = None
@@ -292,6 +304,42 @@ class ClientFactory:
             return offline.load_credentials() is not None
         except Exception:  # a broken profile or credential file means: no usable credentials
             return False
+
+
+class Placement(Protocol):
+    """What :func:`clients_for` reads of a config (:class:`~lmi_delivery.config.model.Config`
+    is one): the region an environment lives in."""
+
+    def region_for(self, env: Any, /) -> str: ...
+
+
+class Target(Protocol):
+    """What :func:`clients_for` reads of an environment: the role to assume, if any."""
+
+    @property
+    def role_arn(self) -> str | None: ...
+
+
+def clients_for(config: Placement | None, env: Target | None, environ: Mapping[str, str], *,
+                assume_role: bool = True, max_attempts: int | None = None,
+                session: boto3.Session | None = None) -> ClientFactory:
+    """The client factory of ``env`` (of ``config``): the one way commands reach AWS.
+
+    The region is ``config.region_for(env)``, whatever ``AWS_REGION`` says (see the module's
+    docstring); without a config (``None, None``) it is ``AWS_REGION``, else
+    ``AWS_DEFAULT_REGION``. The environment's ``role_arn`` is assumed through STS on first use,
+    unless ``assume_role`` is false: the plan and apply builds act as their CodeBuild project's
+    own role. Everything else (endpoint, credentials, retries, the Lambda rate) comes from
+    ``environ``; ``max_attempts`` overrides ``AWS_MAX_ATTEMPTS`` for best-effort reads. The
+    budgets are the process's.
+    """
+    if (config is None) != (env is None):
+        raise TypeError("clients_for needs both a config and one of its environments, or neither")
+    region = config.region_for(env) if config is not None else None
+    role_arn = env.role_arn if env is not None and assume_role else None
+    settings = AwsSettings.from_environ(environ, region=region, role_arn=role_arn,
+                                        max_attempts=max_attempts)
+    return ClientFactory(settings, session)
 
 
 def has_credentials(source: AwsSettings | Mapping[str, str],

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from lmi_delivery.ratebudget import RateBudget
+from lmi_delivery.aws.budget import RateBudget
 
 if TYPE_CHECKING:
     from botocore.hooks import BaseEventHooks

@@ -1,4 +1,4 @@
-"""aws.py and aws_pacing.py: settings from a mapping, client configuration, Lambda pacing.
+"""aws.clients and aws.pacing: settings from a mapping, client configuration, Lambda pacing.
 
 HTTP never leaves the process: a fake transport answers on the client's ``before-send`` event
 (after the pacing hook), or moto's in-process mock does.
@@ -17,17 +17,17 @@ from botocore.awsrequest import AWSResponse
 from botocore.credentials import CredentialProvider, CredentialResolver, EnvProvider
 from botocore.exceptions import ClientError
 
-from lmi_delivery.aws import AwsSettings, ClientFactory, StaticCredentials, has_credentials
-from lmi_delivery.aws_pacing import is_throttle, retry_after_seconds
+from lmi_delivery.aws.budget import BudgetKey, BudgetRegistry
+from lmi_delivery.aws.clients import AwsSettings, ClientFactory, StaticCredentials, has_credentials
+from lmi_delivery.aws.pacing import is_throttle, retry_after_seconds
 from lmi_delivery.errors import UsageError
-from lmi_delivery.ratebudget import BudgetKey, BudgetRegistry
 
 ENDPOINT = "http://lambda.test:4566"
 KEYS = StaticCredentials("AKIDEXAMPLE", "secret")
 
 
 class FakeClock:
-    """Simulated time for one thread: sleeping moves it forward (test_ratebudget has the
+    """Simulated time for one thread: sleeping moves it forward (test_aws_budget has the
     multi-threaded one)."""
 
     def __init__(self) -> None:
@@ -144,7 +144,7 @@ def test_bad_values_are_usage_errors(environ: dict[str, str], message: str) -> N
 
 
 def test_importing_aws_does_not_import_boto3() -> None:
-    code = ("import sys, lmi_delivery.aws, lmi_delivery.ratebudget; "
+    code = ("import sys, lmi_delivery.aws.clients, lmi_delivery.aws.budget; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
