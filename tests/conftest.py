@@ -6,10 +6,15 @@ options overrides it with its own module-scoped fixture of the same name. ``sand
 ``aws_clients`` builds boto3 clients pointed at the sandbox. ``node_tools`` (session scope)
 installs the Node test tools of ``.ci/node`` once (:mod:`tests.tools`). ``sandbox_build_cache``
 (session scope, automatic) gives every sandbox of the session one build cache.
+
+Hypothesis runs under the ``ci`` profile when ``CI`` is set (derandomized, a fixed number of
+examples, no deadline, failing examples printed as blobs to reproduce), else under ``dev``.
+``HYPOTHESIS_PROFILE`` picks one explicitly.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ import boto3
 import pytest
 import tools
 from botocore.config import Config
+from hypothesis import HealthCheck, settings
 
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
@@ -27,6 +33,19 @@ FAKE_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+# Examples per test where a test does not ask for more. No deadline: the suite shares two cores
+# with builds and sandboxes, and a slow example is not a failure.
+EXAMPLES = 100
+settings.register_profile(
+    "ci", derandomize=True, max_examples=EXAMPLES, deadline=None, print_blob=True,
+    database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "dev", max_examples=EXAMPLES, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
+                                                               else "dev"))
 
 
 @pytest.fixture(scope="session", autouse=True)
