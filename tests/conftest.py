@@ -5,7 +5,8 @@ options overrides it with its own module-scoped fixture of the same name. ``sand
 (function scope) resets its state and sets fake AWS credentials for the test only.
 ``aws_clients`` builds boto3 clients pointed at the sandbox. ``node_tools`` (session scope)
 installs the Node test tools of ``.ci/node`` once (:mod:`tests.tools`). ``sandbox_build_cache``
-(session scope, automatic) gives every sandbox of the session one build cache.
+(session scope, automatic) gives every sandbox of the session one build cache, shared by the
+session's pytest-xdist workers.
 
 Hypothesis runs under the ``ci`` profile when ``CI`` is set (derandomized, a fixed number of
 examples, no deadline, failing examples printed as blobs to reproduce), else under ``dev``.
@@ -52,10 +53,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 def sandbox_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One build cache for every sandbox of the session (in-process or run by a test's
     subprocess): a wheel of lmi-delivery is installed into a virtualenv once, not once per
-    sandbox. The tests of the install itself give their builds caches of their own."""
+    sandbox, nor once per pytest-xdist worker (the workers' temporary directories share a
+    parent; the cache locks what it builds, see :mod:`lmi_delivery.selfdist.bootstrap`). The
+    tests of the install itself give their builds caches of their own."""
     from lmi_delivery.sandbox.build_image import SHARED_CACHE
 
-    cache = tmp_path_factory.mktemp("sandbox-build-cache")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        cache = tmp_path_factory.getbasetemp().parent / "sandbox-build-cache"
+        cache.mkdir(exist_ok=True)
+    else:
+        cache = tmp_path_factory.mktemp("sandbox-build-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(SHARED_CACHE, str(cache))
         yield cache
