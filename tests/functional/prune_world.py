@@ -25,7 +25,7 @@ from typing import Any
 from lmi_delivery.aws.clients import AwsSettings, ClientFactory, StaticCredentials
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.postdeploy.prune import execute_prune, plan_prune
+from lmi_delivery.postdeploy.prune.api import execute_prune, plan_prune
 from lmi_delivery.postdeploy.prune.decision import Action, PruneDecision, Verdict
 from lmi_delivery.postdeploy.prune.snapshot import SnapshotStats
 from lmi_delivery.sandbox import FaultRates, Sandbox, SandboxOptions, seeding
