@@ -84,9 +84,9 @@ class _ApplyRun:
         plan_build = verify_plan_build(svc.codebuild, claim, project=step.plan_project,
                                        commit=commit)
         location = svc.location("deploy")
-        if step.location != location.url(location.prefix):
+        if step.location != location.base_url:
             raise OperationFailed(f"the verify step names {step.location}, not this build's "
-                                  f"{location.url(location.prefix)}")
+                                  f"{location.base_url}")
         metadata = svc.store.metadata(location, claim.sha256)
         plan = svc.store.plan(location, claim.sha256)
         if metadata is None or plan is None:

@@ -91,6 +91,11 @@ class PlanLocation:
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
+    @property
+    def base_url(self) -> str:
+        """``s3://bucket/prefix``: where the planner says this commit's plans go."""
+        return self.url(self.prefix)
+
 
 @dataclass(frozen=True)
 class StoreSettings:

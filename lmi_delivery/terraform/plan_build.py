@@ -133,10 +133,10 @@ class _PlanRun:
         if self.plan_json is None:
             raise OperationFailed("the plan build stores a plan before making one")
         location = svc.location(self.kind)
-        if step.plan_kind != self.kind or step.location != location.url(location.prefix):
+        if step.plan_kind != self.kind or step.location != location.base_url:
             raise OperationFailed(f"the store step ({step.plan_kind} plan at {step.location}) is "
                                   f"not this build's ({self.kind} plan at "
-                                  f"{location.url(location.prefix)})")
+                                  f"{location.base_url})")
         summary = summarize(self.plan_json)
         plan = svc.planfile.read_bytes()
         metadata = PlanMetadata.build(
