@@ -1,10 +1,11 @@
 """Publish what Terraform deployed as a numbered version, and wait until it is Active.
 
-Planning reads each function (``GetFunction``): its ``CodeSha256`` and ``RevisionId``, whether it
-runs on a capacity provider, and whether its ``$LATEST.PUBLISHED`` is missing or older than
-``$LATEST``. Executing makes room under the 100-versions-per-provider quota (``ensure_headroom``),
-then publishes every function in parallel with those ``CodeSha256``/``RevisionId`` preconditions,
-so exactly the deployed code and configuration are published or nothing is.
+Planning reads each function (``GetFunction``, the functions at once): its ``CodeSha256`` and
+``RevisionId``, whether it runs on a capacity provider, and whether its ``$LATEST.PUBLISHED`` is
+missing or older than ``$LATEST``. Executing makes room under the 100-versions-per-provider quota
+(``ensure_headroom``, the providers at once), then publishes every function at once with those
+``CodeSha256``/``RevisionId`` preconditions, so exactly the deployed code and configuration are
+published or nothing is.
 
 Aliases, per-version scaling, rollback and pruning need an immutable version number, so the
 alias target is always a numbered version. For an LMI function whose ``$LATEST.PUBLISHED`` is
@@ -26,6 +27,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.aws.errors import translated
+from lmi_delivery.aws.fanout import WORKERS, fan_out
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed
 from lmi_delivery.plan.release_steps import publish_steps
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 LATEST_PUBLISHED = "$LATEST.PUBLISHED"
+#: Functions published and waited for at once: each thread mostly sleeps between the polls of
+#: its version's state (GetFunctionConfiguration, a budget of its own), so a deploy of many
+#: functions waits about as long as a deploy of one.
+WAITING_THREADS = 64
 #: ensure_headroom(client, config, env, provider_name, publishes) from the pruner.
 Headroom = Callable[[Any, Config, Environment, str, int], object]
 
@@ -99,17 +105,18 @@ def plan_publish(client: LambdaClient, config: Config, env: Environment, *,
 
 def resolve_publish(client: LambdaClient, steps: Iterable[Publish]) -> PublishPlan:
     """Read-only: each publish step with the code and revision it publishes."""
-    targets = []
-    for step in steps:
-        latest = aws_call("GetFunction", partial(client.get_function, FunctionName=step.function))
-        conf: Any = latest["Configuration"]
-        is_lmi = bool(conf.get("CapacityProviderConfig"))
-        stale, missing = (_latest_published_state(client, step.function, conf) if is_lmi
-                          else (False, False))
-        targets.append(PublishTarget(
-            step=step, code_sha256=str(conf["CodeSha256"]), revision_id=str(conf["RevisionId"]),
-            refresh_latest_published=stale, creates_latest_published=missing))
-    return PublishPlan(tuple(targets))
+    return PublishPlan(tuple(fan_out(partial(_target, client), steps, name="publish-read")))
+
+
+def _target(client: LambdaClient, step: Publish) -> PublishTarget:
+    latest = aws_call("GetFunction", partial(client.get_function, FunctionName=step.function))
+    conf: Any = latest["Configuration"]
+    is_lmi = bool(conf.get("CapacityProviderConfig"))
+    stale, missing = (_latest_published_state(client, step.function, conf) if is_lmi
+                      else (False, False))
+    return PublishTarget(
+        step=step, code_sha256=str(conf["CodeSha256"]), revision_id=str(conf["RevisionId"]),
+        refresh_latest_published=stale, creates_latest_published=missing)
 
 
 def _latest_published_state(client: LambdaClient, name: str, latest: Any) -> tuple[bool, bool]:
@@ -126,19 +133,25 @@ def _latest_published_state(client: LambdaClient, name: str, latest: Any) -> tup
 
 def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env: Environment,
                     *, reporter: ProgressLog, wait: WaitSettings | None = None,
-                    headroom: Headroom | None = None, workers: int = 4,
+                    headroom: Headroom | None = None, workers: int = WORKERS,
                     sleep: Callable[[float], None] = time.sleep) -> tuple[PublishedVersion, ...]:
-    """Make room, publish every target in parallel, wait until each is Active."""
+    """Make room (the providers at once), publish every target in parallel, wait until each is
+    Active. ``workers`` threads make the room; every target has a thread of its own (up to
+    :data:`WAITING_THREADS`)."""
     settings = wait or WaitSettings()
     if headroom is None:
         from lmi_delivery.postdeploy.prune.api import ensure_headroom
 
         headroom = partial(ensure_headroom, progress=reporter.say)
-    for provider, count in plan.publishes_per_provider().items():
+    def room(item: tuple[str, int]) -> None:
+        provider, count = item
         reporter.record("headroom", provider, str(count),
                         message=f"checking room for {count} version(s) on {provider}")
         headroom(client, config, env, provider, count)
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="publish") as pool:
+
+    fan_out(room, plan.publishes_per_provider().items(), workers=workers, name="headroom")
+    threads = max(1, workers, min(len(plan.targets), WAITING_THREADS))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish") as pool:
         futures = [pool.submit(_publish_one, client, t, settings, reporter, sleep)
                    for t in plan.targets]
         errors: list[str] = []

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lmi_delivery.aws.errors import translated
+from lmi_delivery.aws.fanout import WORKERS
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
@@ -64,7 +65,9 @@ class PruneHooks:
 class RunOptions:
     wait: publish.WaitSettings = field(default_factory=publish.WaitSettings)
     scale_wait: scale.ScaleWait = field(default_factory=scale.ScaleWait)
-    workers: int = 4
+    workers: int = WORKERS
+    """Threads that keep AWS calls in flight (reads, room before a publish, deletions); the
+    shared rate budget, not this number, sets the rate."""
     headroom: publish.Headroom | None = None
     """``ensure_headroom``; ``None`` uses the pruner's."""
     prune: PruneHooks | None = None
