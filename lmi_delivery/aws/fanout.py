@@ -15,8 +15,9 @@ are done the first exception in that order is raised.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -49,3 +50,23 @@ def fan_out(call: Callable[[Item], Result], items: Iterable[Item], *,
         if error is not None:
             raise error
     return [future.result() for future in futures]
+
+
+def in_background(call: Callable[[], Result], *, name: str = "aws") -> Future[Result]:
+    """Start ``call`` on a thread of its own; the future holds its result or its exception.
+
+    For reads that do not depend on what the caller waits for meanwhile (a version turning
+    Active): they use the budget while it would stay idle.
+    """
+    future: Future[Result] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(call())
+        except BaseException as error:  # handed to whoever reads the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future

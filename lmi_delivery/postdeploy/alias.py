@@ -82,6 +82,18 @@ def read_alias(client: LambdaClient, function: str, alias: str) -> tuple[str | N
     return str(found["FunctionVersion"]), str(found["RevisionId"])
 
 
+Read = tuple[str | None, str | None]
+"""(version, RevisionId) of an alias, (None, None) when it does not exist."""
+
+
+def read_aliases(client: LambdaClient, steps: Iterable[AliasMove]) -> dict[str, Read]:
+    """Function name → what :func:`read_alias` says of its step's alias, the functions at once."""
+    steps = list(steps)
+    found = fan_out(lambda step: read_alias(client, step.function, step.alias), steps,
+                    name="alias-read")
+    return {step.function: read for step, read in zip(steps, found, strict=True)}
+
+
 def numbered_versions(client: LambdaClient, function: str) -> list[tuple[int, str]]:
     """(number, State) of every numbered version of ``function``, newest first."""
     found: list[tuple[int, str]] = []
@@ -114,19 +126,23 @@ def plan_alias(client: LambdaClient, config: Config, env: Environment, *,
 
 
 def resolve_alias(client: LambdaClient, config: Config, env: Environment,
-                  steps: Iterable[AliasMove], *, unpublished: Iterable[str] = ()) -> AliasPlan:
+                  steps: Iterable[AliasMove], *, unpublished: Iterable[str] = (),
+                  read: Mapping[str, Read] | None = None) -> AliasPlan:
     """Read-only: each planned move with where the alias points now and its ``RevisionId``; a
     target of ``new`` becomes the newest Active version, except for the ``unpublished``
     functions (a dry run's publishes: the version does not exist yet). The step is built again
     by the planner's builder with these facts, so a missing alias is created without a
-    canary."""
+    canary. ``read`` holds aliases already read (:func:`read_aliases`); a move from a stale
+    read is refused by AWS (``RevisionId``) and stops the step, as any concurrent change."""
     pending = set(unpublished)
     canaries = {naming.function_name(config, env, key): fn.canary
                 for key, fn in config.functions.items()}
+    known = read or {}
 
     def resolve(planned: AliasMove) -> AliasTarget:
         name = planned.function
-        current, revision = read_alias(client, name, planned.alias)
+        current, revision = (known[name] if name in known
+                             else read_alias(client, name, planned.alias))
         target = (planned.to_version if planned.to_version != NEW or name in pending
                   else newest_active(client, name))
         if target is None:

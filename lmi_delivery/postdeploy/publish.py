@@ -18,6 +18,7 @@ its ``StateReasonCode``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -134,15 +135,19 @@ def _latest_published_state(client: LambdaClient, name: str, latest: Any) -> tup
 def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env: Environment,
                     *, reporter: ProgressLog, wait: WaitSettings | None = None,
                     headroom: Headroom | None = None, workers: int = WORKERS,
-                    sleep: Callable[[float], None] = time.sleep) -> tuple[PublishedVersion, ...]:
+                    sleep: Callable[[float], None] = time.sleep,
+                    meanwhile: Callable[[], object] | None = None,
+                    ) -> tuple[PublishedVersion, ...]:
     """Make room (the providers at once), publish every target in parallel, wait until each is
     Active. ``workers`` threads make the room; every target has a thread of its own (up to
-    :data:`WAITING_THREADS`)."""
+    :data:`WAITING_THREADS`). ``meanwhile`` is called once every publish was answered, while
+    the versions start."""
     settings = wait or WaitSettings()
     if headroom is None:
         from lmi_delivery.postdeploy.prune.api import ensure_headroom
 
         headroom = partial(ensure_headroom, progress=reporter.say)
+
     def room(item: tuple[str, int]) -> None:
         provider, count = item
         reporter.record("headroom", provider, str(count),
@@ -151,8 +156,9 @@ def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env
 
     fan_out(room, plan.publishes_per_provider().items(), workers=workers, name="headroom")
     threads = max(1, workers, min(len(plan.targets), WAITING_THREADS))
+    sent = _Countdown(len(plan.targets), meanwhile)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish") as pool:
-        futures = [pool.submit(_publish_one, client, t, settings, reporter, sleep)
+        futures = [pool.submit(_publish_one, client, t, settings, reporter, sleep, sent)
                    for t in plan.targets]
         errors: list[str] = []
         results: list[PublishedVersion] = []
@@ -172,23 +178,42 @@ def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env
     return tuple(results)
 
 
+class _Countdown:
+    """Calls ``then`` once ``count`` publishes were answered (or failed)."""
+
+    def __init__(self, count: int, then: Callable[[], object] | None) -> None:
+        self._left, self._then = count, then
+        self._lock = threading.Lock()
+
+    def done(self) -> None:
+        with self._lock:
+            self._left -= 1
+            fire = self._left == 0 and self._then is not None
+        if fire and self._then is not None:
+            self._then()
+
+
 def _publish_one(client: LambdaClient, target: PublishTarget, wait: WaitSettings,
-                 reporter: ProgressLog, sleep: Callable[[float], None]) -> PublishedVersion:
+                 reporter: ProgressLog, sleep: Callable[[float], None],
+                 sent: _Countdown) -> PublishedVersion:
     name = target.function
     reporter.record("publish", name, message=f"publishing {name} "
                     f"(code {target.code_sha256[:12]}, revision {target.revision_id[:8]})")
-    answer: Any = aws_call("PublishVersion", lambda: client.publish_version(
-        FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id),
-        function=name)
-    version = str(answer["Version"])
-    reporter.record("published", name, version,
-                    message=f"published {name}:{version} ({answer.get('State', 'Active')})")
-    if target.refresh_latest_published:
-        aws_call("PublishVersion", lambda: client.publish_version(
-            FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id,
-            PublishTo="LATEST_PUBLISHED"), function=name)
-        reporter.record("published", name, LATEST_PUBLISHED,
-                        message=f"published {name}:{LATEST_PUBLISHED}")
+    try:
+        answer: Any = aws_call("PublishVersion", lambda: client.publish_version(
+            FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id),
+            function=name)
+        version = str(answer["Version"])
+        reporter.record("published", name, version,
+                        message=f"published {name}:{version} ({answer.get('State', 'Active')})")
+        if target.refresh_latest_published:
+            aws_call("PublishVersion", lambda: client.publish_version(
+                FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id,
+                PublishTo="LATEST_PUBLISHED"), function=name)
+            reporter.record("published", name, LATEST_PUBLISHED,
+                            message=f"published {name}:{LATEST_PUBLISHED}")
+    finally:
+        sent.done()
     wait_active(client, name, version, wait, reporter, sleep)
     if target.refresh_latest_published:
         wait_active(client, name, LATEST_PUBLISHED, wait, reporter, sleep)

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 #: More parallel invocations than this are refused: warming is not load testing.
 MAX_CONCURRENCY = 64
+#: Aliases warmed at once: invocations take no control-plane budget, only round trips.
+ALIASES_AT_ONCE = 32
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: ProgressLog,
                                 thread_name_prefix="warm") as pool:
             return list(pool.map(partial(_invoke, client, step), ids))
 
-    made = fan_out(invocations, plan.targets, name="warm")
+    made = fan_out(invocations, plan.targets, workers=ALIASES_AT_ONCE, name="warm")
     for target, done in zip(plan.targets, made, strict=True):
         step = target.step
         results[step.function] = done
