@@ -147,10 +147,13 @@ def test_serve_holds_answers_by_its_latency_flags() -> None:
         s3.list_buckets()
         started = time.monotonic()
         lam.list_functions()
-        assert 0.4 <= time.monotonic() - started < 0.9
-        started = time.monotonic()
-        s3.list_buckets()
-        assert time.monotonic() - started < 0.3
+        assert time.monotonic() - started >= 0.4
+        fastest = float("inf")
+        for _ in range(3):  # a loaded machine stretches some answers, never all three
+            started = time.monotonic()
+            s3.list_buckets()
+            fastest = min(fastest, time.monotonic() - started)
+        assert fastest < 0.3, "s3:*=0 is more specific than *=400"
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
