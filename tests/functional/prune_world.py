@@ -45,19 +45,22 @@ class World:
     """Function name → versions a prune must leave (config functions only)."""
     others: list[str] = field(default_factory=list)
     """Functions on the providers that the config does not own."""
+    reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(function, version) → why a prune must leave it (``newest``, ``alias``, ...)."""
 
     def provider_name(self, key: str) -> str:
         return name(key)
 
 
 def write_config(root: Path, providers: list[str], functions: Mapping[str, tuple[str, bool]],
-                 keep: int) -> Path:
-    """An lmi-delivery.yml: ``functions`` maps key → (provider key, config manages scaling)."""
+                 keep: int, function_extra: str = "") -> Path:
+    """An lmi-delivery.yml: ``functions`` maps key → (provider key, config manages scaling);
+    ``function_extra`` is added to every function's settings."""
     (root / "terraform").mkdir(parents=True, exist_ok=True)
     (root / "terraform" / "main.tf").write_text("# provisioned by the test\n", encoding="utf-8")
     lines = [f"  {p}: {{}}" for p in providers]
-    fns = [f"  {k}: {{capacity_provider: {p}" + (", scaling: {min: 1, max: 4}}" if s else "}")
-           for k, (p, s) in functions.items()]
+    fns = [f"  {k}: {{capacity_provider: {p}" + (", scaling: {min: 1, max: 4}" if s else "")
+           + function_extra + "}" for k, (p, s) in functions.items()]
     text = textwrap.dedent(f"""\
         version: 1
         service: {SERVICE}
@@ -120,25 +123,53 @@ class Seeder:
                    ["Attributes"]["QueueArn"])
 
 
+@dataclass(frozen=True)
+class Protections:
+    """What protects versions of the config's functions (keys ``f0``, ``f1``, ...) from a prune.
+
+    ``aliases``: key → the version its alias ``live`` points to; ``weighted``: key → (primary,
+    additional) of an alias ``live`` routing 10% to the additional one; ``mappings``: key → the
+    version an SQS event source mapping invokes; ``scaling``: key → a version given a scaling
+    minimum, which protects it only on the ``unmanaged`` keys (scaling the config does not
+    manage); ``latest_published``: keys given a ``$LATEST.PUBLISHED``.
+    """
+
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    weighted: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    mappings: Mapping[str, str] = field(default_factory=dict)
+    scaling: Mapping[str, str] = field(default_factory=dict)
+    unmanaged: frozenset[str] = frozenset()
+    latest_published: tuple[str, ...] = ()
+
+
+#: An alias on an old version (f0), a weighted alias (f1), an event source mapping (f2), a
+#: scaling minimum on a function whose scaling the config does not manage (f3, protected) and
+#: on one it does (f4, not protected), and ``$LATEST.PUBLISHED`` (f5).
+PROTECTIONS = Protections(aliases={"f0": "5"}, weighted={"f1": ("10", "11")},
+                          mappings={"f2": "7"}, scaling={"f3": "4", "f4": "4"},
+                          unmanaged=frozenset({"f3"}), latest_published=("f5",))
+
+
 def build(sandbox: Sandbox, root: Path, *, functions: int, versions: int, per_provider: int,
-          keep: int = 3, protections: bool = True, others: int = 0,
-          other_versions: int = 5) -> World:
+          keep: int = 3, protections: bool | Protections = True, others: int = 0,
+          other_versions: int = 5, function_extra: str = "") -> World:
     """``functions`` config functions of ``versions`` versions, ``per_provider`` to a provider
     (the quota is 100 versions a provider), plus ``others`` functions the config does not own
     (round robin over the providers, ``other_versions`` versions each).
 
-    With ``protections`` the first functions get: an alias on an old version (f0), a weighted
-    alias (f1), an event source mapping (f2), a scaling minimum on a function whose scaling the
-    config does not manage (f3, protected) and on one it does (f4, not protected), and
-    ``$LATEST.PUBLISHED`` (f5).
+    ``protections=True`` gives the first functions :data:`PROTECTIONS` (when there are at least
+    6 functions of 12 versions); a :class:`Protections` gives those. ``function_extra`` is added
+    to every function's settings in the config (``", warm: {concurrency: 2}"``).
     """
+    spec = PROTECTIONS if protections is True else protections or None
     seeder = Seeder(sandbox)
     keys = [f"f{i}" for i in range(functions)]
     provider_keys = [f"cp{i}" for i in range((functions + per_provider - 1) // per_provider)]
     placement = {k: provider_keys[i // per_provider] for i, k in enumerate(keys)}
-    unmanaged = {"f3"} if protections else set()
+    unmanaged = spec.unmanaged if spec else frozenset()
     path = write_config(root, provider_keys,
-                        {k: (placement[k], k not in unmanaged) for k in keys}, keep)
+                        {k: (placement[k], k not in unmanaged) for k in keys}, keep,
+                        function_extra)
     arns = {p: seeder.provider(name(p)) for p in provider_keys}
     other_names = [f"team-b-{i}" for i in range(others)]
     wanted = {name(k): (arns[placement[k]], versions) for k in keys}
@@ -151,27 +182,41 @@ def build(sandbox: Sandbox, root: Path, *, functions: int, versions: int, per_pr
                   others=other_names)
     newest = {str(v) for v in range(max(1, versions - keep + 1), versions + 1)}
     world.expected_left = {name(k): {"$LATEST", *newest} for k in keys}
-    if protections and functions >= 6 and versions >= 12:
-        protect(seeder, world)
+    world.reasons = {(name(k), v): "newest" for k in keys for v in newest}
+    if spec is not None and (protections is not True or (functions >= 6 and versions >= 12)):
+        protect(seeder, world, spec)
     return world
 
 
-def protect(seeder: Seeder, world: World) -> None:
+def protect(seeder: Seeder, world: World, spec: Protections) -> None:
     lam = seeder.lam
-    lam.create_alias(FunctionName=name("f0"), Name="live", FunctionVersion="5")
-    lam.create_alias(FunctionName=name("f1"), Name="live", FunctionVersion="10",
-                     RoutingConfig={"AdditionalVersionWeights": {"11": 0.1}})
-    lam.create_event_source_mapping(EventSourceArn=seeder.queue_arn("pw-jobs"),
-                                    FunctionName=f"{name('f2')}:7")
-    for key in ("f3", "f4"):
+    kept: list[tuple[str, str, str]] = []
+    for key, version in spec.aliases.items():
+        lam.create_alias(FunctionName=name(key), Name="live", FunctionVersion=version)
+        kept.append((key, version, "alias"))
+    for key, (primary, extra) in spec.weighted.items():
+        lam.create_alias(FunctionName=name(key), Name="live", FunctionVersion=primary,
+                         RoutingConfig={"AdditionalVersionWeights": {extra: 0.1}})
+        kept += [(key, primary, "alias"), (key, extra, "weighted alias")]
+    for index, (key, version) in enumerate(spec.mappings.items()):
+        queue = seeder.queue_arn("pw-jobs" + (f"-{index}" if index else ""))
+        lam.create_event_source_mapping(EventSourceArn=queue,
+                                        FunctionName=f"{name(key)}:{version}")
+        kept.append((key, version, "event source mapping"))
+    for key, version in spec.scaling.items():
         lam.put_function_scaling_config(
-            FunctionName=name(key), Qualifier="4",
+            FunctionName=name(key), Qualifier=version,
             FunctionScalingConfig={"MinExecutionEnvironments": 2, "MaxExecutionEnvironments": 4})
-    lam.publish_version(FunctionName=name("f5"), PublishTo="LATEST_PUBLISHED")
-    world.versions[name("f5")].append("$LATEST.PUBLISHED")
-    for key, kept in (("f0", "5"), ("f1", "10"), ("f1", "11"), ("f2", "7"), ("f3", "4"),
-                      ("f5", "$LATEST.PUBLISHED")):
-        world.expected_left[name(key)].add(kept)
+        if key in spec.unmanaged:
+            kept.append((key, version, "scaling minimum"))
+    for key in spec.latest_published:
+        lam.publish_version(FunctionName=name(key), PublishTo="LATEST_PUBLISHED")
+        world.versions[name(key)].append("$LATEST.PUBLISHED")
+        kept.append((key, "$LATEST.PUBLISHED", "$LATEST.PUBLISHED"))
+    for key, version, reason in kept:
+        world.expected_left[name(key)].add(version)
+        if world.reasons.get((name(key), version), "newest") == "newest":
+            world.reasons[(name(key), version)] = reason  # the first protection but newest
 
 
 def left(sandbox: Sandbox, functions: list[str]) -> dict[str, set[str]]:
