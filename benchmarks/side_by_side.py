@@ -56,15 +56,14 @@ from lmi_delivery.sandbox import Sandbox, SandboxOptions  # noqa: E402
 from lmi_delivery.sandbox.options import parse_latency  # noqa: E402
 
 PRUNE_FULL = Scenario(
-    shape=prune.SCENARIOS["1000"],
+    shape=prune.VOLUME,
     protections=Protections(aliases={"f0": "5", "f10": "30"},
                             weighted={"f1": ("10", "11"), "f6": ("40", "41"),
                                       "f13": ("20", "21")},
                             mappings={"f2": "7", "f9": "25", "f16": "48"}),
     publish_during=("f17", "f19"), publishes=3)
 PRUNE_SMALL = Scenario(
-    shape=prune.Scenario(functions=4, versions=10, per_provider=2, keep=2, others=2,
-                         faults=False, protections=False),
+    shape=prune.Scenario(functions=4, versions=10, per_provider=2, keep=2, others=2),
     protections=Protections(aliases={"f0": "3"}, weighted={"f1": ("5", "6")},
                             mappings={"f2": "4"}),
     publish_during=("f3",), publishes=2)

@@ -5,11 +5,17 @@ options overrides it with its own module-scoped fixture of the same name. ``sand
 (function scope) resets its state and sets fake AWS credentials for the test only.
 ``aws_clients`` builds boto3 clients pointed at the sandbox. ``node_tools`` (session scope)
 installs the Node test tools of ``.ci/node`` once (:mod:`tests.tools`). ``sandbox_build_cache``
-(session scope, automatic) gives every sandbox of the session one build cache.
+(session scope, automatic) gives every sandbox of the session one build cache, shared by the
+session's pytest-xdist workers.
+
+Hypothesis runs under the ``ci`` profile when ``CI`` is set (derandomized, a fixed number of
+examples, no deadline, failing examples printed as blobs to reproduce), else under ``dev``.
+``HYPOTHESIS_PROFILE`` picks one explicitly.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,7 @@ import boto3
 import pytest
 import tools
 from botocore.config import Config
+from hypothesis import HealthCheck, settings
 
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
@@ -29,14 +36,33 @@ FAKE_ENV = {
 }
 
 
+# Examples per test where a test does not ask for more. No deadline: the suite shares two cores
+# with builds and sandboxes, and a slow example is not a failure.
+EXAMPLES = 100
+settings.register_profile(
+    "ci", derandomize=True, max_examples=EXAMPLES, deadline=None, print_blob=True,
+    database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "dev", max_examples=EXAMPLES, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
+                                                               else "dev"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def sandbox_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One build cache for every sandbox of the session (in-process or run by a test's
     subprocess): a wheel of lmi-delivery is installed into a virtualenv once, not once per
-    sandbox. The tests of the install itself give their builds caches of their own."""
+    sandbox, nor once per pytest-xdist worker (the workers' temporary directories share a
+    parent; the cache locks what it builds, see :mod:`lmi_delivery.selfdist.bootstrap`). The
+    tests of the install itself give their builds caches of their own."""
     from lmi_delivery.sandbox.codebuild.image import SHARED_CACHE
 
-    cache = tmp_path_factory.mktemp("sandbox-build-cache")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        cache = tmp_path_factory.getbasetemp().parent / "sandbox-build-cache"
+        cache.mkdir(exist_ok=True)
+    else:
+        cache = tmp_path_factory.mktemp("sandbox-build-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(SHARED_CACHE, str(cache))
         yield cache

@@ -37,9 +37,7 @@ NOT_OWNED = "function the config does not own"
 @dataclass(frozen=True)
 class Scenario:
     shape: prune.Scenario
-    """Functions, versions, per provider, keep, other functions: ``benchmarks/prune.py``'s
-    scenario (its ``faults`` and ``protections`` flags are not read: no faults here, and what
-    protects versions is ``protections`` below)."""
+    """Functions, versions, per provider, keep, other functions (``benchmarks/prune.py``'s)."""
     protections: Protections
     publish_during: tuple[str, ...]
     """Config keys a concurrent deploy publishes to while a contestant runs."""

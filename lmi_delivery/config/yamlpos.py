@@ -11,7 +11,8 @@ Python values here, so that we decide what each scalar means:
 
 Anchors, aliases and merge keys are refused (they hide values from a reviewer), and so are
 duplicate keys, non-scalar keys and tags other than the standard scalar ones. All such problems
-are collected and raised together as one :class:`ConfigError`.
+are collected and raised together as one :class:`ConfigError`. A ``%YAML`` directive must name
+1.1 or 1.2, the versions ruamel.yaml reads (it would fail an internal assertion on any other).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scanner import Scanner, ScannerError
 
 from lmi_delivery.errors import ConfigError, Diagnostic, Location
 
@@ -40,6 +42,8 @@ _TRUE = frozenset({"true", "yes", "on"})
 _FALSE = frozenset({"false", "no", "off"})
 _BRACKETS = re.compile(r"[][{}]")
 MAX_DEPTH = 64
+#: The ``%YAML`` versions ruamel.yaml reads.
+YAML_VERSIONS = ((1, 1), (1, 2))
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,9 @@ def parse(text: str, file: str) -> Document:
     try:
         with warnings.catch_warnings():  # reused anchors warn; every anchor is refused anyway
             warnings.simplefilter("ignore")
-            root = YAML(typ="safe", pure=True).compose(text)
+            yaml = YAML(typ="safe", pure=True)
+            yaml.Scanner = _Scanner
+            root = yaml.compose(text)
     except MarkedYAMLError as exc:
         raise _syntax_error(exc, file) from None
     except ReaderError as exc:
@@ -107,6 +113,28 @@ def _check_flow_depth(text: str, file: str) -> None:
             line, column = _line_col(text, match.start())
             raise ConfigError.at(file, f"YAML nesting is too deep (more than {MAX_DEPTH} levels)",
                                  line=line, column=column)
+
+
+class _Scanner(Scanner):
+    """ruamel.yaml's scanner, refusing a ``%YAML`` version it cannot read as a syntax error.
+
+    ruamel.yaml accepts any ``%YAML MAJOR.MINOR`` while scanning, then asserts (``1.11``,
+    ``1.3``) or refuses (``2.0``) when parsing; here every such version is a
+    :class:`ScannerError` that points at the version number.
+    """
+
+    def scan_yaml_directive_value(self, start_mark: Any) -> Any:
+        while self.reader.peek() == " ":
+            self.reader.forward()
+        at = self.reader.get_mark()
+        version = super().scan_yaml_directive_value(start_mark)
+        if tuple(version) not in YAML_VERSIONS:
+            major, minor = version
+            raise ScannerError(
+                "while scanning a directive", start_mark,
+                f"unsupported YAML version {major}.{minor} in the %YAML directive "
+                f"(expected {' or '.join(f'{a}.{b}' for a, b in YAML_VERSIONS)})", at)
+        return version
 
 
 def _syntax_error(exc: MarkedYAMLError, file: str) -> ConfigError:

@@ -4,5 +4,5 @@
 command; ``outputs`` (``$GITHUB_OUTPUT``), ``summary`` (``$GITHUB_STEP_SUMMARY``),
 ``annotations`` and ``masks`` (workflow commands), ``comments`` (one pull request comment per
 environment, updated in place), ``rest`` (a small REST client) and ``approval`` (the approved
-deployment check) say how it went. No AWS call is made here that the run path does not make.
+deployment check) say how it went. It never makes an AWS call the run path does not make.
 """

@@ -6,6 +6,6 @@ typed steps (:mod:`.steps`), the one planner that turns a config, an environment
 into steps (:mod:`.planner`, with the post-deploy step builders of :mod:`.release_steps`), the
 request that assembles those inputs (:mod:`.prepare`) and the renderings of a plan
 (:mod:`.render`). The dry run prints these steps and the builds execute these same steps.
-Nothing here starts a build or changes anything; only :mod:`.prepare` reads AWS (where aliases
+It never starts a build or changes anything; only :mod:`.prepare` reads AWS (where aliases
 point now), read-only, when asked.
 """

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 #: AWS's Lambda control-plane budget per account (AWS-FACTS.md); the value used when "on".
@@ -153,6 +154,9 @@ class SandboxOptions:
     seed: int = 0
     port: int = 0
     """0 picks a free port."""
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    """Monotonic seconds, by which the delays above pass (the rate limit and the latency keep
+    real time): a test may hand in a clock it moves itself."""
 
     def __post_init__(self) -> None:
         delays = (self.publish_delay_seconds, self.latency_seconds, self.delete_delay_seconds,

@@ -90,7 +90,7 @@ class Sandbox:
 
     def __init__(self, options: SandboxOptions | None = None) -> None:
         self.options = options or SandboxOptions()
-        self.state = SandboxState(self.options.seed)
+        self.state = SandboxState(self.options.seed, self.options.clock)
         self.extensions: list[Extension] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None

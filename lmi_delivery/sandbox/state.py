@@ -10,7 +10,8 @@ States move on with time, checked whenever they are read (``settle``): a version
 ``Active`` (or ``Failed``), ``Deactivating`` -> ``Deactivated``; a capacity provider ``Pending``
 -> ``Active``; a scaling config ``Requested`` -> ``Applied``. What is ``Deleting`` is removed for
 good (from moto too) by :meth:`SandboxState.sweep`, which the sandbox runs before every Lambda
-call.
+call. Time is the state's ``clock`` (``SandboxOptions.clock``: monotonic seconds), which every
+record that moves on with time is given.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends
 from moto.core.exceptions import JsonRESTError
@@ -34,6 +36,8 @@ LATEST_PUBLISHED = "$LATEST.PUBLISHED"
 PROVIDER = "#capacity-provider"
 #: Function versions one capacity provider may hold (AWS-FACTS.md).
 VERSIONS_PER_CAPACITY_PROVIDER = 100
+Clock: TypeAlias = Callable[[], float]
+"""Monotonic seconds: when records move on with time."""
 
 
 class ApiError(Exception):
@@ -78,9 +82,10 @@ class CapacityProvider:
     last_modified: str = field(default_factory=now_iso)
     ready_at: float = 0.0
     """When a ``Pending`` provider turns ``Active``."""
+    clock: Clock = field(default=time.monotonic, repr=False, compare=False)
 
     def settle(self) -> None:
-        if self.state == "Pending" and time.monotonic() >= self.ready_at:
+        if self.state == "Pending" and self.clock() >= self.ready_at:
             self.state = "Active"
 
     @property
@@ -120,11 +125,13 @@ class VersionRecord:
     """(reason code, reason) the version ends with instead of turning Active."""
     gone_at: float | None = None
     """When a ``Deleting`` version is gone for good."""
+    clock: Clock = field(default=time.monotonic, repr=False, compare=False)
 
     @classmethod
-    def latest(cls, capacity_provider_config: dict[str, Any] | None) -> VersionRecord:
+    def latest(cls, capacity_provider_config: dict[str, Any] | None,
+               clock: Clock = time.monotonic) -> VersionRecord:
         """The record of ``$LATEST``: an LMI function's is ``ActiveNonInvocable``."""
-        record = cls(capacity_provider_config)
+        record = cls(capacity_provider_config, clock=clock)
         if capacity_provider_config:
             record.state = "ActiveNonInvocable"
         return record
@@ -138,7 +145,7 @@ class VersionRecord:
 
     def settle(self) -> None:
         """Move a Pending or Deactivating version on once its delay has passed."""
-        if self.state in _SETTLES and time.monotonic() >= self.ready_at:
+        if self.state in _SETTLES and self.clock() >= self.ready_at:
             self.state = "Failed" if self.state == "Pending" and self.failure \
                 else _SETTLES[self.state]
 
@@ -163,10 +170,11 @@ class ScalingRecord:
     requested: dict[str, int] | None
     applied: dict[str, int] | None = None
     apply_at: float = 0.0
+    clock: Clock = field(default=time.monotonic, repr=False, compare=False)
 
     def settle(self) -> None:
         """Once applied, the requested config is what is in force and no longer ``Requested``."""
-        if self.requested is not None and time.monotonic() >= self.apply_at:
+        if self.requested is not None and self.clock() >= self.apply_at:
             self.applied, self.requested = self.requested, None
 
     def in_force(self) -> dict[str, int] | None:
@@ -207,9 +215,10 @@ class Invocation:
 class SandboxState:
     """Everything the sandbox adds to moto, behind one lock (moto itself is not thread-safe)."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, clock: Clock = time.monotonic) -> None:
         self.lock = threading.RLock()
         self.seed = seed
+        self.clock = clock
         self.providers: dict[tuple[str, str], CapacityProvider] = {}
         self.functions: dict[tuple[str, str], FunctionRecord] = {}
         self.invocations: list[Invocation] = []
@@ -235,7 +244,7 @@ class SandboxState:
         """Remove for good, from moto too, whatever has been ``Deleting`` long enough."""
         if not self.deletions:
             return
-        now = time.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         due = [d for d in self.deletions if d[0] <= now]
         if not due:
             return
@@ -270,7 +279,7 @@ class SandboxState:
             record = self.functions[key] = FunctionRecord(None)
             for fn in self.backend(region).list_versions_by_function(name):
                 version = str(fn.version)
-                record.versions[version] = VersionRecord(None)
+                record.versions[version] = VersionRecord(None, clock=self.clock)
                 if version.isdigit():
                     record.next_version = max(record.next_version, int(version) + 1)
         return record
@@ -280,8 +289,9 @@ class SandboxState:
         found = record.versions.get(version)
         if found is None:
             config = record.capacity_provider_config
-            found = record.versions[version] = (VersionRecord.latest(config) if version == LATEST
-                                                else VersionRecord(config))
+            found = record.versions[version] = (
+                VersionRecord.latest(config, self.clock) if version == LATEST
+                else VersionRecord(config, clock=self.clock))
         return found
 
     def provider_by_name_or_arn(self, region: str, name_or_arn: str) -> CapacityProvider:

@@ -8,8 +8,9 @@ The pieces, each standing for what GitHub and AWS are in production:
   events carry real SHAs. It is "GitHub's" copy of the repository: the checkout stand-in clones
   it and the sandbox's CodeBuild projects build from it.
 - :class:`SandboxServer`: ``lmi-delivery sandbox serve --config <repo>/lmi-delivery.yml --port
-  <free port>`` as a subprocess: functions, capacity providers, the artifacts bucket, secrets
-  and the CodeBuild projects of every environment, building from the throwaway repository.
+  0`` (a port the system picks; it prints which) as a subprocess: functions, capacity
+  providers, the artifacts bucket, secrets and the CodeBuild projects of every environment,
+  building from the throwaway repository.
 - :mod:`fake_github`: the REST API on 127.0.0.1 (``GITHUB_API_URL``).
 - the stand-ins of ``tests/data/act`` for the third-party actions, and a copy of this
   repository's working tree for ``org/lmi-delivery@v1``, the action under test, mapped with
@@ -29,7 +30,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -210,13 +210,6 @@ def runner_python(venv: Path, action: Path, home: Path) -> Path:
 
 # -- the sandbox ------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class SandboxServer:
     """``lmi-delivery sandbox serve --config …`` in a subprocess; :meth:`restart` resets it to
     its freshly provisioned state."""
@@ -238,7 +231,7 @@ class SandboxServer:
         env = clean_environ(home, path_front=Path(sys.executable).parent)
         process = subprocess.Popen(
             [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve",
-             "--config", str(self.config), "--port", str(free_port())],
+             "--config", str(self.config), "--port", "0"],  # it says which port it got
             stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=self.config.parent,
             start_new_session=True)
         self._process = process

@@ -37,7 +37,9 @@ from lmi_delivery.config.model import PROJECT_KEYS
 from lmi_delivery.execute.sandbox_run import sandbox_secret_value
 from lmi_delivery.github.comments import marker
 
-pytestmark = pytest.mark.slow
+# One worker runs the module (pytest-xdist's loadgroup): act_world, the runner's Python and the
+# sandbox server it starts, is built once, not once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act")]
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,19 @@ def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "plan", "--config", str(INVALID[0]))
     assert code == 2
     assert "--env" in err
+
+
+def test_a_bad_yaml_directive_exits_2_with_its_position(tmp_path: Path) -> None:
+    """``%YAML 1.11`` once failed an assertion inside ruamel.yaml: exit 1, "internal error"."""
+    config = tmp_path / "lmi-delivery.yml"
+    config.write_text("%YAML 1.11\n---\nversion: 1\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "lmi_delivery", "validate", "--config",
+                             str(config)], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+    assert result.stderr.startswith(
+        f"{config}:1:7: invalid YAML: while scanning a directive; unsupported YAML version "
+        "1.11 in the %YAML directive (expected 1.1 or 1.2)")

@@ -42,18 +42,19 @@ def test_plan_shows_where_the_alias_points_now(sandbox: Sandbox) -> None:
 def test_unreachable_aws_falls_back_to_offline_and_says_why(sandbox: Sandbox) -> None:
     sandbox_url = sandbox.endpoint_url
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GITHUB_"))}
-    # A closed port on loopback: nothing listens there once the probe socket is closed.
+    # A port on loopback that refuses connections: bound, never listening, and held for the
+    # whole test so that no other process (a parallel test worker) can start listening there.
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    assert dead != sandbox_url
-    env.update(AWS_ENDPOINT_URL=dead, AWS_ACCESS_KEY_ID="testing",
-               AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
-    result = subprocess.run([sys.executable, "-m", "lmi_delivery", "plan", "--config",
-                             str(QUICKSTART), "--env", "dev"], capture_output=True, text=True,
-                            env=env, timeout=60, check=False)
+        assert dead != sandbox_url
+        env.update(AWS_ENDPOINT_URL=dead, AWS_ACCESS_KEY_ID="testing",
+                   AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
+        result = subprocess.run([sys.executable, "-m", "lmi_delivery", "plan", "--config",
+                                 str(QUICKSTART), "--env", "dev"], capture_output=True,
+                                text=True, env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "could not read AWS state" in result.stdout
     assert "offline: no AWS state was read" in result.stdout

@@ -10,12 +10,12 @@ AWS provider does while the deleted versions still reference it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prune_world import Seeder, build, move, name, paced_client, sandbox_environ
+from sandbox_clock import SandboxClock
 
 from lmi_delivery.postdeploy.prune.api import ensure_headroom
 from lmi_delivery.postdeploy.prune.release import ReleaseWait
@@ -24,12 +24,16 @@ from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
 DELAY = 1.0
 QUICK = ReleaseWait(timeout=30, first_delay=0.1, max_delay=0.5, progress_every=0.0)
+CLOCK = SandboxClock()
+"""The sandbox's time: it stands still while a test sets up and checks, and runs with real time
+only while the pruner works (it waits for AWS by polling), so a slow machine cannot let a
+deletion finish early."""
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["deleting-counts", "deleting-free"])
 def sandbox_server(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     options = SandboxOptions(delete_delay_seconds=DELAY,
-                             deleting_counts_against_quota=request.param)
+                             deleting_counts_against_quota=request.param, clock=CLOCK)
     with Sandbox(options) as server:
         yield server
 
@@ -56,8 +60,9 @@ def test_headroom_waits_for_the_deleting_versions_then_the_publishes_fit(
     assert sum(state == "Deleting" for state in listed(sandbox, "pw-dev-cp0").values()) == 2
     said: list[str] = []
 
-    result = ensure_headroom(paced_client(sandbox), world.config, world.env, "cp0",
-                             publishes=5, wait=QUICK, progress=said.append)
+    with CLOCK.running():
+        result = ensure_headroom(paced_client(sandbox), world.config, world.env, "cp0",
+                                 publishes=5, wait=QUICK, progress=said.append)
 
     assert result is not None
     assert sorted((v.function, v.version) for v in result.deleting) == [
@@ -82,14 +87,15 @@ def test_retire_deletes_the_provider_retrying_until_its_versions_are_gone(
                            delete_capacity_provider=True, release_wait=QUICK)
     said: list[str] = []
 
-    started = time.monotonic()
-    outcome = run_prune(request, sandbox_environ(sandbox), progress=said.append)
+    started = CLOCK()
+    with CLOCK.running():
+        outcome = run_prune(request, sandbox_environ(sandbox), progress=said.append)
 
     assert outcome.exit_code == 0, outcome.to_dict()["retirement"]
     assert outcome.retirement is not None
     assert outcome.retirement.outcome == "deleted"
     assert outcome.retirement.refusals >= 1, "refused while the deleted versions were going"
-    assert time.monotonic() - started >= DELAY
+    assert CLOCK() - started >= DELAY
     assert any("still in use, retrying its deletion" in line for line in said)
     lam = sandbox.client("lambda", max_attempts=3)
     assert lam.get_capacity_provider(CapacityProviderName="pw-dev-cp0")[
@@ -106,7 +112,8 @@ def test_retire_returns_once_the_provider_is_released(sandbox: Sandbox, tmp_path
     request = PruneRequest(str(world.config_path), "dev", retire_capacity_provider="cp0",
                            release_wait=QUICK)
 
-    outcome = run_prune(request, sandbox_environ(sandbox))
+    with CLOCK.running():
+        outcome = run_prune(request, sandbox_environ(sandbox))
 
     assert outcome.exit_code == 0
     assert outcome.retirement is not None

@@ -64,3 +64,21 @@ def test_the_drift_check_fails_when_either_file_changes_alone(edit: str) -> None
 def test_the_readme_holds_the_use_command() -> None:
     assert readme_command("Use it").endswith(
         "lmi-delivery run --sandbox --config examples/quickstart/lmi-delivery.yml --env dev")
+
+
+def test_the_architecture_table_is_the_package_s_folders() -> None:
+    """README's architecture section names every folder of the package, and no other; each
+    folder's ``__init__`` says in its docstring what it owns and what it never does."""
+    import ast
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z_]+)/` \|", section, flags=re.M))
+    package = REPO / "lmi_delivery"
+    folders = {p.parent.name for p in package.glob("*/__init__.py")} - {"templates"}
+    assert listed == folders
+    for init in package.rglob("__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        assert doc, f"{init.relative_to(REPO)} has no docstring"
+        if init.parent != package and init.parent.name != "templates":
+            assert re.search(r"\bnever\b", doc), f"{init.relative_to(REPO)}: what it never does"

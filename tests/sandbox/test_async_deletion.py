@@ -11,24 +11,26 @@ is not documented: the sandbox does it either way (``deleting_counts_against_quo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sandbox_clock import SandboxClock
 from sandbox_helpers import function, provider, publish_new
 
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
-DELAY = 0.6
+DELAY = 30.0
+"""As long as a deletion takes: it passes on the sandbox's clock only when a test moves it."""
 IN_USE = "To delete this capacity provider, first remove its association"
+CLOCK = SandboxClock()
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["deleting-counts", "deleting-free"])
 def sandbox_server(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     options = SandboxOptions(delete_delay_seconds=DELAY,
-                             deleting_counts_against_quota=request.param)
+                             deleting_counts_against_quota=request.param, clock=CLOCK)
     with Sandbox(options) as server:
         yield server
 
@@ -76,7 +78,7 @@ def test_a_deleted_lmi_version_is_deleting_then_gone(lam: Any, iam: Any) -> None
     again = lam.delete_function(FunctionName="router", Qualifier="1")
     assert again["StatusCode"] == 202, "asked twice: it is on its way already"
 
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     with pytest.raises(ClientError) as gone:
         lam.get_function_configuration(FunctionName="router", Qualifier="1")
     assert code(gone) == "ResourceNotFoundException"
@@ -91,7 +93,7 @@ def test_a_deleted_lmi_function_is_deleting_then_gone(lam: Any, iam: Any) -> Non
 
     assert lam.get_function(FunctionName="router")["Configuration"]["State"] == "Deleting"
     assert states(lam) == {"router:1": "Deleting"}
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     with pytest.raises(ClientError) as gone:
         lam.get_function(FunctionName="router")
     assert code(gone) == "ResourceNotFoundException"
@@ -117,12 +119,12 @@ def test_the_provider_cannot_be_deleted_until_its_versions_are_gone(lam: Any, ia
     assert code(refused) == "ResourceConflictException"
     assert IN_USE in refused.value.response["Error"]["Message"]
 
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     deleted = lam.delete_capacity_provider(CapacityProviderName="shared")["CapacityProvider"]
     assert deleted["State"] == "Deleting"
     assert lam.get_capacity_provider(CapacityProviderName="shared")[
         "CapacityProvider"]["State"] == "Deleting"
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     with pytest.raises(ClientError) as gone:
         lam.get_capacity_provider(CapacityProviderName="shared")
     assert code(gone) == "ResourceNotFoundException"
@@ -138,5 +140,5 @@ def test_deleting_versions_and_the_quota(lam: Any, iam: Any, sandbox: Sandbox) -
         with pytest.raises(ClientError) as full:
             publish_new(lam, "router")
         assert code(full) == "FunctionVersionsPerCapacityProviderLimitExceededException"
-        time.sleep(DELAY + 0.1)
+        CLOCK.advance(DELAY + 0.1)
     assert publish_new(lam, "router")["Version"] == "101"

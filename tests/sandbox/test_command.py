@@ -170,3 +170,18 @@ def test_serve_refuses_a_bad_fault_or_latency_flag(flag: str, message: str) -> N
         capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_ctrl_c_stops_a_server_started_with_sigint_ignored() -> None:
+    """A shell's background job starts with SIGINT ignored; the server still stops on it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("export AWS_ENDPOINT_URL=")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "# sandbox stopped" in stderr

@@ -12,24 +12,27 @@ a Put without a config resets it; min and max are set together; a config on
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sandbox_clock import SandboxClock
 from sandbox_helpers import function, provider, publish_new
 
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
-DELAY = 0.4
+DELAY = 30.0
+"""How long each state takes to move on: it passes on the sandbox's clock only when a test
+moves it (or when a version is awaited: :func:`active`)."""
 FAST = {"Delay": 0.1, "MaxAttempts": 40}
+CLOCK = SandboxClock()
 
 
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[Sandbox]:
     with Sandbox(SandboxOptions(publish_delay_seconds=DELAY, scaling_delay_seconds=DELAY,
-                                capacity_provider_delay_seconds=DELAY)) as server:
+                                capacity_provider_delay_seconds=DELAY, clock=CLOCK)) as server:
         yield server
 
 
@@ -42,6 +45,8 @@ def lam(aws_clients: Any) -> Any:
 
 
 def active(lam: Any, qualifier: str) -> None:
+    """Let the version's start pass, then wait for it as a deploy does (botocore's waiter)."""
+    CLOCK.advance(DELAY + 0.1)
     lam.get_waiter("published_version_active").wait(FunctionName="router", Qualifier=qualifier,
                                                      WaiterConfig=FAST)
 
@@ -83,12 +88,12 @@ def test_requested_is_cleared_once_applied(lam: Any) -> None:
     active(lam, "1")
     put(lam, "1", config(2, 4))
     assert scaling(lam) == {"RequestedFunctionScalingConfig": config(2, 4)}
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     assert scaling(lam) == {"AppliedFunctionScalingConfig": config(2, 4)}
     put(lam, "1", config(3, 6))
     assert scaling(lam) == {"RequestedFunctionScalingConfig": config(3, 6),
                             "AppliedFunctionScalingConfig": config(2, 4)}
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     assert scaling(lam) == {"AppliedFunctionScalingConfig": config(3, 6)}
 
 
@@ -110,7 +115,7 @@ def test_a_latest_published_config_carries_to_the_next_publish(lam: Any) -> None
     put(lam, "$LATEST.PUBLISHED", config(1, 3))
     lam.update_function_configuration(FunctionName="router", Description="next")
     lam.publish_version(FunctionName="router", PublishTo="LATEST_PUBLISHED")
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     assert scaling(lam, "$LATEST.PUBLISHED") == {"AppliedFunctionScalingConfig": config(1, 3)}
 
 
@@ -119,12 +124,12 @@ def test_zero_zero_deactivates_the_version_for_good(lam: Any) -> None:
     active(lam, "1")
     assert put(lam, "1", config(0, 0))["FunctionState"] == "Deactivating"
     assert state(lam, "1") == "Deactivating"
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     assert state(lam, "1") == "Deactivated"
     with pytest.raises(ClientError) as refused:
         lam.invoke(FunctionName="router", Qualifier="1")
     assert code(refused) == "ResourceConflictException"
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     assert state(lam, "1") == "Deactivated", "it does not recover on its own"
     listed = lam.list_function_versions_by_capacity_provider(CapacityProviderName="shared")
     assert listed["FunctionVersions"][0]["State"] == "Deactivated"
@@ -138,7 +143,7 @@ def test_capacity_providers_are_pending_then_active(lam: Any, aws_clients: Any) 
     made = provider(lam, aws_clients("iam"), "second")
     got = lam.get_capacity_provider(CapacityProviderName=made)["CapacityProvider"]
     assert got["State"] == "Pending"
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     assert lam.get_capacity_provider(CapacityProviderName="second")[
         "CapacityProvider"]["State"] == "Active"
     updated = lam.update_capacity_provider(
@@ -147,7 +152,7 @@ def test_capacity_providers_are_pending_then_active(lam: Any, aws_clients: Any) 
     assert updated["CapacityProvider"]["State"] == "Pending"
     assert lam.list_capacity_providers(State="Pending")["CapacityProviders"][0][
         "CapacityProviderArn"] == made
-    time.sleep(DELAY + 0.1)
+    CLOCK.advance(DELAY + 0.1)
     assert lam.get_capacity_provider(CapacityProviderName="second")[
         "CapacityProvider"]["State"] == "Active"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -83,19 +85,34 @@ def test_admitted_rate_is_fifteen_per_second() -> None:
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=10)
     rate = (len(instants) - 1) / (instants[-1] - instants[0])
-    print(f"admitted rate {rate:.2f}/s over {len(instants)} calls, {len(throttles)} throttled")
+    gaps = sorted(b - a for a, b in itertools.pairwise(instants))
+    paced = 1 / statistics.median(gaps)
+    print(f"admitted rate {rate:.2f}/s over {len(instants)} calls ({paced:.2f}/s by the median "
+          f"gap), {len(throttles)} throttled")
     assert throttles
     assert len(instants) == ADMITTED
-    assert RATE - 1 <= rate <= RATE + 1
+    # Never faster than the limit, over the run and over any second of it; as fast as the limit
+    # while it is saturated (the median gap: a loaded machine may starve the clients now and
+    # then, which leaves a long gap, never a short one).
+    assert rate <= RATE + 1
+    assert all((RATE - 1) / (instants[i + int(RATE) - 1] - instants[i]) <= RATE + 1.5
+               for i in range(len(instants) - int(RATE) + 1))
+    assert RATE - 1 <= paced <= RATE + 1
     error = throttles[0].response
     assert error["Error"]["Code"] == "TooManyRequestsException"
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert error["Error"]["Message"] == "Rate exceeded"
 
 
+def warm_up(aws_clients: Any) -> None:
+    """moto builds its Lambda backend on the first call: make it, retried, since the test
+    before (this module's sandbox is shared) may have just spent the bucket's tokens."""
+    aws_clients("lambda", max_attempts=10).list_functions()
+
+
 def test_throttle_is_a_modeled_exception_with_retry_after(aws_clients: Any) -> None:
     lam = aws_clients("lambda")
-    lam.list_functions()  # moto builds its Lambda backend on the first call
+    warm_up(aws_clients)
     time.sleep(3 / RATE)  # a full bucket holds two tokens
     # Back-to-back calls outrun a refill of 15/s however slowly each one is served.
     for _ in range(10):
@@ -135,7 +152,7 @@ def test_capacity_provider_writes_have_a_budget_of_one_per_second_apart(
 
     lam = aws_clients("lambda")
     iam = aws_clients("iam", max_attempts=5)
-    lam.list_functions()  # moto builds its Lambda backend on the first call
+    warm_up(aws_clients)
     time.sleep(1.1)
     provider(lam, iam, "first")
     with pytest.raises(lam.exceptions.TooManyRequestsException):

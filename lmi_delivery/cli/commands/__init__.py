@@ -2,5 +2,5 @@
 
 Each module owns option parsing and rendering for its commands and nothing else; the work is a
 call into ``plan``, ``execute``, ``terraform``, ``postdeploy``, ``gates``, ``doctor``,
-``github``, ``sandbox`` or ``selfdist``. Nothing here talks to AWS or GitHub directly.
+``github``, ``sandbox`` or ``selfdist``. It never talks to AWS or GitHub directly.
 """

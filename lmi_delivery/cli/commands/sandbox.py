@@ -50,7 +50,9 @@ def sandbox_group() -> None:
     """
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM, or SIGINT even where the shell started the server with it ignored (a background
+    job): both stop the sandbox as Ctrl-C does."""
     raise KeyboardInterrupt
 
 
@@ -154,7 +156,7 @@ def _serve(port: int, config_path: Path | None, seed_path: Path | None,
     options = SandboxOptions(region=region or (config.region if config else "us-east-1"),
                              port=port, **knobs)
     sandbox = Sandbox(options)
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         sandbox.start()
         if config is not None:
@@ -176,7 +178,8 @@ def _serve(port: int, config_path: Path | None, seed_path: Path | None,
         click.echo("# sandbox stopped", err=True)
     finally:
         sandbox.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _provision(sandbox: Sandbox, config: Config, env_names: tuple[str, ...]) -> None:

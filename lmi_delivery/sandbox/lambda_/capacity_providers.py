@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,14 +82,14 @@ class CapacityProviderOperations(LambdaOperations):
         spec.setdefault("CapacityProviderScalingConfig", {})
         spec["CapacityProviderScalingConfig"].setdefault("ScalingMode", "Auto")
         validate_spec(spec)
-        provider = CapacityProvider(name, call.region, spec)
+        provider = CapacityProvider(name, call.region, spec, clock=self.state.clock)
         self._pending(provider)
         self.state.providers[(call.region, name)] = provider
         return json_response({"CapacityProvider": provider.to_json(settle=False)}, 202)
 
     def _pending(self, provider: CapacityProvider) -> None:
         provider.state = "Pending"
-        provider.ready_at = time.monotonic() + self.options.capacity_provider_delay_seconds
+        provider.ready_at = self.state.clock() + self.options.capacity_provider_delay_seconds
 
     def get(self, request: Request, call: Call) -> Response:
         provider = self.state.provider_by_name_or_arn(call.region,
@@ -128,7 +127,7 @@ class CapacityProviderOperations(LambdaOperations):
         if delay <= 0:
             del self.state.providers[(provider.region, provider.name)]
         else:
-            self.state.delete_later(time.monotonic() + delay, provider.region, provider.name,
+            self.state.delete_later(self.state.clock() + delay, provider.region, provider.name,
                                     PROVIDER)
         return json_response({"CapacityProvider": provider.to_json()}, 202)
 

@@ -123,7 +123,7 @@ class FunctionOperations(LambdaOperations):
             return response
         name, _ = split_function(str(body["FunctionName"]))
         record = FunctionRecord(lmi)
-        record.versions[LATEST] = VersionRecord.latest(lmi)
+        record.versions[LATEST] = VersionRecord.latest(lmi, self.state.clock)
         self.state.functions[(call.region, name)] = record
         config = self.enrich(call.region, response_json(response))
         if body.get("Publish") or body.get("PublishTo"):
@@ -189,7 +189,7 @@ class FunctionOperations(LambdaOperations):
         if response.status_code != 200:
             return response
         record.capacity_provider_config = new_lmi
-        record.versions[LATEST] = VersionRecord.latest(new_lmi)
+        record.versions[LATEST] = VersionRecord.latest(new_lmi, self.state.clock)
         latest.code_or_config_updated = True
         return json_response(self.enrich(call.region, response_json(response)))
 

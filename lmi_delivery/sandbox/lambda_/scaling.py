@@ -16,7 +16,6 @@ the next publish to it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,14 +65,14 @@ class ScalingOperations(LambdaOperations):
         meta.settle()
         if meta.state in _BUSY:
             raise conflict_state(meta.state)
-        now = time.monotonic()
+        now = self.state.clock()
         previous = record.scaling.get(qualifier)
         applied = previous.in_force() if previous is not None else None
         if wanted is None:
             record.scaling.pop(qualifier, None)
         else:
             record.scaling[qualifier] = ScalingRecord(
-                wanted, applied, now + self.options.scaling_delay_seconds)
+                wanted, applied, now + self.options.scaling_delay_seconds, self.state.clock)
         if wanted is not None and wanted[MAX] == 0:
             if meta.state != "Deactivated":
                 meta.state = "Deactivating"

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -94,10 +93,10 @@ def publish(state: SandboxState, options: SandboxOptions, region: str, name: str
     state.backend(region)._lambdas._arns[fn.function_arn] = fn
     latest.code_or_config_updated = False
 
-    meta = VersionRecord(copy.deepcopy(record.capacity_provider_config))
+    meta = VersionRecord(copy.deepcopy(record.capacity_provider_config), clock=state.clock)
     if record.is_lmi:
         meta.state = "Pending"
-        meta.ready_at = time.monotonic() + options.publish_delay_seconds
+        meta.ready_at = state.clock() + options.publish_delay_seconds
         meta.failure, record.fail_next_publish = record.fail_next_publish, None
     record.versions[target] = meta
     if not to_latest_published:
@@ -176,7 +175,7 @@ class VersionOperations(LambdaOperations):
         if delay <= 0:
             self.state.forget(region, name, qualifier)
             return
-        gone = time.monotonic() + delay
+        gone = self.state.clock() + delay
         for meta in metas:
             if meta.state != "Deleting":
                 meta.state, meta.gone_at = "Deleting", gone

@@ -164,3 +164,48 @@ def test_schema_errors_stop_before_semantic_checks(write_config: WriteConfig) ->
     with pytest.raises(ConfigError) as info:
         load(write_config(text))
     assert [d.path for d in info.value.diagnostics] == ["version"]
+
+
+# A %YAML directive ruamel.yaml cannot read once failed an assertion inside it: exit 1, an
+# "internal error", instead of a located ConfigError (found by tests/unit/config/test_properties).
+DIRECTIVES = [
+    ("%YAML 1.11\n---\n", "1:7", "unsupported YAML version 1.11 in the %YAML directive"),
+    ("%YAML 1.3\n---\n", "1:7", "unsupported YAML version 1.3 in the %YAML directive"),
+    ("%YAML 1.0\n---\n", "1:7", "unsupported YAML version 1.0 in the %YAML directive"),
+    ("%YAML   2.0\n---\n", "1:9", "unsupported YAML version 2.0 in the %YAML directive"),
+    ("%YAML 1.11\n", "1:7", "unsupported YAML version 1.11"),  # no document start marker
+    ("%YAML 1.2\n%YAML 1.2\n---\n", "2:1", "found duplicate YAML directive"),
+    ("%YAML 1.x\n---\n", "1:9", "expected a digit, but found 'x'"),
+    ("%YAML\n---\n", "1:6", "expected a digit, but found '\\n'"),
+    ("%TAG !s! tag:yaml.org,2002:\n%TAG !s! tag:x,2000:\n---\n", "2:1",
+     "duplicate tag handle '!s!'"),
+]
+
+
+@pytest.mark.parametrize(("directives", "where", "message"), DIRECTIVES,
+                         ids=["1.11", "1.3", "1.0", "2.0", "1.11-no-start-marker",
+                              "duplicate", "not-a-number", "no-version", "duplicate-tag"])
+def test_a_bad_yaml_directive_is_a_located_config_error(
+        write_config: WriteConfig, directives: str, where: str, message: str) -> None:
+    path = write_config(directives + BASE)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert info.value.exit_code == 2
+    (found,) = info.value.diagnostics
+    assert f"{found.location.line}:{found.location.column}" == where
+    assert message in found.message
+    assert str(info.value).startswith(f"{path}:{where}: invalid YAML: ")
+
+
+def test_a_later_documents_bad_directive_is_located_too(write_config: WriteConfig) -> None:
+    path = write_config(BASE + "...\n%YAML 1.9\n---\nb: 1\n")
+    line = BASE.count("\n") + 2
+    with pytest.raises(ConfigError, match=rf":{line}:7: invalid YAML: .*unsupported YAML "
+                                          r"version 1\.9"):
+        load(path)
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_the_yaml_versions_ruamel_reads_are_accepted(write_config: WriteConfig,
+                                                     version: str) -> None:
+    assert load(write_config(f"%YAML {version}\n---\n" + BASE)).service == "shop"

@@ -29,8 +29,9 @@ SOURCES = [BASE, *(p.read_text() for p in [
     ROOT / "examples" / "quickstart" / "lmi-delivery.yml",
 ])]
 BASES: list[dict[str, Any]] = [yaml.safe_load(text) for text in SOURCES]
-SETTINGS = settings(deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# More examples than the profile's (tests/conftest.py) for these fuzzers of the loader, the
+# first line of every command: YAML has many corners (one of them: a %YAML directive).
+SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +142,15 @@ def test_yamlish_text(target: Path, data: bytes) -> None:
 @given(data=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
 def test_arbitrary_bytes(target: Path, data: bytes) -> None:
     check(target, data)
+
+
+DIRECTIVES = st.lists(st.one_of(
+    st.builds("%YAML {}.{}".format, st.integers(0, 12), st.integers(0, 12)),
+    st.sampled_from(["%YAML", "%YAML 1", "%YAML 1.2 x", "%TAG !s! tag:yaml.org,2002:",
+                     "%TAG ! tag:x,2000:", "%FOO bar", "%", "# note", "---", "..."])),
+    min_size=1, max_size=4).map("\n".join)
+
+
+@given(directives=DIRECTIVES, source=st.sampled_from(SOURCES), start=st.booleans())
+def test_yaml_directives(target: Path, directives: str, source: str, start: bool) -> None:
+    check(target, f"{directives}\n{'---' if start else ''}\n{source}".encode())

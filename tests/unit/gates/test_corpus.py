@@ -19,6 +19,9 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from gates_corpus import FileResult, run_corpus  # noqa: E402
 
+# One worker runs the module (pytest-xdist's loadgroup): the corpus is gated once.
+pytestmark = pytest.mark.xdist_group("gates-corpus")
+
 #: The only reasons a real file may be refused: it is not a plan's JSON.
 NOT_A_PLAN = ("is a Terraform state", "is a binary plan file", "malformed plan JSON: Extra data")
 

@@ -1,5 +1,6 @@
 """The prune decision against an independent oracle: exhaustively over small states, and over
-thousands of random account states (hypothesis, derandomized so runs are reproducible).
+thousands of random account states (hypothesis; derandomized under CI, so CI runs are
+reproducible: the ``ci`` profile of tests/conftest.py).
 
 The oracle restates the rules as plainly as possible from the plain-data state; the decision must
 match it exactly, and the safety properties are also checked one by one so that a failure names
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmi_delivery.postdeploy.prune.decision import Action, PruneDecision, PrunePolicy, decide
@@ -272,14 +273,14 @@ def verify(state: State, policy: PrunePolicy, rnd: random.Random) -> None:
         assert (decision.refusal() is None) == (not blockers)
 
 
-@settings(max_examples=300, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+# More examples than the profile's (tests/conftest.py): the decision is what deletes versions.
+@settings(max_examples=300)
 @given(cases(), st.randoms(use_true_random=False))
 def test_random_accounts_shrinkable(case: tuple[State, PrunePolicy], rnd: random.Random) -> None:
     verify(*case, rnd)
 
 
-@settings(max_examples=2000, derandomize=True, deadline=None)
+@settings(max_examples=2000)  # volume: each example is one cheap random account
 @given(st.integers(0, 2**32 - 1))
 def test_random_accounts_in_volume(seed: int) -> None:
     rnd = random.Random(seed)

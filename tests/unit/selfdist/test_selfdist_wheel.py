@@ -24,6 +24,10 @@ from lmi_delivery.selfdist.wheel import (
     source_digest,
 )
 
+# One worker runs the module (pytest-xdist's loadgroup): the virtualenv with this wheel
+# installed is made once.
+pytestmark = pytest.mark.xdist_group("selfdist-wheel")
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
