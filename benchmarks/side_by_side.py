@@ -19,7 +19,7 @@ a 15/s rate limit and a latency on every call (``--latency``; the full run: 150 
    the goal of one function's time plus calls / 15 s and the limit 1.5 x that time plus
    calls / 15 s.
 
-    python benchmarks/side_by_side.py --json side.json   # the full run: ~7 min on 2 cores
+    python benchmarks/side_by_side.py --json side.json   # the full run: ~6 min on 2 cores
     python benchmarks/side_by_side.py --small             # a few functions, low latency (CI)
 
 It prints one table per part and writes every figure as JSON (``--json``): ``{"prune":
