@@ -22,10 +22,8 @@ from lmi_delivery.postdeploy.prune.release import ReleaseWait
 from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
 
+#: Long enough that a loaded machine's pruner still reads the earlier deletions as Deleting.
 DELAY = 3.0
-"""Sandbox seconds a deletion takes: while the pruner works the clock runs in real time, and on
-two loaded cores (other workers, a benchmark's sandbox) a second can pass before its first
-listing, which must still see the versions ``Deleting``."""
 QUICK = ReleaseWait(timeout=30, first_delay=0.1, max_delay=0.5, progress_every=0.0)
 CLOCK = SandboxClock()
 """The sandbox's time: it stands still while a test sets up and checks, and runs with real time
