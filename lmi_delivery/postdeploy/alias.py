@@ -1,12 +1,13 @@
 """Create or move each function's alias to a version, safely.
 
-Planning reads where each alias points now and its ``RevisionId`` (``GetAlias``), and resolves
-the target: the version just published, or, when none is given, the newest Active numbered
-version. Executing moves aliases one at a time, and for each:
+Planning reads where each alias points now and its ``RevisionId`` (``GetAlias``, the functions
+at once), and resolves the target: the version just published, or, when none is given, the
+newest Active numbered version. Executing first reads every target's state at once and refuses
+the step, before any alias moves, when a target is not ``Active``
+(``GetFunctionConfiguration(Qualifier=v)``): an alias never routes to a version whose execution
+environments are not ready, nor to one its 0/0 scaling config has deactivated (``Deactivated``
+is not invocable and does not recover). Then it moves the aliases one at a time, and for each:
 
-- refuses a target that is not ``Active`` (``GetFunctionConfiguration(Qualifier=v)``): an alias
-  never routes to a version whose execution environments are not ready, nor to one its 0/0
-  scaling config has deactivated (``Deactivated`` is not invocable and does not recover);
 - creates the alias (``CreateAlias``) or moves it (``UpdateAlias`` with the ``RevisionId`` read
   while planning, clearing any weighted routing);
 - stops at the first concurrent change (``PreconditionFailedException``, or an alias created in
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.fanout import fan_out
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Canary, Config, Environment
 from lmi_delivery.errors import OperationFailed
@@ -80,6 +82,18 @@ def read_alias(client: LambdaClient, function: str, alias: str) -> tuple[str | N
     return str(found["FunctionVersion"]), str(found["RevisionId"])
 
 
+Read = tuple[str | None, str | None]
+"""(version, RevisionId) of an alias, (None, None) when it does not exist."""
+
+
+def read_aliases(client: LambdaClient, steps: Iterable[AliasMove]) -> dict[str, Read]:
+    """Function name → what :func:`read_alias` says of its step's alias, the functions at once."""
+    steps = list(steps)
+    found = fan_out(lambda step: read_alias(client, step.function, step.alias), steps,
+                    name="alias-read")
+    return {step.function: read for step, read in zip(steps, found, strict=True)}
+
+
 def numbered_versions(client: LambdaClient, function: str) -> list[tuple[int, str]]:
     """(number, State) of every numbered version of ``function``, newest first."""
     found: list[tuple[int, str]] = []
@@ -112,19 +126,23 @@ def plan_alias(client: LambdaClient, config: Config, env: Environment, *,
 
 
 def resolve_alias(client: LambdaClient, config: Config, env: Environment,
-                  steps: Iterable[AliasMove], *, unpublished: Iterable[str] = ()) -> AliasPlan:
+                  steps: Iterable[AliasMove], *, unpublished: Iterable[str] = (),
+                  read: Mapping[str, Read] | None = None) -> AliasPlan:
     """Read-only: each planned move with where the alias points now and its ``RevisionId``; a
     target of ``new`` becomes the newest Active version, except for the ``unpublished``
     functions (a dry run's publishes: the version does not exist yet). The step is built again
     by the planner's builder with these facts, so a missing alias is created without a
-    canary."""
+    canary. ``read`` holds aliases already read (:func:`read_aliases`); a move from a stale
+    read is refused by AWS (``RevisionId``) and stops the step, as any concurrent change."""
     pending = set(unpublished)
     canaries = {naming.function_name(config, env, key): fn.canary
                 for key, fn in config.functions.items()}
-    moves = []
-    for planned in steps:
+    known = read or {}
+
+    def resolve(planned: AliasMove) -> AliasTarget:
         name = planned.function
-        current, revision = read_alias(client, name, planned.alias)
+        current, revision = (known[name] if name in known
+                             else read_alias(client, name, planned.alias))
         target = (planned.to_version if planned.to_version != NEW or name in pending
                   else newest_active(client, name))
         if target is None:
@@ -132,8 +150,9 @@ def resolve_alias(client: LambdaClient, config: Config, env: Environment,
                                   f"{planned.alias}: publish first (lmi-delivery publish)")
         (step,) = alias_steps(config, env, planned.where, functions=[name],
                               versions={name: target}, current={name: current})
-        moves.append(AliasTarget(step, revision, canaries.get(name) if revision else None))
-    return AliasPlan(tuple(moves))
+        return AliasTarget(step, revision, canaries.get(name) if revision else None)
+
+    return AliasPlan(tuple(fan_out(resolve, steps, name="alias-read")))
 
 
 def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLog,
@@ -143,6 +162,7 @@ def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLo
 
     ``cloudwatch`` answers the alarms of canary moves; ``canary_clock`` is injectable time.
     """
+    _refuse_unready(client, plan)
     done: list[AliasResult] = []
     for index, move in enumerate(plan.moves):
         try:
@@ -168,11 +188,6 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudw
                         message=f"alias {label} already on {step.to_version}")
         return AliasResult(step.function, step.alias, step.from_version, step.to_version,
                            "unchanged")
-    state = _state(client, step.function, step.to_version)
-    if state != "Active":
-        raise OperationFailed(f"refusing to point alias {label} at version {step.to_version}: "
-                              f"it is {state}, not Active{not_active_hint(state)}",
-                              context={"function": step.function, "version": step.to_version})
     if move.revision_id is None:
         _create(client, step, label)
         action = "created"
@@ -186,6 +201,21 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudw
                     message=f"alias {label}: {step.from_version or '(new)'} -> "
                             f"{step.to_version}")
     return AliasResult(step.function, step.alias, step.from_version, step.to_version, action)
+
+
+def _refuse_unready(client: LambdaClient, plan: AliasPlan) -> None:
+    """Refuse the whole step, before any alias moves, when a target is not ``Active``: the
+    targets' states are read at once (``GetFunctionConfiguration``, a budget of its own)."""
+    moving = [m.step for m in plan.moves if m.action != "unchanged"]
+    states = fan_out(lambda step: _state(client, step.function, step.to_version), moving,
+                     name="alias-state")
+    for step, state in zip(moving, states, strict=True):
+        if state != "Active":
+            raise OperationFailed(
+                f"refusing to point alias {step.function}:{step.alias} at version "
+                f"{step.to_version}: it is {state}, not Active{not_active_hint(state)}; "
+                "no alias was moved",
+                context={"function": step.function, "version": step.to_version})
 
 
 def not_active_hint(state: str) -> str:

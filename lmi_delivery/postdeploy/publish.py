@@ -1,10 +1,11 @@
 """Publish what Terraform deployed as a numbered version, and wait until it is Active.
 
-Planning reads each function (``GetFunction``): its ``CodeSha256`` and ``RevisionId``, whether it
-runs on a capacity provider, and whether its ``$LATEST.PUBLISHED`` is missing or older than
-``$LATEST``. Executing makes room under the 100-versions-per-provider quota (``ensure_headroom``),
-then publishes every function in parallel with those ``CodeSha256``/``RevisionId`` preconditions,
-so exactly the deployed code and configuration are published or nothing is.
+Planning reads each function (``GetFunction``, the functions at once): its ``CodeSha256`` and
+``RevisionId``, whether it runs on a capacity provider, and whether its ``$LATEST.PUBLISHED`` is
+missing or older than ``$LATEST``. Executing makes room under the 100-versions-per-provider quota
+(``ensure_headroom``, the providers at once), then publishes every function at once with those
+``CodeSha256``/``RevisionId`` preconditions, so exactly the deployed code and configuration are
+published or nothing is.
 
 Aliases, per-version scaling, rollback and pruning need an immutable version number, so the
 alias target is always a numbered version. For an LMI function whose ``$LATEST.PUBLISHED`` is
@@ -17,6 +18,7 @@ its ``StateReasonCode``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -26,6 +28,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.aws.errors import translated
+from lmi_delivery.aws.fanout import WORKERS, fan_out
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed
 from lmi_delivery.plan.release_steps import publish_steps
@@ -36,6 +39,10 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 LATEST_PUBLISHED = "$LATEST.PUBLISHED"
+#: Functions published and waited for at once: each thread mostly sleeps between the polls of
+#: its version's state (GetFunctionConfiguration, a budget of its own), so a deploy of many
+#: functions waits about as long as a deploy of one.
+WAITING_THREADS = 64
 #: ensure_headroom(client, config, env, provider_name, publishes) from the pruner.
 Headroom = Callable[[Any, Config, Environment, str, int], object]
 
@@ -99,17 +106,18 @@ def plan_publish(client: LambdaClient, config: Config, env: Environment, *,
 
 def resolve_publish(client: LambdaClient, steps: Iterable[Publish]) -> PublishPlan:
     """Read-only: each publish step with the code and revision it publishes."""
-    targets = []
-    for step in steps:
-        latest = aws_call("GetFunction", partial(client.get_function, FunctionName=step.function))
-        conf: Any = latest["Configuration"]
-        is_lmi = bool(conf.get("CapacityProviderConfig"))
-        stale, missing = (_latest_published_state(client, step.function, conf) if is_lmi
-                          else (False, False))
-        targets.append(PublishTarget(
-            step=step, code_sha256=str(conf["CodeSha256"]), revision_id=str(conf["RevisionId"]),
-            refresh_latest_published=stale, creates_latest_published=missing))
-    return PublishPlan(tuple(targets))
+    return PublishPlan(tuple(fan_out(partial(_target, client), steps, name="publish-read")))
+
+
+def _target(client: LambdaClient, step: Publish) -> PublishTarget:
+    latest = aws_call("GetFunction", partial(client.get_function, FunctionName=step.function))
+    conf: Any = latest["Configuration"]
+    is_lmi = bool(conf.get("CapacityProviderConfig"))
+    stale, missing = (_latest_published_state(client, step.function, conf) if is_lmi
+                      else (False, False))
+    return PublishTarget(
+        step=step, code_sha256=str(conf["CodeSha256"]), revision_id=str(conf["RevisionId"]),
+        refresh_latest_published=stale, creates_latest_published=missing)
 
 
 def _latest_published_state(client: LambdaClient, name: str, latest: Any) -> tuple[bool, bool]:
@@ -126,20 +134,31 @@ def _latest_published_state(client: LambdaClient, name: str, latest: Any) -> tup
 
 def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env: Environment,
                     *, reporter: ProgressLog, wait: WaitSettings | None = None,
-                    headroom: Headroom | None = None, workers: int = 4,
-                    sleep: Callable[[float], None] = time.sleep) -> tuple[PublishedVersion, ...]:
-    """Make room, publish every target in parallel, wait until each is Active."""
+                    headroom: Headroom | None = None, workers: int = WORKERS,
+                    sleep: Callable[[float], None] = time.sleep,
+                    meanwhile: Callable[[], object] | None = None,
+                    ) -> tuple[PublishedVersion, ...]:
+    """Make room (the providers at once), publish every target in parallel, wait until each is
+    Active. ``workers`` threads make the room; every target has a thread of its own (up to
+    :data:`WAITING_THREADS`). ``meanwhile`` is called once every publish was answered, while
+    the versions start."""
     settings = wait or WaitSettings()
     if headroom is None:
         from lmi_delivery.postdeploy.prune.api import ensure_headroom
 
         headroom = partial(ensure_headroom, progress=reporter.say)
-    for provider, count in plan.publishes_per_provider().items():
+
+    def room(item: tuple[str, int]) -> None:
+        provider, count = item
         reporter.record("headroom", provider, str(count),
                         message=f"checking room for {count} version(s) on {provider}")
         headroom(client, config, env, provider, count)
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="publish") as pool:
-        futures = [pool.submit(_publish_one, client, t, settings, reporter, sleep)
+
+    fan_out(room, plan.publishes_per_provider().items(), workers=workers, name="headroom")
+    threads = max(1, workers, min(len(plan.targets), WAITING_THREADS))
+    sent = _Countdown(len(plan.targets), meanwhile)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish") as pool:
+        futures = [pool.submit(_publish_one, client, t, settings, reporter, sleep, sent)
                    for t in plan.targets]
         errors: list[str] = []
         results: list[PublishedVersion] = []
@@ -159,23 +178,42 @@ def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env
     return tuple(results)
 
 
+class _Countdown:
+    """Calls ``then`` once ``count`` publishes were answered (or failed)."""
+
+    def __init__(self, count: int, then: Callable[[], object] | None) -> None:
+        self._left, self._then = count, then
+        self._lock = threading.Lock()
+
+    def done(self) -> None:
+        with self._lock:
+            self._left -= 1
+            fire = self._left == 0 and self._then is not None
+        if fire and self._then is not None:
+            self._then()
+
+
 def _publish_one(client: LambdaClient, target: PublishTarget, wait: WaitSettings,
-                 reporter: ProgressLog, sleep: Callable[[float], None]) -> PublishedVersion:
+                 reporter: ProgressLog, sleep: Callable[[float], None],
+                 sent: _Countdown) -> PublishedVersion:
     name = target.function
     reporter.record("publish", name, message=f"publishing {name} "
                     f"(code {target.code_sha256[:12]}, revision {target.revision_id[:8]})")
-    answer: Any = aws_call("PublishVersion", lambda: client.publish_version(
-        FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id),
-        function=name)
-    version = str(answer["Version"])
-    reporter.record("published", name, version,
-                    message=f"published {name}:{version} ({answer.get('State', 'Active')})")
-    if target.refresh_latest_published:
-        aws_call("PublishVersion", lambda: client.publish_version(
-            FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id,
-            PublishTo="LATEST_PUBLISHED"), function=name)
-        reporter.record("published", name, LATEST_PUBLISHED,
-                        message=f"published {name}:{LATEST_PUBLISHED}")
+    try:
+        answer: Any = aws_call("PublishVersion", lambda: client.publish_version(
+            FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id),
+            function=name)
+        version = str(answer["Version"])
+        reporter.record("published", name, version,
+                        message=f"published {name}:{version} ({answer.get('State', 'Active')})")
+        if target.refresh_latest_published:
+            aws_call("PublishVersion", lambda: client.publish_version(
+                FunctionName=name, CodeSha256=target.code_sha256, RevisionId=target.revision_id,
+                PublishTo="LATEST_PUBLISHED"), function=name)
+            reporter.record("published", name, LATEST_PUBLISHED,
+                            message=f"published {name}:{LATEST_PUBLISHED}")
+    finally:
+        sent.done()
     wait_active(client, name, version, wait, reporter, sleep)
     if target.refresh_latest_published:
         wait_active(client, name, LATEST_PUBLISHED, wait, reporter, sleep)

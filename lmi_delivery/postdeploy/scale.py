@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.fanout import WORKERS, fan_out
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed
@@ -82,9 +83,12 @@ def resolve_scale(client: LambdaClient | None, config: Config, env: Environment,
 def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: ProgressLog,
                   wait: ScaleWait | None = None, sleep: Callable[[float], None] = time.sleep,
                   clock: Callable[[], float] = time.monotonic) -> tuple[ScaleResult, ...]:
+    """Set every step's scaling config and wait until each is applied, the functions at once
+    (each mostly waits; the budget paces the calls). Every step is tried; the first failure,
+    in the plan's order, is raised once all are done."""
     settings = wait or ScaleWait()
-    results = []
-    for step in plan.steps:
+
+    def one(step: Scale) -> ScaleResult:
         wanted: Any = {"MinExecutionEnvironments": step.min,
                        "MaxExecutionEnvironments": step.max}
         _put(client, step, wanted, settings, reporter, sleep, clock)
@@ -92,8 +96,9 @@ def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: ProgressLo
                         message=f"requested {step.function}:{step.qualifier} min {step.min}, "
                                 f"max {step.max}")
         _await_applied(client, step, wanted, settings, reporter, sleep, clock)
-        results.append(ScaleResult(step.function, step.qualifier, step.min, step.max))
-    return tuple(results)
+        return ScaleResult(step.function, step.qualifier, step.min, step.max)
+
+    return tuple(fan_out(one, plan.steps, workers=max(WORKERS, len(plan.steps)), name="scale"))
 
 
 def _put(client: LambdaClient, step: Scale, wanted: Any, wait: ScaleWait,

@@ -6,7 +6,9 @@ resolved read-only against AWS (what each publish publishes, where each alias po
 versions a prune deletes), then handed to the executor: :class:`LiveExecutor` changes AWS;
 :class:`DisplayExecutor` (``--dry-run``) only says what it would do. No step carries a dry-run
 flag. Values flow forward: the versions the publish steps create are what the ``new`` of the
-alias, scale and warm steps resolves to. Whatever happens, the report says what was done; on
+alias, scale and warm steps resolves to. Where the aliases point is read while the new versions
+start (the rate budget is idle then; a move from a stale read is refused by AWS and stops the
+alias step, as any concurrent change). Whatever happens, the report says what was done; on
 failure the partial report travels in the error's ``context["report"]``. After a live run that
 moved aliases, the report is stored as the deploy record ``rollback`` reads.
 """
@@ -16,11 +18,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lmi_delivery.aws.errors import translated
+from lmi_delivery.aws.fanout import WORKERS, in_background
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
@@ -64,7 +69,9 @@ class PruneHooks:
 class RunOptions:
     wait: publish.WaitSettings = field(default_factory=publish.WaitSettings)
     scale_wait: scale.ScaleWait = field(default_factory=scale.ScaleWait)
-    workers: int = 4
+    workers: int = WORKERS
+    """Threads that keep AWS calls in flight (reads, room before a publish, deletions); the
+    shared rate budget, not this number, sets the rate."""
     headroom: publish.Headroom | None = None
     """``ensure_headroom``; ``None`` uses the pruner's."""
     prune: PruneHooks | None = None
@@ -89,7 +96,7 @@ def run_post_deploy(config: Config, env: Environment, clients: PostDeployClients
     options = options or RunOptions()
     steps = post_deploy_steps(config, env, options.where, kinds=options.steps,
                               functions=options.functions)
-    run = _Run(config, env, clients, executor, reporter, options)
+    run = _Run(config, env, clients, executor, reporter, options, steps)
     number = itertools.count(1)
     try:
         with translated():  # an AWS failure of any step still leaves the partial report
@@ -142,7 +149,8 @@ class LiveExecutor:
         done = publish.execute_publish(run.lam, plan, run.config, run.env,
                                        reporter=run.reporter, wait=run.options.wait,
                                        headroom=run.options.headroom,
-                                       workers=run.options.workers)
+                                       workers=run.options.workers,
+                                       meanwhile=run.read_aliases_meanwhile)
         return {p.function: p.version for p in done}
 
     def alias(self, run: _Run, plan: alias.AliasPlan) -> dict[str, str]:
@@ -213,8 +221,12 @@ def _resolved(step: Step, versions: Mapping[str, str]) -> Step:
 
 class _Run:
     def __init__(self, config: Config, env: Environment, clients: PostDeployClients,
-                 executor: Executor, reporter: ProgressLog, options: RunOptions) -> None:
+                 executor: Executor, reporter: ProgressLog, options: RunOptions,
+                 steps: Sequence[Step] = ()) -> None:
         self.config, self.env, self.clients = config, env, clients
+        self.steps = tuple(steps)
+        self.alias_reads: Future[dict[str, alias.Read]] | None = None
+        """Where the aliases point, read while the publishes turn Active."""
         self.lam = clients.lambda_
         self.executor, self.reporter, self.options = executor, reporter, options
         self.report = PostDeployReport(config.service, env.name, not executor.live)
@@ -224,6 +236,17 @@ class _Run:
         self.moved = False
         self.run_id = options.run_id or self.started.strftime("%Y%m%dT%H%M%S")
         self.prune_hooks = options.prune or PruneHooks.default()
+
+    def read_aliases_meanwhile(self) -> None:
+        """Start reading the aliases a later alias step moves: where each points does not
+        depend on the publishes, so it is read while the new versions start, when the rate
+        budget is idle, not after."""
+        if "alias" in self.report.steps:
+            return
+        moves = [s for s in self.steps if isinstance(s, AliasMove)]
+        if moves:
+            self.alias_reads = in_background(partial(alias.read_aliases, self.lam, moves),
+                                             name="alias-read")
 
     @property
     def unpublished(self) -> list[str]:
@@ -255,8 +278,9 @@ class _Run:
                 self.versions[target.function]
 
     def alias(self, steps: list[AliasMove]) -> None:
+        read, self.alias_reads = (self.alias_reads.result() if self.alias_reads else None), None
         plan = alias.resolve_alias(self.lam, self.config, self.env, steps,
-                                   unpublished=self.unpublished)
+                                   unpublished=self.unpublished, read=read)
         for move in plan.moves:
             entry = self.report.function(move.step.function)
             entry.alias, entry.alias_from = move.step.alias, move.step.from_version

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.fanout import fan_out
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.plan.release_steps import NEW, warm_steps
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 #: More parallel invocations than this are refused: warming is not load testing.
 MAX_CONCURRENCY = 64
+#: Aliases warmed at once: invocations take no control-plane budget, only round trips.
+ALIASES_AT_ONCE = 32
 
 
 @dataclass(frozen=True)
@@ -98,17 +101,22 @@ def resolve_warm(client: LambdaClient | None, steps: Iterable[Warm], *,
 
 def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: ProgressLog,
                  run_id: str = "warm") -> dict[str, list[WarmInvocation]]:
-    """Invoke every alias ``concurrency`` times in parallel; fail on an unexpected version."""
+    """Invoke every alias ``concurrency`` times in parallel, the aliases at once (after every
+    target's state was checked); fail on an unexpected version."""
     results: dict[str, list[WarmInvocation]] = {}
     problems: list[str] = []
-    for target in plan.targets:
-        _refuse_unready(client, target)
-    for target in plan.targets:
+    fan_out(partial(_refuse_unready, client), plan.targets, name="warm-state")
+
+    def invocations(target: WarmTarget) -> list[WarmInvocation]:
         step = target.step
         ids = [f"{run_id}-{step.function}-{i}" for i in range(step.concurrency)]
         with ThreadPoolExecutor(max_workers=step.concurrency,
                                 thread_name_prefix="warm") as pool:
-            done = list(pool.map(partial(_invoke, client, step), ids))
+            return list(pool.map(partial(_invoke, client, step), ids))
+
+    made = fan_out(invocations, plan.targets, workers=ALIASES_AT_ONCE, name="warm")
+    for target, done in zip(plan.targets, made, strict=True):
+        step = target.step
         results[step.function] = done
         for item in done:
             reporter.record("warm", step.function, item.executed_version,

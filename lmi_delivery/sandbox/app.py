@@ -2,8 +2,11 @@
 
 Order for every AWS call: control endpoints (``/_sandbox/...``) are answered first; then,
 unless the request carries the internal header, an injected fault may answer (or drop the
-connection), the latency is added and the rate limit may answer 429; then each extension is
-offered the request; whatever is left goes to moto unchanged. Every Lambda error, whoever
+connection); the rate limit counts the call as it arrives (as AWS's front door does, before
+any work); the call's latency passes, then a call over the limit is answered 429; then each
+extension is offered the request; whatever is left goes to moto unchanged. So a throttle costs a
+round trip as on AWS, and the jitter of the latency does not move the instants the limiter
+sees. Every Lambda error, whoever
 answered it, leaves in AWS's form (:func:`~lmi_delivery.sandbox.protocol.as_lambda_error`).
 """
 
@@ -21,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 from lmi_delivery.sandbox.extension import Extension, call_of
 from lmi_delivery.sandbox.faults import FaultInjector
 from lmi_delivery.sandbox.journal import Journal
+from lmi_delivery.sandbox.latency import LatencyModel
 from lmi_delivery.sandbox.options import SandboxOptions
 from lmi_delivery.sandbox.protocol import (
     INTERNAL_HEADER,
@@ -43,6 +47,7 @@ class SandboxApp:
         self.control = control
         self.faults = FaultInjector(options.faults, options.seed)
         self.journal = Journal()
+        self.latency = LatencyModel(options.latency, options.latency_seconds, options.seed)
         self.limiter = RateLimiter(
             options.rate_limit_per_second, options.get_function_rate_per_second,
             provider_write_rate=options.capacity_provider_write_rate_per_second,
@@ -83,7 +88,7 @@ class SandboxApp:
         return answer(environ, start_response)
 
     def gate(self, request: Request) -> Response | None:
-        """Faults, latency and the rate limit; None lets the request through."""
+        """Faults, the rate limit and latency; None lets the request through."""
         if request.headers.get(INTERNAL_HEADER) == "1":
             return None
         call = call_of(request, self.options.region)
@@ -92,11 +97,11 @@ class SandboxApp:
             drop_connection(request.environ)
         if fault is not None:
             return protocol_error(call, request, fault)
-        if self.options.latency_seconds:
-            time.sleep(self.options.latency_seconds)
-        if not self.limiter.admit(call):
-            return throttled()
-        return None
+        admitted = self.limiter.admit(call)
+        delay = self.latency.delay(call)
+        if delay > 0:
+            time.sleep(delay)
+        return None if admitted else throttled()
 
 
 def drop_connection(environ: dict[str, Any]) -> None:

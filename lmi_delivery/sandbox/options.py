@@ -38,8 +38,12 @@ class FaultRates:
             raise ValueError("fault rates of one operation must add up to at most 1")
 
 
-_FAULT_SPEC = re.compile(r"^(?P<op>\*|[A-Za-z0-9-]+:(?:\*|[A-Za-z0-9]+)|[A-Za-z0-9]+)="
-                         r"(?P<kind>[a-z0-9]+)(?::(?P<rate>[0-9.]+))?$")
+#: What ``--fault`` and ``--latency`` accept before their ``=``: an operation,
+#: ``service:Operation``, ``service:*`` or ``*`` (matched by ``sandbox.rules.rule_for``).
+_OPERATION = r"(?P<op>\*|[A-Za-z0-9-]+:(?:\*|[A-Za-z0-9]+)|[A-Za-z0-9]+)"
+_FAULT_SPEC = re.compile(rf"^{_OPERATION}=(?P<kind>[a-z0-9]+)(?::(?P<rate>[0-9.]+))?$")
+_LATENCY_SPEC = re.compile(rf"^{_OPERATION}=(?P<ms>[0-9]+(?:\.[0-9]*)?)"
+                           r"(?:(?:±|\+-|\+/-)(?P<jitter>[0-9]+(?:\.[0-9]*)?))?$")
 _FIELD = {"throttle": "throttle", "500": "error_500", "503": "error_503", "drop": "drop"}
 
 
@@ -69,6 +73,43 @@ def parse_faults(specs: Iterable[str]) -> dict[str, FaultRates]:
         return {op: FaultRates(**kinds) for op, kinds in rates.items()}
     except ValueError as error:
         raise ValueError(f"invalid faults: {error}") from None
+
+
+@dataclass(frozen=True)
+class Latency:
+    """How long the sandbox holds the answer of one call: ``seconds``, give or take up to
+    ``jitter`` seconds (drawn uniformly, from the sandbox's seed)."""
+
+    seconds: float
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.seconds < 0 or self.jitter < 0:
+            raise ValueError("a latency and its jitter must not be negative")
+        if self.jitter > self.seconds:
+            raise ValueError("a latency's jitter must not exceed the latency")
+
+
+def parse_latency(specs: Iterable[str]) -> dict[str, Latency]:
+    """``["*=150±30", "lambda:ListAliases=300", ...]`` as latency rules.
+
+    Each spec is ``OPERATION=MS[±JITTER]`` (``+-`` for ``±`` where typing it is awkward): an
+    operation as :func:`parse_faults` takes it, milliseconds, and the jitter in milliseconds
+    (default 0). A later spec of one operation replaces an earlier one. Raises ``ValueError``
+    naming the bad spec.
+    """
+    found: dict[str, Latency] = {}
+    for spec in specs:
+        parsed = _LATENCY_SPEC.fullmatch(spec.strip())
+        if parsed is None:
+            raise ValueError(f"invalid latency {spec!r}: expected OPERATION=MS[±JITTER] "
+                             "(e.g. '*=150±30' or ListVersionsByFunction=200)")
+        try:
+            found[parsed.group("op")] = Latency(float(parsed.group("ms")) / 1000,
+                                                float(parsed.group("jitter") or 0) / 1000)
+        except ValueError as error:
+            raise ValueError(f"invalid latency {spec!r}: {error}") from None
+    return found
 
 
 @dataclass(frozen=True)
@@ -104,14 +145,18 @@ class SandboxOptions:
     capacity_provider_read_rate_per_second: float = CAPACITY_PROVIDER_READ_RATE
     """Capacity-provider reads' budget (only when the rate limit is on)."""
     latency_seconds: float = 0.0
-    """Added to every AWS call before it is answered."""
+    """Added to every AWS call that no rule of ``latency`` matches, before it is answered."""
+    latency: Mapping[str, Latency] = field(default_factory=dict)
+    """Operation (keyed as ``faults`` is) → how long its answers are held: AWS answers a
+    control-plane call in roughly 100-300 ms, the sandbox in a few. The rate limit counts a
+    call when it arrives; its answer, a throttle included, leaves after the latency."""
     faults: Mapping[str, FaultRates] = field(default_factory=dict)
     seed: int = 0
     port: int = 0
     """0 picks a free port."""
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
-    """Monotonic seconds, by which the delays above pass (the rate limit keeps real time): a
-    test may hand in a clock it moves itself."""
+    """Monotonic seconds, by which the delays above pass (the rate limit and the latency keep
+    real time): a test may hand in a clock it moves itself."""
 
     def __post_init__(self) -> None:
         delays = (self.publish_delay_seconds, self.latency_seconds, self.delete_delay_seconds,

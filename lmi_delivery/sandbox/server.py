@@ -198,6 +198,7 @@ class Sandbox:
             self.state.clear()
         if self._app is not None:
             self._app.faults.reset()
+            self._app.latency.reset()
             self._app.limiter.clear()
             self._app.journal.clear()
         for extension in self.extensions:

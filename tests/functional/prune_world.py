@@ -4,18 +4,11 @@ Seeding goes through the sandbox's internal clients (no rate limit, no injected 
 few threads, so 1,200 versions take seconds, not the 80 s the 15/s budget would cost. The
 world knows which versions must survive a prune without asking the decision code: tests compare
 what AWS has left with :attr:`World.expected_left`.
-
-:func:`raced_prune` is the fault-injected prune under the real 15/s limit, with a deploy racing
-the deletes, and :func:`raced_prune_problems` what must hold of it. The functional test runs it
-at :data:`CI_SIZE`, ``benchmarks/prune.py --scenario faults-40x30`` at :data:`FULL_SIZE`.
 """
 
 from __future__ import annotations
 
 import textwrap
-import threading
-import time
-from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,16 +18,7 @@ from typing import Any
 from lmi_delivery.aws.clients import AwsSettings, ClientFactory, StaticCredentials
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
-from lmi_delivery.postdeploy.prune.api import execute_prune, plan_prune
-from lmi_delivery.postdeploy.prune.decision import Action, PruneDecision, Verdict
-from lmi_delivery.postdeploy.prune.snapshot import SnapshotStats
-from lmi_delivery.sandbox import FaultRates, Sandbox, SandboxOptions, seeding
-from lmi_delivery.sandbox.ratelimit import (
-    GET_OPERATIONS,
-    PROVIDER_READS,
-    PROVIDER_WRITES,
-    UNLIMITED_OPERATIONS,
-)
+from lmi_delivery.sandbox import Sandbox, seeding
 
 SERVICE = "pw"
 ENV = "dev"
@@ -61,19 +45,22 @@ class World:
     """Function name → versions a prune must leave (config functions only)."""
     others: list[str] = field(default_factory=list)
     """Functions on the providers that the config does not own."""
+    reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(function, version) → why a prune must leave it (``newest``, ``alias``, ...)."""
 
     def provider_name(self, key: str) -> str:
         return name(key)
 
 
 def write_config(root: Path, providers: list[str], functions: Mapping[str, tuple[str, bool]],
-                 keep: int) -> Path:
-    """An lmi-delivery.yml: ``functions`` maps key → (provider key, config manages scaling)."""
+                 keep: int, function_extra: str = "") -> Path:
+    """An lmi-delivery.yml: ``functions`` maps key → (provider key, config manages scaling);
+    ``function_extra`` is added to every function's settings."""
     (root / "terraform").mkdir(parents=True, exist_ok=True)
     (root / "terraform" / "main.tf").write_text("# provisioned by the test\n", encoding="utf-8")
     lines = [f"  {p}: {{}}" for p in providers]
-    fns = [f"  {k}: {{capacity_provider: {p}" + (", scaling: {min: 1, max: 4}}" if s else "}")
-           for k, (p, s) in functions.items()]
+    fns = [f"  {k}: {{capacity_provider: {p}" + (", scaling: {min: 1, max: 4}" if s else "")
+           + function_extra + "}" for k, (p, s) in functions.items()]
     text = textwrap.dedent(f"""\
         version: 1
         service: {SERVICE}
@@ -136,25 +123,53 @@ class Seeder:
                    ["Attributes"]["QueueArn"])
 
 
+@dataclass(frozen=True)
+class Protections:
+    """What protects versions of the config's functions (keys ``f0``, ``f1``, ...) from a prune.
+
+    ``aliases``: key → the version its alias ``live`` points to; ``weighted``: key → (primary,
+    additional) of an alias ``live`` routing 10% to the additional one; ``mappings``: key → the
+    version an SQS event source mapping invokes; ``scaling``: key → a version given a scaling
+    minimum, which protects it only on the ``unmanaged`` keys (scaling the config does not
+    manage); ``latest_published``: keys given a ``$LATEST.PUBLISHED``.
+    """
+
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    weighted: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    mappings: Mapping[str, str] = field(default_factory=dict)
+    scaling: Mapping[str, str] = field(default_factory=dict)
+    unmanaged: frozenset[str] = frozenset()
+    latest_published: tuple[str, ...] = ()
+
+
+#: An alias on an old version (f0), a weighted alias (f1), an event source mapping (f2), a
+#: scaling minimum on a function whose scaling the config does not manage (f3, protected) and
+#: on one it does (f4, not protected), and ``$LATEST.PUBLISHED`` (f5).
+PROTECTIONS = Protections(aliases={"f0": "5"}, weighted={"f1": ("10", "11")},
+                          mappings={"f2": "7"}, scaling={"f3": "4", "f4": "4"},
+                          unmanaged=frozenset({"f3"}), latest_published=("f5",))
+
+
 def build(sandbox: Sandbox, root: Path, *, functions: int, versions: int, per_provider: int,
-          keep: int = 3, protections: bool = True, others: int = 0,
-          other_versions: int = 5) -> World:
+          keep: int = 3, protections: bool | Protections = True, others: int = 0,
+          other_versions: int = 5, function_extra: str = "") -> World:
     """``functions`` config functions of ``versions`` versions, ``per_provider`` to a provider
     (the quota is 100 versions a provider), plus ``others`` functions the config does not own
     (round robin over the providers, ``other_versions`` versions each).
 
-    With ``protections`` the first functions get: an alias on an old version (f0), a weighted
-    alias (f1), an event source mapping (f2), a scaling minimum on a function whose scaling the
-    config does not manage (f3, protected) and on one it does (f4, not protected), and
-    ``$LATEST.PUBLISHED`` (f5).
+    ``protections=True`` gives the first functions :data:`PROTECTIONS` (when there are at least
+    6 functions of 12 versions); a :class:`Protections` gives those. ``function_extra`` is added
+    to every function's settings in the config (``", warm: {concurrency: 2}"``).
     """
+    spec = PROTECTIONS if protections is True else protections or None
     seeder = Seeder(sandbox)
     keys = [f"f{i}" for i in range(functions)]
     provider_keys = [f"cp{i}" for i in range((functions + per_provider - 1) // per_provider)]
     placement = {k: provider_keys[i // per_provider] for i, k in enumerate(keys)}
-    unmanaged = {"f3"} if protections else set()
+    unmanaged = spec.unmanaged if spec else frozenset()
     path = write_config(root, provider_keys,
-                        {k: (placement[k], k not in unmanaged) for k in keys}, keep)
+                        {k: (placement[k], k not in unmanaged) for k in keys}, keep,
+                        function_extra)
     arns = {p: seeder.provider(name(p)) for p in provider_keys}
     other_names = [f"team-b-{i}" for i in range(others)]
     wanted = {name(k): (arns[placement[k]], versions) for k in keys}
@@ -167,27 +182,41 @@ def build(sandbox: Sandbox, root: Path, *, functions: int, versions: int, per_pr
                   others=other_names)
     newest = {str(v) for v in range(max(1, versions - keep + 1), versions + 1)}
     world.expected_left = {name(k): {"$LATEST", *newest} for k in keys}
-    if protections and functions >= 6 and versions >= 12:
-        protect(seeder, world)
+    world.reasons = {(name(k), v): "newest" for k in keys for v in newest}
+    if spec is not None and (protections is not True or (functions >= 6 and versions >= 12)):
+        protect(seeder, world, spec)
     return world
 
 
-def protect(seeder: Seeder, world: World) -> None:
+def protect(seeder: Seeder, world: World, spec: Protections) -> None:
     lam = seeder.lam
-    lam.create_alias(FunctionName=name("f0"), Name="live", FunctionVersion="5")
-    lam.create_alias(FunctionName=name("f1"), Name="live", FunctionVersion="10",
-                     RoutingConfig={"AdditionalVersionWeights": {"11": 0.1}})
-    lam.create_event_source_mapping(EventSourceArn=seeder.queue_arn("pw-jobs"),
-                                    FunctionName=f"{name('f2')}:7")
-    for key in ("f3", "f4"):
+    kept: list[tuple[str, str, str]] = []
+    for key, version in spec.aliases.items():
+        lam.create_alias(FunctionName=name(key), Name="live", FunctionVersion=version)
+        kept.append((key, version, "alias"))
+    for key, (primary, extra) in spec.weighted.items():
+        lam.create_alias(FunctionName=name(key), Name="live", FunctionVersion=primary,
+                         RoutingConfig={"AdditionalVersionWeights": {extra: 0.1}})
+        kept += [(key, primary, "alias"), (key, extra, "weighted alias")]
+    for index, (key, version) in enumerate(spec.mappings.items()):
+        queue = seeder.queue_arn("pw-jobs" + (f"-{index}" if index else ""))
+        lam.create_event_source_mapping(EventSourceArn=queue,
+                                        FunctionName=f"{name(key)}:{version}")
+        kept.append((key, version, "event source mapping"))
+    for key, version in spec.scaling.items():
         lam.put_function_scaling_config(
-            FunctionName=name(key), Qualifier="4",
+            FunctionName=name(key), Qualifier=version,
             FunctionScalingConfig={"MinExecutionEnvironments": 2, "MaxExecutionEnvironments": 4})
-    lam.publish_version(FunctionName=name("f5"), PublishTo="LATEST_PUBLISHED")
-    world.versions[name("f5")].append("$LATEST.PUBLISHED")
-    for key, kept in (("f0", "5"), ("f1", "10"), ("f1", "11"), ("f2", "7"), ("f3", "4"),
-                      ("f5", "$LATEST.PUBLISHED")):
-        world.expected_left[name(key)].add(kept)
+        if key in spec.unmanaged:
+            kept.append((key, version, "scaling minimum"))
+    for key in spec.latest_published:
+        lam.publish_version(FunctionName=name(key), PublishTo="LATEST_PUBLISHED")
+        world.versions[name(key)].append("$LATEST.PUBLISHED")
+        kept.append((key, "$LATEST.PUBLISHED", "$LATEST.PUBLISHED"))
+    for key, version, reason in kept:
+        world.expected_left[name(key)].add(version)
+        if world.reasons.get((name(key), version), "newest") == "newest":
+            world.reasons[(name(key), version)] = reason  # the first protection but newest
 
 
 def left(sandbox: Sandbox, functions: list[str]) -> dict[str, set[str]]:
@@ -227,159 +256,3 @@ def paced_client(sandbox: Sandbox, *, max_attempts: int = 5, **extra: Any) -> An
 def sandbox_environ(sandbox: Sandbox) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": sandbox.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": sandbox.region}
-
-
-# -- the fault-injected prune under the 15/s limit, raced by a deploy ------------------------------
-
-RATE = 15.0
-"""AWS's Lambda control-plane budget per account and region (AWS-FACTS.md)."""
-FAULTS = {"lambda:*": FaultRates(throttle=0.10, error_500=0.025, error_503=0.025, drop=0.02)}
-FAULTY = SandboxOptions(rate_limit_per_second=RATE, seed=20260101, faults=FAULTS)
-"""The real limit and seeded faults on every Lambda call: 10% throttles (each answering
-``retryAfterSeconds: 1``), 2.5% HTTP 500, 2.5% HTTP 503, 2% dropped connections."""
-FULL_SIZE = {"functions": 40, "versions": 30, "per_provider": 3}
-"""1,200 versions on fourteen providers: ~1,100 deletions, minutes at the admitted ~6/s."""
-CI_SIZE = {"functions": 7, "versions": 12, "per_provider": 4}
-"""The smallest world with every protection (f0-f5, versions >= 12) and the raced f6; four
-functions and two others on cp0 make 58 versions there, two pages of its listing."""
-FAULT_KINDS = ("throttled", "500", "503", "dropped")
-OTHER_BUDGETS = GET_OPERATIONS | PROVIDER_READS | PROVIDER_WRITES | UNLIMITED_OPERATIONS
-"""Lambda operations outside the shared 15/s bucket (the sandbox's own budgets, or none)."""
-RACED = ("f6", "2")
-"""The version a deploy routes an alias to between the plan and the deletes."""
-
-
-class Attempts:
-    """Every HTTP attempt of a client, counted by how it ended (botocore's
-    ``response-received`` event, which fires for retries too): ``answered`` (2xx),
-    ``throttled`` (429), ``500``, ``503``, ``dropped`` (no response), or another status."""
-
-    def __init__(self, client: Any) -> None:
-        self.counts: Counter[str] = Counter()
-        self.control_answered = 0
-        """Answered calls the sandbox's control-plane limit (15/s) admits, by their name."""
-        self._lock = threading.Lock()
-        client.meta.events.register("response-received.lambda", self._seen)
-
-    def _seen(self, event_name: str = "", response_dict: Mapping[str, Any] | None = None,
-              exception: BaseException | None = None, **_: Any) -> None:
-        if exception is not None or response_dict is None:
-            kind = "dropped"
-        else:
-            status = int(response_dict["status_code"])
-            kind = ("answered" if status < 300 else
-                    {429: "throttled", 500: "500", 503: "503"}.get(status, str(status)))
-        operation = event_name.rsplit(".", 1)[-1]
-        with self._lock:
-            self.counts[kind] += 1
-            if kind == "answered" and operation not in OTHER_BUDGETS:
-                self.control_answered += 1
-
-
-@dataclass
-class RacedPrune:
-    """What :func:`raced_prune` did and saw."""
-
-    world: World
-    decision: PruneDecision
-    raced: Verdict | None
-    """The plan's verdict on the raced version, read before the deploy moved an alias there."""
-    result: Any
-    after: dict[str, set[str]]
-    """Every seeded function's versions after the prune."""
-    again: Any
-    """A second plan and prune of the same config."""
-    after_again: dict[str, set[str]]
-    attempts: Attempts
-    stats: SnapshotStats
-    """What the first plan read."""
-    factory: ClientFactory
-    admitted: int
-    """Calls of the prune the sandbox's rate limit admitted (its own count, not the client's)."""
-    plan_seconds: float
-    execute_seconds: float
-    seconds: float
-    """Both plans and prunes."""
-
-
-def raced_prune(sandbox: Sandbox, root: Path, *, functions: int, versions: int,
-                per_provider: int, others: int = 3) -> RacedPrune:
-    """Seed a world, plan its prune through the production client, let a deploy route an alias
-    to :data:`RACED` (chosen for deletion), prune, then plan and prune again.
-
-    ``sandbox`` should run with :data:`FAULTY` options: the seeding and the checks use internal
-    calls, which no limit or fault touches; the prune itself meets both."""
-    world = build(sandbox, root, functions=functions, versions=versions,
-                  per_provider=per_provider, others=others)
-    factory = paced_factory(sandbox, max_attempts=8)
-    client = factory.client("lambda")
-    attempts = Attempts(client)
-    stats = SnapshotStats()
-    admitted_before = len(sandbox.rate_limit_admissions())
-    started = time.monotonic()
-    decision = plan_prune(client, world.config, world.env, stats=stats)
-    planned = time.monotonic()
-    raced = decision.verdict(name(RACED[0]), RACED[1])
-    sandbox.client("lambda", internal=True).create_alias(
-        FunctionName=name(RACED[0]), Name="hotfix", FunctionVersion=RACED[1])
-    result = execute_prune(client, decision)
-    executed = time.monotonic()
-    after = left(sandbox, sorted(world.versions))
-    again = execute_prune(client, plan_prune(client, world.config, world.env))
-    finished = time.monotonic()
-    return RacedPrune(
-        world, decision, raced, result, after, again, left(sandbox, sorted(world.versions)),
-        attempts, stats, factory,
-        len(sandbox.rate_limit_admissions()) - admitted_before,
-        planned - started, executed - planned, finished - started)
-
-
-def raced_prune_problems(run: RacedPrune) -> list[str]:
-    """What went wrong in ``run``, one line each; empty when the prune was right.
-
-    Right means: every injected fault was met and none surfaced (the only failure is the raced
-    version, refused because an alias now routes to it), exactly the unprotected versions of
-    the config's functions are gone, no other function lost one, every call went through the
-    sandbox's rate limit, and a second prune finds nothing to do and keeps the raced version
-    for its alias.
-    """
-    world, problems = run.world, []
-    if run.decision.failures:
-        problems.append(f"the plan could not read everything: {run.decision.failures}")
-    if run.raced is None or run.raced.action is not Action.DELETE:
-        problems.append(f"the plan did not choose {RACED} for deletion: {run.raced}")
-    failed = [(v.function, v.version, v.note) for v in run.result.failures]
-    if [(f, v) for f, v, _ in failed] != [(name(RACED[0]), RACED[1])] or \
-            not failed[0][2].startswith("now routed by an alias"):
-        problems.append(f"failures other than the raced version's refusal: {failed}")
-    expected = {f: set(v) for f, v in world.expected_left.items()}
-    expected[name(RACED[0])].add(RACED[1])
-    for function in sorted(expected):
-        if run.after[function] != expected[function]:
-            problems.append(f"{function}: {sorted(run.after[function])} left, expected "
-                            f"{sorted(expected[function])}")
-    for other in world.others:  # not the config's: untouched
-        if run.after[other] != set(world.versions[other]):
-            problems.append(f"{other} (not the config's) lost versions")
-    deleted = {(v.function, v.version) for v in run.result.deletions}
-    gone = sum(len(world.versions[f]) - len(expected[f]) for f in expected)
-    if len(deleted) != gone:
-        problems.append(f"{len(deleted)} deletions reported, {gone} versions gone")
-    if run.again.deletions or run.again.failures:
-        problems.append(f"the second prune was not a no-op: {run.again.deletions} deleted, "
-                        f"{run.again.failures} failed")
-    if run.after_again != run.after:
-        problems.append("the second prune changed what AWS has")
-    hotfix = run.again.verdict(name(RACED[0]), RACED[1])
-    if hotfix is None or hotfix.describe() != "kept: alias hotfix points to it":
-        problems.append(f"the second prune's verdict on {RACED}: "
-                        f"{hotfix.describe() if hotfix else None}")
-    unmet = [kind for kind in FAULT_KINDS if not run.attempts.counts[kind]]
-    if unmet:
-        problems.append(f"no attempt met an injected fault of kind {', '.join(unmet)}: "
-                        f"{dict(run.attempts.counts)}")
-    answered = run.attempts.control_answered
-    if answered == 0 or run.admitted < answered:
-        problems.append(f"{answered} control-plane calls answered, {run.admitted} admitted by "
-                        "the sandbox's 15/s limit: some bypassed it")
-    return problems

@@ -167,6 +167,33 @@ def test_full_post_deploy_then_rollback(config: Config, sandbox: Sandbox, lam: A
         assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
 
 
+def test_an_alias_moved_while_the_versions_start_stops_the_alias_step(
+        config: Config, sandbox: Sandbox, lam: Any) -> None:
+    """The aliases are read while the new versions start, not after: a deploy that moves one
+    meanwhile is still caught (its RevisionId no longer matches), and nothing after it moves."""
+    previous_deploys(lam)
+    terraform_apply(lam, "deploy 3")
+    moved: list[str] = []
+
+    def someone_else(message: str) -> None:
+        if message.startswith("waiting for") and not moved:  # the versions are starting
+            time.sleep(0.2)  # the alias reads made meanwhile are done
+            moved.append(NAMES[0])
+            sandbox.client("lambda").update_alias(FunctionName=NAMES[0], Name="live",
+                                                  FunctionVersion="1")
+
+    with pytest.raises(ConcurrentChange) as error:
+        run_post_deploy(config, config.environment("dev"),
+                        PostDeployClients(lambda_=sandbox.client("lambda", max_attempts=3)),
+                        executor=LIVE, reporter=ProgressLog(someone_else), options=FAST)
+
+    assert moved == [NAMES[0]]
+    assert "changed by someone else" in str(error.value)
+    assert f"not moved: {NAMES[1]}:live, {NAMES[2]}:live" in str(error.value)
+    assert [lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"] for n in NAMES] == [
+        "1", "2", "2"]
+
+
 def test_failed_publish_stops_the_deploy_before_any_alias(
         config: Config, sandbox: Sandbox, lam: Any,
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

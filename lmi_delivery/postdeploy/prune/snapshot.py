@@ -16,6 +16,10 @@ the prune decision needs:
    functions whose scaling the config does not manage (with a policy; without one, for every
    published version).
 
+The reads of one step do not depend on each other: they run on a few threads (``fan_out``), so
+that AWS's round trip (100-300 ms) does not leave the shared budget idle; the budget, not the
+thread count, sets the rate.
+
 When the capacity-provider API is unavailable (``UnknownOperationException``, a bare 404, an
 SDK that predates it) the reader falls back to ``ListFunctions`` and reads each function on a
 selected provider. The fallback cannot see functions that have since moved to another provider.
@@ -23,12 +27,15 @@ selected provider. The fallback cannot see functions that have since moved to an
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.fanout import WORKERS, fan_out
 from lmi_delivery.postdeploy.prune.decision import PrunePolicy, decide
 from lmi_delivery.postdeploy.prune.state import (
     AccountSnapshot,
@@ -61,6 +68,13 @@ class SnapshotStats:
     fallback: str | None = None
     """Why the capacity-provider listing was not used, when it was not."""
 
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, operation: str) -> None:
+        """One more call of ``operation`` (thread-safe: the reads run on several threads)."""
+        with self._lock:
+            self.calls[operation] += 1
+
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
@@ -83,13 +97,14 @@ def take_snapshot(client: LambdaClient, *, capacity_provider_arns: Iterable[str]
                   function_names: Collection[str] | None = None,
                   known_versions: Mapping[str, frozenset[int]] | None = None,
                   started_at: datetime | None, policy: PrunePolicy | None = None,
-                  stats: SnapshotStats | None = None) -> AccountSnapshot:
+                  stats: SnapshotStats | None = None, workers: int = WORKERS) -> AccountSnapshot:
     """The account as the pruner sees it, for the versions bound to ``capacity_provider_arns``.
 
     ``function_names`` limits the detailed reads to those functions; ``policy`` limits the
-    scaling-config reads to the versions it would delete; ``stats`` receives the call counts.
+    scaling-config reads to the versions it would delete; ``stats`` receives the call counts;
+    ``workers`` threads make the reads of each step.
     """
-    reader = _Reader(client, stats if stats is not None else SnapshotStats())
+    reader = _Reader(client, stats if stats is not None else SnapshotStats(), workers)
     providers = list(dict.fromkeys(capacity_provider_arns))
     bound = reader.bound_versions(providers)
     if bound is None:
@@ -97,8 +112,7 @@ def take_snapshot(client: LambdaClient, *, capacity_provider_arns: Iterable[str]
     detailed = sorted({b.function for b in bound
                        if function_names is None or b.function in function_names})
     functions: dict[str, FunctionSnapshot] = {}
-    for name in detailed:
-        read = reader.function(name)
+    for name, read in zip(detailed, reader.fan_out(reader.function, detailed), strict=True):
         if read is not None:  # None: deleted since the provider listing
             functions[name] = read
     for name in {b.function for b in bound} - set(detailed):
@@ -141,15 +155,19 @@ def lmi_api_unavailable(exc: Exception) -> bool:
 
 
 class _Reader:
-    def __init__(self, client: LambdaClient, stats: SnapshotStats) -> None:
+    def __init__(self, client: LambdaClient, stats: SnapshotStats, workers: int) -> None:
         self.client = client
         self.stats = stats
+        self.workers = workers
+
+    def fan_out(self, call: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        return fan_out(call, items, workers=self.workers, name="lmi-snapshot")
 
     def pages(self, operation: str, call: Callable[..., Mapping[str, Any]], key: str,
               **params: Any) -> Iterator[Mapping[str, Any]]:
         marker: str | None = None
         while True:
-            self.stats.calls[operation] += 1
+            self.stats.count(operation)
             page = call(**params, **({"Marker": marker} if marker else {}))
             yield from page.get(key) or ()
             marker = page.get("NextMarker")
@@ -160,47 +178,55 @@ class _Reader:
 
     def bound_versions(self, providers: list[str]) -> list[_Bound] | None:
         """Every version bound to the providers; ``None`` when the LMI API is unavailable."""
-        from botocore.exceptions import ClientError
-
         listing = getattr(self.client, "list_function_versions_by_capacity_provider", None)
         if listing is None:
             self.stats.fallback = "the AWS SDK predates ListFunctionVersionsByCapacityProvider"
             return None
         found: list[_Bound] = []
-        for arn in providers:
-            entries: list[_Bound] = []
-            try:
-                for item in self.pages("ListFunctionVersionsByCapacityProvider", listing,
-                                       "FunctionVersions", MaxItems=PAGE_SIZE,
-                                       CapacityProviderName=provider_name(arn)):
-                    function, version = _function_and_qualifier(str(item["FunctionArn"]))
-                    entries.append(_Bound(function, version or "$LATEST",
-                                          str(item.get("State") or "Active"), arn))
-            except ClientError as exc:
-                if lmi_api_unavailable(exc):
-                    code, status = _error(exc)
-                    self.stats.fallback = (f"ListFunctionVersionsByCapacityProvider is "
-                                           f"unavailable ({code or status})")
-                    return None
-                if _error(exc)[0] != "ResourceNotFoundException":
-                    raise
+        for arn, entries in zip(providers, self.fan_out(partial(self._bound, listing),
+                                                        providers), strict=True):
+            if entries is None:
+                return None
             self.stats.listed[arn] = len(entries)
             found += entries
         return found
+
+    def _bound(self, listing: Callable[..., Mapping[str, Any]],
+               arn: str) -> list[_Bound] | None:
+        from botocore.exceptions import ClientError
+
+        entries: list[_Bound] = []
+        try:
+            for item in self.pages("ListFunctionVersionsByCapacityProvider", listing,
+                                   "FunctionVersions", MaxItems=PAGE_SIZE,
+                                   CapacityProviderName=provider_name(arn)):
+                function, version = _function_and_qualifier(str(item["FunctionArn"]))
+                entries.append(_Bound(function, version or "$LATEST",
+                                      str(item.get("State") or "Active"), arn))
+        except ClientError as exc:
+            if lmi_api_unavailable(exc):
+                code, status = _error(exc)
+                self.stats.fallback = (f"ListFunctionVersionsByCapacityProvider is "
+                                       f"unavailable ({code or status})")
+                return None
+            if _error(exc)[0] != "ResourceNotFoundException":
+                raise
+        return entries
 
     def bound_versions_fallback(self, providers: list[str],
                                 function_names: Collection[str] | None) -> list[_Bound]:
         """Without the LMI listing: every function on a provider (by its ``$LATEST``) or named
         in ``function_names``, read version by version."""
         wanted = set(providers)
-        found: list[_Bound] = []
+        names = []
         for item in self.pages("ListFunctions", self.client.list_functions, "Functions",
                                MaxItems=PAGE_SIZE):
-            name = str(item["FunctionName"])
-            arn = _provider(item)
-            if not ((arn and arn in wanted) or (function_names and name in function_names)):
-                continue
-            for version in self.versions(name) or ():
+            name, arn = str(item["FunctionName"]), _provider(item)
+            if (arn and arn in wanted) or (function_names and name in function_names):
+                names.append(name)
+        found: list[_Bound] = []
+        for name, versions in zip(names, self.fan_out(self.versions, names), strict=True):
+            for version in versions or ():
                 if version.capacity_provider_arn in wanted:
                     found.append(_Bound(name, version.version, version.state,
                                         version.capacity_provider_arn or ""))
@@ -261,8 +287,8 @@ class _Reader:
         if not wanted:
             return snapshot
         configs: dict[str, list[ScalingConfigInfo]] = {}
-        for function, version in wanted:
-            found = self.scaling(function, version)
+        for (function, _), found in zip(wanted, self.fan_out(lambda key: self.scaling(*key),
+                                                             wanted), strict=True):
             if found is not None:
                 configs.setdefault(function, []).append(found)
         return AccountSnapshot(
@@ -273,7 +299,7 @@ class _Reader:
     def scaling(self, function: str, version: str) -> ScalingConfigInfo | None:
         from botocore.exceptions import ClientError
 
-        self.stats.calls["GetFunctionScalingConfig"] += 1
+        self.stats.count("GetFunctionScalingConfig")
         try:
             answer = self.client.get_function_scaling_config(FunctionName=function,
                                                              Qualifier=version)

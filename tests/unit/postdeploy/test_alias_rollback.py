@@ -100,6 +100,26 @@ def test_moves_only_to_active_versions() -> None:
     assert lam.calls == []
 
 
+def two_moves(state_of_b2: str = "Active") -> tuple[FakeLambda, Any]:
+    """Aliases of a and b on 1, planned to move to 2 (b's version 2 in ``state_of_b2``)."""
+    lam = FakeLambda({"svc-dev-a": {"1": "Active", "2": "Active"},
+                      "svc-dev-b": {"1": "Active", "2": state_of_b2}},
+                     {"svc-dev-a": "1", "svc-dev-b": "1"})
+    plan = plan_alias(lam, config("a", "b"), DEV,  # type: ignore[arg-type]  # fake
+                      versions={"svc-dev-a": "2", "svc-dev-b": "2"})
+    return lam, plan
+
+
+def test_a_target_not_active_refuses_the_step_before_any_alias_moves() -> None:
+    """The targets' states are read first: the function before the refused one stays too."""
+    lam, plan = two_moves("Deactivated")
+    with pytest.raises(OperationFailed) as error:
+        execute_alias(lam, plan, reporter=ProgressLog())  # type: ignore[arg-type]  # fake
+    assert "svc-dev-b:live at version 2: it is Deactivated" in str(error.value)
+    assert "no alias was moved" in str(error.value)
+    assert lam.calls == []
+
+
 def test_creates_missing_alias_and_defaults_to_newest_active() -> None:
     lam = FakeLambda({"svc-dev-a": {"$LATEST": "Active", "1": "Active", "2": "Active",
                                     "3": "Failed"}})
@@ -110,11 +130,7 @@ def test_creates_missing_alias_and_defaults_to_newest_active() -> None:
 
 
 def test_concurrent_change_stops_before_the_next_alias() -> None:
-    lam = FakeLambda({"svc-dev-a": {"1": "Active", "2": "Active"},
-                      "svc-dev-b": {"1": "Active", "2": "Active"}},
-                     {"svc-dev-a": "1", "svc-dev-b": "1"})
-    plan = plan_alias(lam, config("a", "b"), DEV,  # type: ignore[arg-type]  # fake
-                      versions={"svc-dev-a": "2", "svc-dev-b": "2"})
+    lam, plan = two_moves()
     lam.aliases["svc-dev-a"][1] = "changed-by-someone"
     with pytest.raises(ConcurrentChange) as error:
         execute_alias(lam, plan, reporter=ProgressLog())  # type: ignore[arg-type]  # fake

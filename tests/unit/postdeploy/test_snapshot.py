@@ -3,6 +3,7 @@ scaling reads only where they matter, and the fallback when the LMI API is missi
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -30,11 +31,13 @@ def error(code: str, status: int, operation: str) -> ClientError:
 
 
 class FakeLambda:
-    """Just enough of a Lambda client: the listing calls, paged as AWS pages them."""
+    """Just enough of a Lambda client: the listing calls, paged as AWS pages them. The reader
+    calls it from several threads, as it calls boto3's (thread-safe) clients."""
 
     def __init__(self, *, lmi_api: bool = True) -> None:
         self.lmi_api = lmi_api
         self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
         self.versions: dict[str, list[dict[str, Any]]] = {}
         self.aliases: dict[str, list[dict[str, Any]]] = {}
         self.mappings: list[dict[str, Any]] = []
@@ -51,6 +54,10 @@ class FakeLambda:
             {"Version": str(n), "State": "Active", "LastModified": "2026-01-01T00:00:00.000+0000",
              **config((moved_from or {}).get(n, provider))} for n in range(1, count + 1)]
 
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+
     @staticmethod
     def page(items: list[Any], key: str, marker: str | None, size: int) -> dict[str, Any]:
         start = int(marker or 0)
@@ -62,7 +69,7 @@ class FakeLambda:
     def list_function_versions_by_capacity_provider(self, CapacityProviderName: str,
                                                     MaxItems: int = 50,
                                                     Marker: str | None = None) -> Any:
-        self.calls["ListFunctionVersionsByCapacityProvider"] += 1
+        self.count("ListFunctionVersionsByCapacityProvider")
         if not self.lmi_api:
             raise error("UnknownOperationException", 404,
                         "ListFunctionVersionsByCapacityProvider")
@@ -72,7 +79,7 @@ class FakeLambda:
         return self.page(items, "FunctionVersions", Marker, min(MaxItems, 50))
 
     def list_functions(self, MaxItems: int = 50, Marker: str | None = None) -> Any:
-        self.calls["ListFunctions"] += 1
+        self.count("ListFunctions")
         items = [{"FunctionName": name, **{k: v for k, v in versions[0].items()
                                            if k != "Version"}}
                  for name, versions in sorted(self.versions.items())]
@@ -80,24 +87,24 @@ class FakeLambda:
 
     def list_versions_by_function(self, FunctionName: str, MaxItems: int = 50,
                                   Marker: str | None = None) -> Any:
-        self.calls["ListVersionsByFunction"] += 1
+        self.count("ListVersionsByFunction")
         if FunctionName in self.vanished:
             raise error("ResourceNotFoundException", 404, "ListVersionsByFunction")
         return self.page(self.versions[FunctionName], "Versions", Marker, min(MaxItems, 50))
 
     def list_aliases(self, FunctionName: str, MaxItems: int = 50,
                      Marker: str | None = None) -> Any:
-        self.calls["ListAliases"] += 1
+        self.count("ListAliases")
         return self.page(self.aliases.get(FunctionName, []), "Aliases", Marker,
                          min(MaxItems, 50))
 
     def list_event_source_mappings(self, MaxItems: int = 100,
                                    Marker: str | None = None) -> Any:
-        self.calls["ListEventSourceMappings"] += 1
+        self.count("ListEventSourceMappings")
         return self.page(self.mappings, "EventSourceMappings", Marker, min(MaxItems, 100))
 
     def get_function_scaling_config(self, FunctionName: str, Qualifier: str) -> Any:
-        self.calls["GetFunctionScalingConfig"] += 1
+        self.count("GetFunctionScalingConfig")
         low = self.scaling.get((FunctionName, Qualifier))
         if low is None:
             return {"FunctionArn": fn_arn(FunctionName, Qualifier)}
@@ -226,7 +233,7 @@ def test_falls_back_to_listing_functions_without_the_lmi_api() -> None:
 def test_other_errors_are_not_mistaken_for_a_missing_api() -> None:
     class Denied(FakeLambda):
         def list_function_versions_by_capacity_provider(self, **_: Any) -> Any:
-            self.calls["ListFunctionVersionsByCapacityProvider"] += 1
+            self.count("ListFunctionVersionsByCapacityProvider")
             raise error("AccessDeniedException", 403, "ListFunctionVersionsByCapacityProvider")
 
     with pytest.raises(ClientError):
