@@ -305,3 +305,38 @@ def test_has_credentials_from_settings_or_the_environment_mapping() -> None:
     container = AwsSettings.from_environ({"AWS_REGION": "eu-west-1",
                                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/x"})
     assert has_credentials(container)
+
+
+def test_factories_parse_each_service_model_once_per_process() -> None:
+    """Every factory's sessions read models through one loader: a second factory's client
+    opens no model file, and boto3's data folder is on the search path once however many
+    sessions were made."""
+    def loader_of(factory: ClientFactory) -> Any:
+        return factory._active_session()._session.get_component("data_loader")
+
+    first = ClientFactory(AwsSettings(region="eu-west-1", endpoint_url=ENDPOINT,
+                                      credentials=KEYS))
+    first.client("codebuild")
+    loader = loader_of(first)
+    opened: list[str] = []
+    files = loader.file_loader
+
+    class CountingFiles:
+        def exists(self, path: str) -> bool:
+            return bool(files.exists(path))
+
+        def load_file(self, path: str) -> Any:
+            opened.append(path)
+            return files.load_file(path)
+
+    loader.file_loader = CountingFiles()
+    try:
+        for region in ("eu-west-1", "us-east-1", "ap-south-1"):
+            other = ClientFactory(AwsSettings(region=region, endpoint_url=ENDPOINT,
+                                              credentials=KEYS))
+            other.client("codebuild")
+            assert loader_of(other) is loader
+    finally:
+        loader.file_loader = files
+    assert opened == []
+    assert len(loader.search_paths) == len(set(loader.search_paths))
