@@ -494,9 +494,8 @@ def _example_payloads(node_tools: Path) -> list[tuple[str, dict[str, Any]]]:
             for example in group["examples"]]
 
 
-#: The example payloads are split over this many tests (``ci`` builds its AWS clients for each
-#: payload, a CPU-bound fifth of a second), so that parallel test workers share them.
-PAYLOAD_SHARDS = 4
+#: The example payloads are split over this many tests, so that parallel test workers share them.
+PAYLOAD_SHARDS = 2
 
 
 def _moved_to_dev(example: dict[str, Any]) -> dict[str, Any]:
