@@ -241,8 +241,7 @@ class ClientFactory:
     def _new_session(self) -> boto3.Session:
         s = self.settings
         creds = s.credentials
-        return _session(
-            _core_session(),
+        return shared_model_session(
             region_name=s.region,
             profile_name=None if creds else s.profile,
             aws_access_key_id=creds.access_key_id if creds else None,
@@ -284,7 +283,7 @@ class ClientFactory:
 
         core = _core_session()
         core.register_component("credential_provider", CredentialResolver([AssumedRole()]))
-        return _session(core, region_name=self.settings.region)
+        return shared_model_session(core, region_name=self.settings.region)
 
     def has_credentials(self) -> bool:
         """Whether credentials are configured, decided without touching the network: instance
@@ -327,11 +326,15 @@ def _core_session() -> botocore.session.Session:
         return core
 
 
-def _session(core: botocore.session.Session, **options: Any) -> boto3.Session:
-    """``boto3.Session`` over ``core``; boto3 appends its own data folder to the loader's
-    search paths on every session, so the shared loader keeps each path once."""
+def shared_model_session(core: botocore.session.Session | None = None,
+                         **options: Any) -> boto3.Session:
+    """``boto3.Session(**options)`` over ``core`` (by default a new botocore session), reading
+    service models through the process's one loader (:func:`_core_session`). boto3 appends its
+    own data folder to the loader's search paths on every session: the shared loader keeps each
+    path once."""
     import boto3
 
+    core = core or _core_session()
     with _LOADER_LOCK:
         session = boto3.Session(botocore_session=core, **options)
         paths = core.get_component("data_loader").search_paths

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config as BotoConfig
 
+from lmi_delivery.aws.clients import shared_model_session
 from lmi_delivery.sandbox.protocol import INTERNAL_HEADER
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def client(sandbox: Sandbox, service: str, *, region: str | None = None,
 
     ``max_attempts`` counts every attempt (botocore's ``total_max_attempts``): 1 = no retry.
     """
-    session = boto3.session.Session(
+    session = shared_model_session(
         aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
         aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
         aws_session_token=FAKE_CREDENTIALS["aws_session_token"],
