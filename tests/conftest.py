@@ -49,6 +49,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
                                                                else "dev"))
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the cores this process may use. Most tests wait (on
+    builds, subprocesses, the sandbox's rate limit and publish delays), so one worker per core
+    leaves cores idle."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
 @pytest.fixture(scope="session", autouse=True)
 def sandbox_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One build cache for every sandbox of the session (in-process or run by a test's
