@@ -134,11 +134,11 @@ def _alias(plan: Plan, owned: Sequence[Knob], sources: SourceIndex | None,
 
 def _names(plan: Plan, resource: Resource, attribute: str, target_type: str,
            target_attribute: str = "function_name") -> set[str]:
-    """The names ``attribute`` holds: its value (a function's ARN is cut to the name), or
-    where it is known only after the apply, the names of the resources it references."""
+    """The names ``attribute`` holds: its value (a function's or rule's ARN cut to the name),
+    or where it is known only after the apply, the names of the resources it references."""
     value = resource.values.get(attribute)
     if isinstance(value, str) and value:
-        return {_function_of_arn(value) or value}
+        return {_function_of_arn(value) or value.rsplit(":rule/", 1)[-1]}
     found: set[str] = set()
     for instance, reference in plan.traced_references(resource, attribute):
         match = _REF.match(reference)
