@@ -56,6 +56,16 @@ def function_name(config: Config, env: Environment, key: str) -> str:
     return render(config.naming, **values(config, env, key))
 
 
+#: EventBridge rule names hold at most 64 characters.
+MAX_RULE_NAME = 64
+
+
+def warm_rule_name(config: Config, env: Environment, key: str) -> str:
+    """The EventBridge rule of a function's scheduled warm-up: the naming rule with the
+    function's key plus ``-warm`` (``shop-dev-router-warm``), cut to 64 characters."""
+    return render(config.naming, **values(config, env, f"{key}-warm"))[:MAX_RULE_NAME]
+
+
 def project_name(config: Config, env: Environment, stage_key: str) -> str:
     """CodeBuild project name for a stage key (``plan``, ``apply``, ``post_deploy``)."""
     return render(config.codebuild.projects[stage_key], **values(config, env, stage_key))

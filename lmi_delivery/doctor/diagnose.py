@@ -11,6 +11,7 @@ from lmi_delivery.doctor import (
     rules_gating,
     rules_installs,
     rules_names,
+    rules_owners,
     rules_replan,
     rules_secrets,
     rules_tfdir,
@@ -29,6 +30,7 @@ CHECKS: tuple[Check, ...] = (
     rules_tfdir.check,
     rules_tfversion.check,
     rules_backend.check,
+    rules_owners.check,
     rules_installs.check,
     rules_docs.check,
 )

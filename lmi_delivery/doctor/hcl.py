@@ -163,3 +163,33 @@ def attributes(text: str, shape: str, block: Block) -> list[Attribute]:
             value = text[match.start(2):match.end(2)].strip()
             found.append(Attribute(match.group(1), value, match.start(1), match.start(2)))
     return found
+
+
+def ignore_changes(text: str, shape: str, block: Block) -> frozenset[str] | None:
+    """What ``lifecycle { ignore_changes = [...] }`` of a resource block lists (``all`` for
+    ``ignore_changes = all``); ``None`` when the block has no such attribute."""
+    for inner in blocks(text, shape, *block.body):
+        if inner.type != "lifecycle":
+            continue
+        for attribute in attributes(text, shape, inner):
+            if attribute.name == "ignore_changes":
+                return frozenset(_IGNORED.findall(_list_shape(shape, attribute)))
+    return None
+
+
+_IGNORED = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def _list_shape(shape: str, attribute: Attribute) -> str:
+    """An attribute's whole value in the masked text (across lines when it is a bracketed
+    list), so that comments and strings (``tags["Name"]``) leave no words behind."""
+    start = attribute.value_start
+    if shape[start:start + 1] != "[":
+        end = shape.find("\n", start)
+        return shape[start:len(shape) if end < 0 else end]
+    return shape[start + 1:_close(shape, start + 1)]
+
+
+def top_attributes(text: str, shape: str) -> list[Attribute]:
+    """The attributes at the top level of a file (a ``.tfvars`` file's assignments)."""
+    return attributes(text, shape, Block("", (), 0, (0, len(shape))))

@@ -19,6 +19,7 @@ LMD008  terraform-without-chdir        warning  ``cd DIR && terraform`` instead 
 LMD009  state-without-locking          error    no shared backend, or one that does not lock
 LMD010  plan-again-after-approval      error    an approved job that plans again (run)
 LMD011  unpinned-install               error    a buildspec installs from an index unpinned
+LMD012  two-owners                     error    Terraform manages what post-deploy manages
 ======  =============================  =======  ============================================
 """
 
@@ -78,6 +79,13 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "install without --require-hashes, npm install, curl | sh), or lmi-delivery by its "
          "name: whoever controls the name runs code with the build's role.",
          name="unpinned-install"),
+    Rule("LMD012", "high", "Knob managed by Terraform and by post-deploy",
+         "Terraform manages something post-deploy manages too: a function's scaling config "
+         "(aws_lambda_function_scaling_config, with scaling: in lmi-delivery.yml), its warm-up "
+         "EventBridge rule or target (with warm.schedule), or where an alias routes "
+         "(aws_lambda_alias without lifecycle { ignore_changes = [function_version, "
+         "routing_config] }). Keep one owner: remove it from Terraform or from lmi-delivery.yml.",
+         name="two-owners"),
 )}
 
 

@@ -85,7 +85,8 @@ def security_report(config: Config, plan: Plan, *, env: Mapping[str, str],
     if not gate.enabled:
         return report
     found = security.check(plan, gate, _sources(config, plan),
-                           secrets=config.codebuild.secrets)
+                           secrets=config.codebuild.secrets, config=config,
+                           environment=environment)
     found += scanners.run_scanners(
         gate.scanners, scan_dir=Path(config.root / config.terraform.working_directory),
         repo_root=config.root, env=env, runner=runner,

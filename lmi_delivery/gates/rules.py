@@ -1,8 +1,10 @@
 """The catalog of lmi-delivery's own rules: id, default severity, title and help.
 
-The security gate's rules are ``SEC…``, the validation gate's (LMI constraints) ``LMI…``,
-rules about the gates themselves ``GATE…``. Each is tagged ``security``, as the configured
-scanners' rules are, so that GitHub code scanning ranks their alerts by severity.
+The security gate's rules are ``SEC…`` and ``OWN…`` (one owner per knob: Terraform managing
+what post-deploy manages, :mod:`lmi_delivery.gates.ownership`), the validation gate's (LMI
+constraints) ``LMI…``, rules about the gates themselves ``GATE…``. Each is tagged
+``security``, as the configured scanners' rules are, so that GitHub code scanning ranks their
+alerts by severity.
 """
 
 from __future__ import annotations
@@ -89,6 +91,21 @@ _RULES = (
          "Unqualified invokes of an LMI function, and anything naming $LATEST.PUBLISHED, run "
          'what was last published with publish_to = "LATEST_PUBLISHED". Without it an apply '
          "leaves $LATEST.PUBLISHED on old code, or missing."),
+    Rule("OWN001", "high", "Scaling config managed by Terraform and by post-deploy",
+         "An aws_lambda_function_scaling_config sets the scaling config of a function whose "
+         "functions.<key>.scaling post-deploy applies too: each apply and each deploy puts "
+         "back its own minimum. Keep one owner: remove the resource, or remove scaling: from "
+         "lmi-delivery.yml. A waiver in gates.security.waivers accepts it until a date."),
+    Rule("OWN002", "high", "Warm-up rule managed by Terraform and by post-deploy",
+         "Terraform manages the EventBridge warm-up rule post-deploy writes for a function with "
+         "warm.schedule (or a target on it): every warm-up fires twice and Terraform reports "
+         "drift. Keep one owner: remove the rule and its target from Terraform, or remove "
+         "warm.schedule. A waiver in gates.security.waivers accepts it until a date."),
+    Rule("OWN003", "high", "Alias routing managed by Terraform and by post-deploy",
+         "An aws_lambda_alias of an alias post-deploy moves manages function_version or "
+         "routing_config: each apply moves the alias back. Add lifecycle { ignore_changes = "
+         "[function_version, routing_config] } (Terraform still creates the alias). A waiver "
+         "in gates.security.waivers accepts it until a date."),
     Rule("GATE001", "medium", "Configured scanner not installed",
          "A scanner listed in gates.security.scanners was not found on PATH: install it or "
          "remove it from the configuration."),

@@ -3,17 +3,20 @@
 Rules (see :mod:`lmi_delivery.gates.rules`): over-broad IAM policies (SEC001-SEC003) and those
 that cannot be read at plan time (SEC004), security groups open to the internet (SEC010), the
 default VPC (SEC020), secrets in Lambda environments
-(SEC030, SEC031), build secrets set as Terraform variables that are not sensitive (SEC032)
-and, with ``require_kms``, missing customer-managed KMS keys (SEC040).
+(SEC030, SEC031), build secrets set as Terraform variables that are not sensitive (SEC032),
+with ``require_kms``, missing customer-managed KMS keys (SEC040) and, given the configuration,
+knobs Terraform manages that post-deploy manages too (OWN001-OWN003,
+:mod:`~lmi_delivery.gates.ownership`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lmi_delivery.config.model import SecurityGate
+from lmi_delivery.config.model import Config, SecurityGate
 from lmi_delivery.findings import Finding
 from lmi_delivery.gates import (
+    ownership,
     security_data,
     security_default_vpc,
     security_iam,
@@ -25,8 +28,10 @@ from lmi_delivery.gates.sources import SourceIndex, place
 
 
 def check(plan: Plan, gate: SecurityGate, sources: SourceIndex | None = None, *,
-          secrets: Iterable[str] = ()) -> list[Finding]:
-    """``secrets``: the names of the config's ``codebuild.secrets``."""
+          secrets: Iterable[str] = (), config: Config | None = None,
+          environment: str | None = None) -> list[Finding]:
+    """``secrets``: the names of the config's ``codebuild.secrets``; ``config``: what
+    post-deploy manages (OWN001-OWN003; ``None``: not checked) in ``environment``."""
     found = [
         *security_iam.check(plan),
         *security_network.check_open_ingress(plan),
@@ -38,5 +43,7 @@ def check(plan: Plan, gate: SecurityGate, sources: SourceIndex | None = None, *,
     ]
     if gate.require_kms:
         found += security_data.check_kms(plan)
+    if config is not None:
+        found += ownership.check(plan, config, environment, sources)
     return place(plan, found, sources)
 

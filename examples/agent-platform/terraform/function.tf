@@ -20,8 +20,10 @@ resource "aws_lambda_function" "router" {
   filename         = data.archive_file.router.output_path
   source_code_hash = data.archive_file.router.output_base64sha256
 
-  # Every apply publishes a version; lmi-delivery's post-deploy step moves the alias to it once
-  # it is Active, sets the scaling config and prunes old versions.
+  # Every apply publishes a version; lmi-delivery's post-deploy step owns what follows: it sets
+  # the scaling config (functions.clm-router.scaling), moves the alias once the version is
+  # Active, warms it and keeps its warm-up schedule (functions.clm-router.warm.schedule), and
+  # prunes old versions. Terraform manages none of these, so no knob has two owners.
   publish    = true
   publish_to = "LATEST_PUBLISHED"
 
@@ -48,7 +50,7 @@ resource "aws_lambda_alias" "router_live" {
   function_name    = aws_lambda_function.router.function_name
   function_version = aws_lambda_function.router.version
 
-  # The post-deploy step owns the alias after the first apply.
+  # Terraform creates the alias; post-deploy owns where it routes after the first apply.
   lifecycle {
     ignore_changes = [function_version, routing_config]
   }

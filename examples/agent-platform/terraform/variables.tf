@@ -54,9 +54,3 @@ variable "router_memory_mb" {
   description = "Memory of the router function in MB (at least 2048 on managed instances)."
   default     = 2048
 }
-
-variable "warm_schedule" {
-  type        = string
-  description = "Schedule of the warm-up rule; keep it equal to functions.clm-router.warm.schedule."
-  default     = "rate(5 minutes)"
-}

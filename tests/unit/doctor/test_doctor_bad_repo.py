@@ -38,6 +38,7 @@ EXPECTED = {
     ("LMD009", "terraform/main.tf:1"),                   # a root without a backend block
     ("LMD010", ".github/workflows/release.yml:22"),      # approved job plans again (run)
     ("LMD011", "buildspecs/plan.yml:13"),                # pip install checkov, no pin, no hash
+    ("LMD012", "terraform/scaling.tf:2"),                # scaling config: Terraform's and ours
 }
 
 
@@ -66,7 +67,7 @@ def test_text_output_and_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(lines) == len(EXPECTED)
     line = next(x for x in lines if " LMD001 " in x)
     assert line.startswith(f"{BAD / '.github/workflows/pull-request.yml'}:28:20: LMD001 job ")
-    assert "17 error(s), 4 warning(s)" in err
+    assert "18 error(s), 4 warning(s)" in err
 
 
 def test_relative_config_path_names_files_from_it(

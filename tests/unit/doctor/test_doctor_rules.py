@@ -159,3 +159,85 @@ def test_names_near_but_not_derived(tmp_path: Path) -> None:
     tf = ('locals {\n  plan = "agent-core-dev-tf-plan"\n  # "agent-core-dev-tf-pln" in a comment\n'
           '  typo = "x-${var.a}-agent-core-prod-tf-aplly"\n  other = "agent-core-artifacts"\n}\n')
     assert rules(doctor(tmp_path, {"infra/names.tf": tf})) == [("LMD003", 4)]
+
+
+#: lmi-delivery.yml with the three knobs post-deploy owns for clm-router.
+OWNED = CONFIG + """\
+functions:
+  clm-router:
+    alias: live
+    scaling: {min: 2, max: 8}
+    warm: {concurrency: 2, schedule: "rate(5 minutes)"}
+"""
+NAMES = """\
+variable "environment" {
+  type = string
+}
+
+locals {
+  router = "agent-core-${var.environment}-clm-router"
+}
+
+resource "aws_lambda_function" "router" {
+  function_name = local.router
+}
+"""
+
+
+@pytest.mark.parametrize(("tf", "expected"), [
+    ('resource "aws_lambda_function_scaling_config" "router" {\n'
+     "  function_name = aws_lambda_function.router.function_name\n"
+     '  qualifier     = "$LATEST.PUBLISHED"\n}\n', [("LMD012", 1)]),
+    ('resource "aws_lambda_function_scaling_config" "router" {\n'
+     "  function_name = aws_lambda_function.router.arn\n"
+     '  qualifier     = "1"\n}\n', [("LMD012", 1)]),
+    ('resource "aws_cloudwatch_event_rule" "warm" {\n'
+     '  name                = "${local.router}-warm"\n'
+     '  schedule_expression = "rate(5 minutes)"\n}\n\n'
+     'resource "aws_cloudwatch_event_target" "warm" {\n'
+     "  rule = aws_cloudwatch_event_rule.warm.name\n"
+     "  arn  = aws_lambda_function.router.arn\n}\n", [("LMD012", 1), ("LMD012", 6)]),
+    ('resource "aws_cloudwatch_event_target" "ours" {\n'
+     '  rule      = "nightly"\n  target_id = "lmi-delivery-warmup"\n'
+     '  arn       = "${aws_lambda_function.router.arn}:live"\n}\n', [("LMD012", 1)]),
+    ('resource "aws_lambda_alias" "live" {\n  name          = "live"\n'
+     "  function_name = aws_lambda_function.router.function_name\n}\n", [("LMD012", 1)]),
+    ('resource "aws_lambda_alias" "live" {\n  name          = "live"\n'
+     "  function_name = aws_lambda_function.router.function_name\n"
+     "  lifecycle {\n    ignore_changes = [function_version]\n  }\n}\n", [("LMD012", 1)]),
+    # one owner each: not findings
+    ('resource "aws_lambda_alias" "live" {\n  name          = "live"\n'
+     "  function_name = aws_lambda_function.router.function_name\n"
+     "  lifecycle {\n    ignore_changes = [function_version, routing_config]\n  }\n}\n", []),
+    ('resource "aws_lambda_alias" "beta" {\n  name          = "beta"\n'
+     "  function_name = aws_lambda_function.router.function_name\n}\n", []),
+    ('resource "aws_lambda_function_scaling_config" "other" {\n'
+     '  function_name = "agent-core-dev-other"\n  qualifier     = "1"\n}\n', []),
+    ('resource "aws_cloudwatch_event_rule" "report" {\n'
+     '  name = "${local.router}-report"\n}\n', []),
+    ('resource "aws_cloudwatch_event_rule" "elsewhere" {\n'
+     '  name           = "${local.router}-warm"\n  event_bus_name = "audit"\n}\n', []),
+    ('resource "aws_lambda_function_scaling_config" "unknown" {\n'
+     "  function_name = data.aws_lambda_function.shared.function_name\n}\n", []),
+])
+def test_knobs_with_two_owners(tmp_path: Path, tf: str,
+                               expected: list[tuple[str, int]]) -> None:
+    found = doctor(tmp_path, {"lmi-delivery.yml": OWNED, "infra/names.tf": NAMES,
+                              "infra/env/dev.tfvars": 'environment = "dev"\n',
+                              "infra/env/prod.tfvars": 'environment = "prod"\n',
+                              "infra/owned.tf": tf})
+    owned = [f for f in found if f.rule_id == "LMD012"]
+    assert rules(owned) == expected
+    assert all(f.location.file.endswith("infra/owned.tf") for f in owned)
+    assert all("lmi-delivery.yml:" in f.message and "functions.clm-router." in f.message
+               for f in owned)
+
+
+def test_two_owners_only_for_what_post_deploy_runs(tmp_path: Path) -> None:
+    tf = ('resource "aws_lambda_function_scaling_config" "router" {\n'
+          "  function_name = aws_lambda_function.router.function_name\n}\n")
+    config = OWNED + "post_deploy:\n  steps: [publish, alias, warm, prune]\n"
+    found = doctor(tmp_path, {"lmi-delivery.yml": config, "infra/names.tf": NAMES,
+                              "infra/env/dev.tfvars": 'environment = "dev"\n',
+                              "infra/owned.tf": tf})
+    assert [f for f in found if f.rule_id == "LMD012"] == []

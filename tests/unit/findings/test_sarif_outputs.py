@@ -35,7 +35,7 @@ AGENT_PLATFORM = REPO / "examples" / "agent-platform"
 RECORDED_CHECKOV = REPO / "tests" / "unit" / "gates" / "samples" / "checkov-agent-platform.json"
 BAD_REPO = REPO / "tests" / "data" / "doctor" / "bad-repo"
 PLAN_FIXTURES = sorted([*PLANS.glob("security/*/*.json"), *PLANS.glob("lmi/*/*.json"),
-                        *PLANS.glob("shapes/read/*.json")])
+                        *PLANS.glob("ownership/*/*.json"), *PLANS.glob("shapes/read/*.json")])
 WAIVERS = """\
     waivers:
       - {rule: SEC020, address: aws_lambda_capacity_provider.shared, reason: shared VPC,
