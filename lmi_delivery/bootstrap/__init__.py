@@ -3,7 +3,8 @@
 One model (:mod:`~lmi_delivery.bootstrap.model`: roles → statements → resources, built by
 :func:`~lmi_delivery.bootstrap.plane.build_plane`) and three renderings of it: a CloudFormation
 template, a Terraform configuration and the GitHub side as ``gh api`` commands. Both AWS
-renderings embed the same canonical IAM documents.
+renderings embed the same canonical IAM documents. It never calls AWS or GitHub: it renders
+what a user deploys.
 """
 
 from __future__ import annotations
