@@ -19,6 +19,7 @@ import click
 COMMANDS: dict[str, str] = {
     "alias": "lmi_delivery.cli.commands.postdeploy:alias_command",
     "apply": "lmi_delivery.cli.commands.run:apply_command",
+    "bootstrap": "lmi_delivery.cli.commands.bootstrap:bootstrap_command",
     "ci": "lmi_delivery.cli.commands.ci:ci_command",
     "codebuild": "lmi_delivery.cli.commands.codebuild:codebuild_group",
     "doctor": "lmi_delivery.cli.commands.doctor:doctor_command",

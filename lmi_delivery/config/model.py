@@ -26,6 +26,20 @@ STAGES: tuple[str, ...] = ("security", "validate", "plan", "apply", "post-deploy
 PROJECT_KEYS: tuple[str, ...] = ("plan", "apply", "post_deploy", "review")
 
 
+#: Kinds of resources ``terraform.manages.resources`` may name.
+MANAGED_KINDS: tuple[str, ...] = ("capacity_providers", "functions", "log_groups")
+
+
+@dataclass(frozen=True)
+class TerraformManages:
+    """``terraform.manages``: what the Terraform root changes, for the apply build's role."""
+
+    resources: tuple[str, ...] = ()
+    """Kinds among :data:`MANAGED_KINDS`, of this config's resources by their derived names."""
+    pass_roles: tuple[str, ...] = ()
+    """Name templates of the IAM roles the root passes to Lambda."""
+
+
 @dataclass(frozen=True)
 class TerraformSettings:
     version: str
@@ -33,6 +47,16 @@ class TerraformSettings:
     var_files: tuple[str, ...] = ()
     backend_config: tuple[str, ...] = ()
     """``-backend-config`` values: files or ``key=value`` pairs; may use ``{env}`` etc."""
+    manages: TerraformManages = field(default_factory=TerraformManages)
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    """``github``: the repository the delivery runs from (the roles' OIDC trust)."""
+
+    repository: str | None = None
+    """``OWNER/REPO``; None when the config does not say."""
+    default_branch: str = "main"
 
 
 @dataclass(frozen=True)
@@ -177,6 +201,7 @@ class Config:
     functions: Mapping[str, Function] = field(default_factory=dict)
     post_deploy: PostDeploy = field(default_factory=PostDeploy)
     gates: Gates = field(default_factory=Gates)
+    github: GitHubSettings = field(default_factory=GitHubSettings)
     locations: Mapping[tuple[str | int, ...], Location] = field(
         default_factory=dict, repr=False, compare=False
     )

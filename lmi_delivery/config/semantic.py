@@ -113,6 +113,8 @@ def templates(config: Config) -> Iterator[tuple[PathKey, str]]:
         yield ("terraform", "var_files", i), template
     for i, template in enumerate(config.terraform.backend_config):
         yield ("terraform", "backend_config", i), template
+    for i, template in enumerate(config.terraform.manages.pass_roles):
+        yield ("terraform", "manages", "pass_roles", i), template
     for name, reference in config.codebuild.secrets.items():
         yield ("codebuild", "secrets", name), reference
 

@@ -1,0 +1,69 @@
+"""``lmi-delivery bootstrap``: render one environment's delivery plane; it changes nothing."""
+
+from __future__ import annotations
+
+import click
+
+from lmi_delivery.cli.options import config_option
+
+
+@click.command("bootstrap")
+@config_option
+@click.option("--env", "env_name", required=True, help="The environment to render.")
+@click.option("--format", "fmt", type=click.Choice(["cloudformation", "terraform"]),
+              default="cloudformation", show_default=True, help="What to render the AWS side as.")
+@click.option("--out", "out_dir", metavar="DIR",
+              help="Write the files into this existing directory (default: print the "
+                   "rendering to stdout, the backend_config lines to stderr).")
+@click.option("--github-commands", is_flag=True,
+              help="Also render the GitHub side as `gh api` commands (printed instead of the "
+                   "template without --out).")
+@click.option("--repository", metavar="OWNER/REPO",
+              help="The GitHub repository the roles trust (default: github.repository).")
+@click.option("--account-id", metavar="ACCOUNT",
+              help="The AWS account (default: environments.ENV.account_id).")
+def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | None,
+                      github_commands: bool, repository: str | None,
+                      account_id: str | None) -> None:
+    """Render an environment's least-privilege AWS and GitHub setup.
+
+    From lmi-delivery.yml and the naming rule: GitHub's OIDC provider; the roles GitHub
+    assumes (review: pull requests start only the review project; deploy: the environment's
+    jobs start its plan, apply and post-deploy projects; prune: the default branch deletes the
+    environment's old versions); one service role per CodeBuild project; the projects with
+    the packaged buildspecs inline (apply one build at a time); the artifacts bucket (SSE-KMS,
+    no public access, TLS only, versioned, plans expire and are never overwritten) and the
+    state bucket (S3 lockfile), with the backend_config lines to paste.
+
+    The repository comes from github.repository or --repository, the account from
+    environments.ENV.account_id or --account-id. Resources every environment of an account
+    shares (the OIDC provider, the buckets, the key) are created unless
+    CreateSharedResources=false (Terraform: create_shared_resources = false). Nothing is
+    deployed: deploy the template with CloudFormation, or apply the Terraform file.
+
+    \b
+    Example:
+      lmi-delivery bootstrap --env dev --repository acme/shop --out infra/bootstrap
+      lmi-delivery bootstrap --env prod --format terraform --github-commands --out infra
+    """
+    from lmi_delivery.bootstrap import build_plane, render
+    from lmi_delivery.bootstrap.plane import resolve_account, resolve_repository
+    from lmi_delivery.bootstrap.render import check_out_dir, write
+    from lmi_delivery.config import load
+
+    out = check_out_dir(out_dir) if out_dir is not None else None
+    config = load(config_path)
+    env = config.environment(env_name)
+    plane = build_plane(config, env, repository=resolve_repository(config, repository),
+                        account=resolve_account(config, env, account_id))
+    rendering = render(plane, "terraform" if fmt == "terraform" else "cloudformation",
+                       github_commands=github_commands)
+    if out is None:
+        shown = f"github-{env.name}.sh" if github_commands else rendering.main
+        click.echo(rendering.files[shown], nl=False)
+        click.echo("backend_config for lmi-delivery.yml (terraform.backend_config):", err=True)
+        for line in plane.backend_config:
+            click.echo(f"  - {line}", err=True)
+        return
+    for path in write(rendering, out):
+        click.echo(f"wrote {path}")
