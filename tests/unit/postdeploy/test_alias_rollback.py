@@ -221,5 +221,5 @@ def test_rollback_to_the_current_version_refuses() -> None:
 def test_rollback_to_a_version_that_no_longer_exists_refuses() -> None:
     lam = FakeLambda({"svc-dev-a": {"2": "Active"}}, {"svc-dev-a": "2"})
     a = history("svc-dev-a", ("1", "2", "deploy"))
-    with pytest.raises(GateRefused, match="back to version 1 .*it no longer exists"):
+    with pytest.raises(GateRefused, match=r"back to version 1 .*it no longer exists"):
         plan_rollback(lam, config("a"), DEV, histories={"svc-dev-a": a})  # type: ignore[arg-type]  # fake

@@ -72,7 +72,8 @@ def test_keep_counts_newest_published_versions() -> None:
     decision = decide(snapshot, PrunePolicy(keep=3))
     assert [v.version for v in decision.deletions] == [str(n) for n in range(1, 8)]
     assert decision.verdict("f", 9) is not None
-    assert decision.verdict("f", 9).describe() == "kept: one of the 3 newest versions nothing else keeps"  # type: ignore[union-attr]  # checked above
+    assert decision.verdict("f", 9).describe() == (  # type: ignore[union-attr]
+        "kept: one of the 3 newest versions nothing else keeps")  # checked above
 
 
 def test_concurrent_publish_by_watermark_and_by_time() -> None:
