@@ -188,14 +188,14 @@ def warm_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
 def rollback_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                      poll_interval: float, functions: tuple[str, ...],
                      to_version: str | None) -> None:
-    """Move aliases back to the version they served before the last deploy.
+    """Move aliases back to the version that served before.
 
-    The target comes from the alias history that every move appends to before it is made
-    (history/<function>/<alias>.json under the artifacts location); a second rollback goes
-    one more deploy back. Refused (exit 3), with nothing moved, when the history shows no such
-    version, when the target no longer exists or is not Active, or when it is the current
-    version: then choose one with --to VERSION (a version number; $LATEST or an alias is
-    invalid, exit 2). --dry-run makes the same checks.
+    To the version each alias served before the last deploy, from the alias history that
+    every move appends to before it is made (history/<function>/<alias>.json under the
+    artifacts location); a second rollback goes one more deploy back. Refused (exit 3), with
+    nothing moved, when the history shows no such version, when the target no longer exists
+    or is not Active, or when it is the current version: then choose one with --to VERSION (a
+    version number; $LATEST or an alias is invalid, exit 2). --dry-run makes the same checks.
     """
     from lmi_delivery.config import load
     from lmi_delivery.postdeploy.history import Provenance
