@@ -8,6 +8,9 @@ setting comes from the event, else from the function's environment:
 - ``env`` / ``LMI_DELIVERY_ENV``: the environment to prune (required)
 - ``keep`` / ``LMI_DELIVERY_KEEP``: newest versions each function keeps (default: the config)
 - ``capacity_provider`` / ``LMI_DELIVERY_CAPACITY_PROVIDER``: only this provider
+- ``scope`` / ``LMI_DELIVERY_PRUNE_SCOPE``: ``config`` (the functions of the config) or
+  ``capacity-provider`` (every function bound to the providers, whoever owns it); default: the
+  config's ``post_deploy.prune.scope``
 - ``dry_run`` / ``LMI_DELIVERY_DRY_RUN``: ``true`` to report without deleting
 
 The handler returns the JSON prune report (with ``exit_code``); deletions that failed are in
@@ -20,6 +23,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from lmi_delivery.config.model import PRUNE_SCOPES
 from lmi_delivery.errors import InputError
 from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 
@@ -43,6 +47,9 @@ def prune_request_from(event: Mapping[str, Any], environ: Mapping[str, str]) -> 
         keep_value = None if keep is None else int(keep)
     except (TypeError, ValueError):
         raise InputError(f"keep must be an integer, not {keep!r}") from None
+    scope = _setting(event, environ, "scope", "LMI_DELIVERY_PRUNE_SCOPE")
+    if scope is not None and scope not in PRUNE_SCOPES:
+        raise InputError(f"scope must be one of {', '.join(PRUNE_SCOPES)}, not {scope!r}")
     dry_run = _setting(event, environ, "dry_run", "LMI_DELIVERY_DRY_RUN")
     return PruneRequest(
         config_path=str(_setting(event, environ, "config", "LMI_DELIVERY_CONFIG")
@@ -50,7 +57,7 @@ def prune_request_from(event: Mapping[str, Any], environ: Mapping[str, str]) -> 
         env_name=str(env_name), keep=keep_value,
         capacity_provider=_setting(event, environ, "capacity_provider",
                                    "LMI_DELIVERY_CAPACITY_PROVIDER"),
-        dry_run=dry_run is True or str(dry_run).lower() in _TRUE)
+        scope=scope, dry_run=dry_run is True or str(dry_run).lower() in _TRUE)
 
 
 def prune(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:

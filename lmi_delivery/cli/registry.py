@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "sandbox": "lmi_delivery.cli.commands.sandbox:sandbox_group",
     "scale": "lmi_delivery.cli.commands.postdeploy:scale_command",
     "self-check": "lmi_delivery.cli.commands.self_check:self_check_command",
+    "status": "lmi_delivery.cli.commands.status:status_command",
     "terraform": "lmi_delivery.cli.commands.terraform:terraform_group",
     "validate": "lmi_delivery.cli.commands.plan:validate_command",
     "warm": "lmi_delivery.cli.commands.postdeploy:warm_command",

@@ -134,6 +134,10 @@ def _post_deploy(data: Data) -> PostDeploy:
         extra["steps"] = tuple(data["steps"])
     if "keep" in data.get("prune", {}):
         extra["prune_keep"] = data["prune"]["keep"]
+    if "scope" in data.get("prune", {}):
+        extra["prune_scope"] = str(data["prune"]["scope"])
+    if "history_keep" in data:
+        extra["history_keep"] = int(data["history_keep"])
     return PostDeploy(**extra)
 
 

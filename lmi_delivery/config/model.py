@@ -17,6 +17,8 @@ from lmi_delivery.errors import Location, UsageError
 ApplyMode = Literal["auto", "approval", "never"]
 Severity = Literal["low", "medium", "high", "critical"]
 PostDeployStep = Literal["publish", "alias", "scale", "warm", "prune"]
+PruneScope = Literal["config", "capacity-provider"]
+PRUNE_SCOPES: tuple[PruneScope, ...] = ("config", "capacity-provider")
 
 DEFAULT_POST_DEPLOY_STEPS: tuple[PostDeployStep, ...] = (
     "publish", "alias", "scale", "warm", "prune",
@@ -147,6 +149,12 @@ class Function:
 class PostDeploy:
     steps: tuple[PostDeployStep, ...] = DEFAULT_POST_DEPLOY_STEPS
     prune_keep: int = 3
+    prune_scope: PruneScope = "config"
+    """``config``: prune the functions of the config; ``capacity-provider``: every function
+    bound to the config's capacity providers, whoever owns it."""
+    history_keep: int = 2
+    """Per alias, the newest versions that served through it (the current one included)
+    that pruning keeps as rollback targets."""
 
 
 @dataclass(frozen=True)

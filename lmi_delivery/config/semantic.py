@@ -50,6 +50,7 @@ def check(config: Config) -> list[Diagnostic]:
         *_references(config),
         *_scaling(config),
         *_branches(config),
+        *_prune_scope(config),
     ]
     template_problems = list(_templates(config))
     found += template_problems
@@ -73,6 +74,13 @@ def _references(config: Config) -> Iterator[Diagnostic]:
         defined = f" (defined: {', '.join(known)})" if known else " (none is defined)"
         yield _at(config, ("functions", key, "capacity_provider"),
                   f"unknown capacity provider {ref!r}{suggest(ref, known)}{defined}")
+
+
+def _prune_scope(config: Config) -> Iterator[Diagnostic]:
+    if config.post_deploy.prune_scope == "capacity-provider" and not config.capacity_providers:
+        yield _at(config, ("post_deploy", "prune", "scope"),
+                  "prune scope capacity-provider prunes the functions bound to this file's "
+                  "capacity providers, but capacity_providers defines none")
 
 
 def _scaling(config: Config) -> Iterator[Diagnostic]:

@@ -2,6 +2,7 @@
 
 It owns the post-deploy sequence (:mod:`.sequence`), each step's plan and execution
 (:mod:`.publish`, :mod:`.alias` with :mod:`.canary`, :mod:`.scale`, :mod:`.warm` with
-:mod:`.schedule`), the deploy record and :mod:`.rollback`, and the pruner (:mod:`.prune`).
+:mod:`.schedule`), the record of what served (:mod:`.history`) with :mod:`.rollback` and
+:mod:`.status`, the deploy report, and the pruner (:mod:`.prune`).
 Clients are injected; it never reads the environment, runs Terraform or talks to GitHub.
 """

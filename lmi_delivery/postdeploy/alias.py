@@ -12,12 +12,18 @@ is not invocable and does not recover). Then it moves the aliases one at a time,
   while planning, clearing any weighted routing);
 - stops at the first concurrent change (``PreconditionFailedException``, or an alias created in
   the meantime): nothing after it is moved, and the error says what was and was not moved.
+
+``before_move`` (:data:`BeforeMove`) is called with the :class:`AliasChange` of every
+``CreateAlias``/``UpdateAlias`` the step makes, canary steps and restores included, right before
+the call; when it raises, that call is not made and the step stops as at any other failure. The
+alias history (:mod:`lmi_delivery.postdeploy.history`) writes its entry there, so no alias moves
+without its entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.aws.fanout import fan_out
@@ -33,6 +39,24 @@ from lmi_delivery.postdeploy.report import ProgressLog
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+
+
+@dataclass(frozen=True)
+class AliasChange:
+    """One ``CreateAlias``/``UpdateAlias`` about to be made."""
+
+    function: str
+    alias: str
+    previous: str | None
+    """The primary version the alias has before the call (``None``: it is created)."""
+    version: str
+    """The primary version it has after the call."""
+    weights: Mapping[str, float] = field(default_factory=dict)
+    """``AdditionalVersionWeights`` after the call (a canary step); empty for a full move."""
+
+
+BeforeMove = Callable[[AliasChange], None]
+"""Called before each alias call with what it changes; raising stops the move (and the step)."""
 
 
 class ConcurrentChange(OperationFailed):
@@ -156,17 +180,19 @@ def resolve_alias(client: LambdaClient, config: Config, env: Environment,
 
 
 def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLog,
-                  cloudwatch: Any = None,
-                  canary_clock: CanaryClock | None = None) -> tuple[AliasResult, ...]:
+                  cloudwatch: Any = None, canary_clock: CanaryClock | None = None,
+                  before_move: BeforeMove | None = None) -> tuple[AliasResult, ...]:
     """Move the aliases in order; stop at the first refusal without moving the rest.
 
-    ``cloudwatch`` answers the alarms of canary moves; ``canary_clock`` is injectable time.
+    ``cloudwatch`` answers the alarms of canary moves; ``canary_clock`` is injectable time;
+    ``before_move`` is called before every alias call (see the module's docstring).
     """
     _refuse_unready(client, plan)
     done: list[AliasResult] = []
+    hook: BeforeMove = before_move or (lambda change: None)
     for index, move in enumerate(plan.moves):
         try:
-            done.append(_move(client, move, reporter, cloudwatch, canary_clock))
+            done.append(_move(client, move, reporter, cloudwatch, canary_clock, hook))
         except OperationFailed as exc:
             moved = [f"{r.function}:{r.alias} {r.from_version or '(new)'} -> {r.to_version}"
                      for r in done if r.action != "unchanged"]
@@ -180,7 +206,7 @@ def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLo
 
 
 def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudwatch: Any,
-          canary_clock: CanaryClock | None) -> AliasResult:
+          canary_clock: CanaryClock | None, hook: BeforeMove) -> AliasResult:
     step = move.step
     label = f"{step.function}:{step.alias}"
     if move.action == "unchanged":
@@ -189,12 +215,15 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudw
         return AliasResult(step.function, step.alias, step.from_version, step.to_version,
                            "unchanged")
     if move.revision_id is None:
+        hook(AliasChange(step.function, step.alias, None, step.to_version))
         _create(client, step, label)
         action = "created"
     elif move.canary is not None:
-        _canary(client, step, move.revision_id, move.canary, reporter, cloudwatch, canary_clock)
+        _canary(_Hooked(client, hook, step.from_version), step, move.revision_id, move.canary,
+                reporter, cloudwatch, canary_clock)
         action = "moved"
     else:
+        hook(AliasChange(step.function, step.alias, step.from_version, step.to_version))
         _update(client, step, move.revision_id, label)
         action = "moved"
     reporter.record("alias", step.function, f"{step.to_version}:{action}",
@@ -267,7 +296,26 @@ def _update(client: LambdaClient, step: AliasMove, revision: str, label: str) ->
             context={"function": step.function}) from None
 
 
-def _canary(client: LambdaClient, step: AliasMove, revision: str, canary: Canary,
+class _Hooked:
+    """``client`` whose ``update_alias`` calls the hook first: the canary's own moves."""
+
+    def __init__(self, client: Any, hook: BeforeMove, primary: str | None) -> None:
+        self._client, self._hook, self._primary = client, hook, primary
+
+    def update_alias(self, **params: Any) -> Any:
+        weights = (params.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        version = str(params["FunctionVersion"])
+        self._hook(AliasChange(str(params["FunctionName"]), str(params["Name"]), self._primary,
+                               version, dict(weights)))
+        answer = self._client.update_alias(**params)
+        self._primary = version
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _canary(client: Any, step: AliasMove, revision: str, canary: Canary,
             reporter: ProgressLog, cloudwatch: Any, clock: CanaryClock | None) -> None:
     from botocore.exceptions import ClientError
 

@@ -9,8 +9,14 @@ flag. Values flow forward: the versions the publish steps create are what the ``
 alias, scale and warm steps resolves to. Where the aliases point is read while the new versions
 start (the rate budget is idle then; a move from a stale read is refused by AWS and stops the
 alias step, as any concurrent change). Whatever happens, the report says what was done; on
-failure the partial report travels in the error's ``context["report"]``. After a live run that
-moved aliases, the report is stored as the deploy record ``rollback`` reads.
+failure the partial report travels in the error's ``context["report"]``.
+
+With an S3 client, every alias move first appends its entry to the alias's history
+(:mod:`lmi_delivery.postdeploy.history`): when the bucket cannot be written, the alias does not
+move and post-deploy fails (exit 1) with traffic where it was; there is no move without a
+record. The prune step reads the same histories to keep the way back. After a live run that
+moved (or began to move) aliases, the report is also stored as ``post-deploy/last.json``, on
+failure too; when that copy cannot be stored, the report says so (the histories hold the moves).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from lmi_delivery.plan.release_steps import NEW, post_deploy_steps, selected
 from lmi_delivery.plan.steps import RUNNER, AliasMove, Prune, Publish, Scale, Step, Warm
 from lmi_delivery.postdeploy import alias, publish, scale, schedule, warm
 from lmi_delivery.postdeploy.canary import CanaryClock
+from lmi_delivery.postdeploy.history import HistoryStore, Provenance, recorder
 from lmi_delivery.postdeploy.report import PostDeployReport, ProgressLog, WarmInvocation, store_last
 
 if TYPE_CHECKING:
@@ -46,7 +53,8 @@ class PostDeployClients:
     lambda_: LambdaClient
     events: EventBridgeClient | None = None
     s3: S3Client | None = None
-    """Where the deploy record goes (``codebuild.artifacts``); ``None`` keeps no record."""
+    """Where the alias histories and the deploy record go (``codebuild.artifacts``); ``None``
+    keeps no history (library use only: the CLI always has one)."""
     cloudwatch: Any = None
     """Reads the alarms a canary watches; ``None`` when no function has a canary."""
 
@@ -87,6 +95,8 @@ class RunOptions:
     """Function name → version to move aliases to when no publish step runs."""
     canary_clock: CanaryClock | None = None
     """Time for canaries (tests pass a fake); ``None`` is real time."""
+    provenance: Provenance = field(default_factory=Provenance)
+    """Commit, plan sha256 and approver written into every history entry of the run."""
 
 
 def run_post_deploy(config: Config, env: Environment, clients: PostDeployClients, *,
@@ -110,6 +120,8 @@ def run_post_deploy(config: Config, env: Environment, clients: PostDeployClients
     except LmiError as exc:
         run.report.status, run.report.error = "failed", str(exc)
         run.report.events = list(reporter.events)
+        if executor.live and run.moved and clients.s3 is not None:
+            run.store_record()
         exc.context["report"] = run.report
         raise
     run.report.events = list(reporter.events)
@@ -156,8 +168,8 @@ class LiveExecutor:
     def alias(self, run: _Run, plan: alias.AliasPlan) -> dict[str, str]:
         results = alias.execute_alias(run.lam, plan, reporter=run.reporter,
                                       cloudwatch=run.clients.cloudwatch,
-                                      canary_clock=run.options.canary_clock)
-        run.moved = True
+                                      canary_clock=run.options.canary_clock,
+                                      before_move=run.before_move)
         return {r.function: r.action for r in results}
 
     def scale(self, run: _Run, plan: scale.ScalePlan) -> None:
@@ -234,8 +246,20 @@ class _Run:
         self.versions: dict[str, str] = dict(options.versions or {})
         """Function name → the version the deploy publishes/moves to (``new`` in a dry run)."""
         self.moved = False
+        """Whether an alias move was recorded (and so attempted)."""
         self.run_id = options.run_id or self.started.strftime("%Y%m%dT%H%M%S")
         self.prune_hooks = options.prune or PruneHooks.default()
+        self.history = HistoryStore(clients.s3, config, env) if clients.s3 is not None else None
+        self._record = (recorder(self.history, options.provenance)
+                        if self.history is not None else None)
+        if self.history is None and executor.live:
+            self.report.notes.append("no S3 client: alias moves are not recorded in a history")
+
+    def before_move(self, change: alias.AliasChange) -> None:
+        """Append the move to the alias's history before it is made (the alias step's hook)."""
+        if self._record is not None:
+            self._record(change)
+        self.moved = True
 
     def read_aliases_meanwhile(self) -> None:
         """Start reading the aliases a later alias step moves: where each points does not
@@ -320,7 +344,8 @@ class _Run:
         # Planned now, after this run's publishes: they count among the newest versions kept;
         # anything published from here on is protected as concurrent by the pruner.
         decision = self.prune_hooks.plan(self.lam, self.config, self.env,
-                                         capacity_providers=step.capacity_providers)
+                                         capacity_providers=step.capacity_providers,
+                                         history=self.history)
         decision = self.executor.prune(self, decision)
         deleted = len(getattr(decision, "deletions", ()))
         failed = len(getattr(decision, "failures", ()))
@@ -342,7 +367,7 @@ class _Run:
             where = store_last(self.clients.s3, self.config, self.env, self.report)
         except (BotoCoreError, ClientError) as error:
             bucket = naming.artifact_location(self.config).bucket
-            self.report.notes.append(f"could not store the deploy record in {bucket}: {error}; "
-                                     "rollback falls back to the newest older Active version")
+            self.report.notes.append(f"could not store the deploy report in {bucket}: {error}; "
+                                     "the alias histories hold every move")
             return
         self.report.notes.append(f"deploy record stored at {where}")

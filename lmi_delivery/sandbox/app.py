@@ -84,6 +84,8 @@ class SandboxApp:
             params = dict(call.params)
             if "Qualifier" in request.args:
                 params["Qualifier"] = request.args["Qualifier"]
+            if call.service == "s3":  # S3 calls have no operation name here: say what they did
+                params["Method"], params["Path"] = request.method, request.path
             self.journal.record(call.service, call.operation, params, answer.status_code)
         return answer(environ, start_response)
 

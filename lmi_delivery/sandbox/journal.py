@@ -22,7 +22,8 @@ class JournalEntry:
     service: str | None
     operation: str | None
     params: dict[str, str]
-    """Path parameters (``FunctionName``, ``Name``, ...) and the ``Qualifier`` query."""
+    """Path parameters (``FunctionName``, ``Name``, ...) and the ``Qualifier`` query; for S3,
+    the request's ``Method`` and ``Path`` (``/bucket/key``)."""
     status: int
     at: float
     """``time.time()`` when the answer left."""

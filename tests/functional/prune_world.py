@@ -171,6 +171,9 @@ def build(sandbox: Sandbox, root: Path, *, functions: int, versions: int, per_pr
                         {k: (placement[k], k not in unmanaged) for k in keys}, keep,
                         function_extra)
     arns = {p: seeder.provider(name(p)) for p in provider_keys}
+    s3 = sandbox.client("s3", internal=True)  # the artifacts bucket, as bootstrap makes it
+    if f"{SERVICE}-artifacts" not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=f"{SERVICE}-artifacts")
     other_names = [f"team-b-{i}" for i in range(others)]
     wanted = {name(k): (arns[placement[k]], versions) for k in keys}
     wanted.update({o: (arns[provider_keys[i % len(provider_keys)]], other_versions)
@@ -180,15 +183,23 @@ def build(sandbox: Sandbox, root: Path, *, functions: int, versions: int, per_pr
     world = World(root, path, config, config.environment(ENV), arns,
                   {n: ["$LATEST", *map(str, range(1, v + 1))] for n, (_, v) in wanted.items()},
                   others=other_names)
-    newest = {str(v) for v in range(max(1, versions - keep + 1), versions + 1)}
-    world.expected_left = {name(k): {"$LATEST", *newest} for k in keys}
-    world.reasons = {(name(k), v): "newest" for k in keys for v in newest}
+    kept: list[tuple[str, str, str]] = []
     if spec is not None and (protections is not True or (functions >= 6 and versions >= 12)):
-        protect(seeder, world, spec)
+        kept = protect(seeder, world, spec)
+    world.expected_left, world.reasons = {}, {}
+    for key in keys:  # keep counts the newest versions besides the protected ones
+        guarded = {v for k, v, _ in kept if k == key}
+        newest = sorted((n for n in range(1, versions + 1) if str(n) not in guarded),
+                        reverse=True)[:keep]
+        world.expected_left[name(key)] = {"$LATEST", *map(str, newest), *guarded}
+        world.reasons.update({(name(key), str(n)): "newest" for n in newest})
+    for key, version, reason in kept:
+        world.reasons.setdefault((name(key), version), reason)  # the first protection
     return world
 
 
-def protect(seeder: Seeder, world: World, spec: Protections) -> None:
+def protect(seeder: Seeder, world: World, spec: Protections) -> list[tuple[str, str, str]]:
+    """Make ``spec``'s protections; returns (key, version, reason) of each version protected."""
     lam = seeder.lam
     kept: list[tuple[str, str, str]] = []
     for key, version in spec.aliases.items():
@@ -213,10 +224,7 @@ def protect(seeder: Seeder, world: World, spec: Protections) -> None:
         lam.publish_version(FunctionName=name(key), PublishTo="LATEST_PUBLISHED")
         world.versions[name(key)].append("$LATEST.PUBLISHED")
         kept.append((key, "$LATEST.PUBLISHED", "$LATEST.PUBLISHED"))
-    for key, version, reason in kept:
-        world.expected_left[name(key)].add(version)
-        if world.reasons.get((name(key), version), "newest") == "newest":
-            world.reasons[(name(key), version)] = reason  # the first protection but newest
+    return kept
 
 
 def left(sandbox: Sandbox, functions: list[str]) -> dict[str, set[str]]:

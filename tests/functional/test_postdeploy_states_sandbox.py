@@ -18,8 +18,9 @@ import pytest
 
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
-from lmi_delivery.errors import OperationFailed
+from lmi_delivery.errors import GateRefused, OperationFailed
 from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
+from lmi_delivery.postdeploy.history import Entry, History
 from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.postdeploy.rollback import plan_rollback
 from lmi_delivery.postdeploy.scale import ScaleWait, execute_scale, plan_scale
@@ -90,18 +91,22 @@ def test_rollback_refuses_a_deactivated_version(config: Config, lam: Any) -> Non
     deploys(lam, 3)
     deactivate(lam, "2")
     env = config.environment("dev")
-    record = {"functions": [{"function": NAME, "alias_from": "2", "alias_to": "3"}]}
+    served = {NAME: History(NAME, "live", (Entry("1", "2"), Entry("2", "3")))}
 
-    with pytest.raises(OperationFailed) as refused:
-        plan_rollback(lam, config, env, record=record)
+    with pytest.raises(GateRefused) as refused:
+        plan_rollback(lam, config, env, histories=served)
+    assert refused.value.exit_code == 3
     assert "refusing to roll shop-dev-router:live back to version 2" in str(refused.value)
     assert "it is Deactivated, not Active" in str(refused.value)
     assert "min 0 / max 0" in str(refused.value)
-    with pytest.raises(OperationFailed, match=r"version 2 .*Deactivated"):
+    assert "--to VERSION" in str(refused.value)
+    with pytest.raises(GateRefused, match=r"version 2 .*Deactivated"):
         plan_rollback(lam, config, env, to="2")
-    # Without a record, the newest Active older version is the target: 1, not 2.
-    plan = plan_rollback(lam, config, env)
-    assert [m.step.to_version for m in plan.alias.moves] == ["1"]
+    # No older Active version is taken instead: 1 served, but not right before 3.
+    with pytest.raises(GateRefused, match="shows no version it served before"):
+        plan_rollback(lam, config, env, histories={})
+    assert [m.step.to_version for m in plan_rollback(lam, config, env, to="1").alias.moves] == [
+        "1"]
     assert lam.get_alias(FunctionName=NAME, Name="live")["FunctionVersion"] == "3"
 
 

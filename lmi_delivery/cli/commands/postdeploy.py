@@ -68,6 +68,7 @@ def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, 
          versions_to: str | None = None, report_path: str | None = None) -> None:
     from lmi_delivery.config import load, naming
     from lmi_delivery.plan.release_steps import selected
+    from lmi_delivery.postdeploy.history import Provenance
     from lmi_delivery.postdeploy.publish import WaitSettings
     from lmi_delivery.postdeploy.scale import ScaleWait
     from lmi_delivery.postdeploy.sequence import DISPLAY, LIVE, RunOptions, run_post_deploy
@@ -82,7 +83,8 @@ def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, 
     options = RunOptions(
         wait=WaitSettings(delay=poll, progress_every=max(10.0, poll)),
         scale_wait=ScaleWait(delay=poll, progress_every=max(10.0, poll)),
-        steps=steps, functions=functions or None, versions=versions)
+        steps=steps, functions=functions or None, versions=versions,
+        provenance=Provenance.from_environ(os.environ))
     reporter = ProgressLog(lambda line: click.echo(line, err=True))
     report: PostDeployReport | None = None
     try:
@@ -107,7 +109,7 @@ def _write(path: str, report: PostDeployReport) -> None:
 @click.command("post-deploy")
 @_common
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
-              help="Also write the JSON report here (rollback can read it back).")
+              help="Also write the JSON report here.")
 def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                         poll_interval: float, report_path: str | None) -> None:
     """Run the post-deploy steps: publish, alias, scale, warm, prune.
@@ -116,7 +118,9 @@ def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str
 
     Versions are Active before any alias moves; a Failed version stops the deploy (exit 1) with
     its reason code, and no alias moves. The report of a real run is also stored under the
-    artifacts location as post-deploy/last.json for `lmi-delivery rollback`.
+    artifacts location as post-deploy/last.json. Every alias move is first appended to the
+    alias's history (the record `lmi-delivery rollback` reads); when it cannot be written the
+    alias does not move (exit 1).
     """
     _run(config_path, env_name, dry_run, fmt, poll_interval, report_path=report_path)
 
@@ -179,25 +183,29 @@ def warm_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
 @click.command("rollback")
 @_common
 @_functions
-@click.option("--to", "to_version", help="Version to roll back to.")
-@click.option("--record", "record_path", type=click.Path(exists=True, dir_okay=False),
-              help="A post-deploy --report file (default: the stored last.json).")
+@click.option("--to", "to_version", metavar="VERSION",
+              help="Version number to roll back to, instead of the one the history shows.")
 def rollback_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
-                     poll_interval: float, functions: tuple[str, ...], to_version: str | None,
-                     record_path: str | None) -> None:
-    """Move aliases back to where the last deploy found them.
+                     poll_interval: float, functions: tuple[str, ...],
+                     to_version: str | None) -> None:
+    """Move aliases back to the version that served before.
 
-    To the versions the aliases served before the last deploy (its stored record).
+    To the version each alias served before the last deploy, from the alias history that
+    every move appends to before it is made (history/<function>/<alias>.json under the
+    artifacts location); a second rollback goes one more deploy back. Refused (exit 3), with
+    nothing moved, when the history shows no such version, when the target no longer exists
+    or is not Active, or when it is the current version: then choose one with --to VERSION (a
+    version number; $LATEST or an alias is invalid, exit 2). --dry-run makes the same checks.
     """
     from lmi_delivery.config import load
-    from lmi_delivery.postdeploy.rollback import rollback
+    from lmi_delivery.postdeploy.history import Provenance
+    from lmi_delivery.postdeploy.rollback import check_version, rollback
 
+    check_version(to_version)
     config = load(config_path)
     env = config.environment(env_name)
-    record = (json.loads(Path(record_path).read_text(encoding="utf-8"))
-              if record_path else None)
     reporter = ProgressLog(lambda line: click.echo(line, err=True))
-    report = rollback(config, env, make_clients(config, env, dict(os.environ)), record=record,
+    report = rollback(config, env, make_clients(config, env, dict(os.environ)),
                       functions=functions or None, to=to_version, dry_run=dry_run,
-                      reporter=reporter)
+                      reporter=reporter, provenance=Provenance.from_environ(os.environ))
     click.echo(report.render(fmt), nl=False)

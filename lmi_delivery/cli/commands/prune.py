@@ -45,6 +45,10 @@ class StderrProgress:
 @click.option("--env", "env_name", required=True, help="The environment to prune.")
 @click.option("--capacity-provider", help="Only this capacity provider (config key, name or "
               "ARN). Default: every capacity provider of the config.")
+@click.option("--scope", type=click.Choice(["config", "capacity-provider"]),
+              help="config: the functions of the config; capacity-provider: every function "
+              "bound to the selected providers, whoever owns it, with the same protections. "
+              "Default: post_deploy.prune.scope.")
 @click.option("--keep", type=click.IntRange(min=1),
               help="Newest versions each function keeps. Default: post_deploy.prune.keep.")
 @click.option("--retire-capacity-provider", metavar="NAME",
@@ -58,21 +62,25 @@ class StderrProgress:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
               default="text", show_default=True, help="Report format.")
 def prune_command(config_path: str, env_name: str, capacity_provider: str | None,
-                  keep: int | None, retire_capacity_provider: str | None,
+                  scope: str | None, keep: int | None, retire_capacity_provider: str | None,
                   delete_capacity_provider: bool, dry_run: bool, fmt: str) -> None:
     """Delete old function versions, keeping what is in use.
 
-    Every version bound to the selected capacity providers is kept when it is one of the
-    newest KEEP of its function, an alias routes to it (weighted canaries included), an event
-    source mapping invokes it, $LATEST(.PUBLISHED) resolves to it, its scaling keeps
-    environments warm on a function the config does not scale, or it was published while the
-    prune ran. Only functions of the config are pruned, except in retire mode. Calls are
-    paced to the account's Lambda budget (15 requests/s).
+    Every version bound to the selected capacity providers is kept when an alias routes to it
+    (weighted canaries included), an event source mapping invokes it, $LATEST(.PUBLISHED)
+    resolves to it, the alias history shows it among the post_deploy.history_keep versions
+    that served last (a rollback target), its scaling keeps environments warm on a function
+    the config does not scale, it was published while the prune ran, or it is one of the
+    newest KEEP of its function besides those. With --scope config (the default) only
+    functions of the config are pruned; with --scope capacity-provider every function bound to
+    the providers, and the report says what each kept and deleted. Calls are paced to the
+    account's Lambda budget (15 requests/s).
 
     \b
     Examples:
       lmi-delivery prune --env dev --dry-run
       lmi-delivery prune --env prod --keep 5 --format markdown
+      lmi-delivery prune --env prod --scope capacity-provider --dry-run
       lmi-delivery prune --env prod --retire-capacity-provider old-pool
       lmi-delivery prune --env prod --retire-capacity-provider old-pool \
           --delete-capacity-provider
@@ -84,6 +92,8 @@ def prune_command(config_path: str, env_name: str, capacity_provider: str | None
         raise UsageError("--delete-capacity-provider needs --retire-capacity-provider")
     request = PruneRequest(config_path=config_path, env_name=env_name, keep=keep,
                            capacity_provider=capacity_provider,
+                           scope="capacity-provider" if scope == "capacity-provider" else
+                           "config" if scope == "config" else None,
                            retire_capacity_provider=retire_capacity_provider, dry_run=dry_run,
                            delete_capacity_provider=delete_capacity_provider)
     reporter = None if dry_run else StderrProgress()

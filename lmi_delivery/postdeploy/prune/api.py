@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from lmi_delivery.aws.fanout import fan_out
 from lmi_delivery.config import naming
-from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.model import PRUNE_SCOPES as SCOPES
+from lmi_delivery.config.model import Config, Environment, PruneScope
 from lmi_delivery.errors import OperationFailed, UsageError
 from lmi_delivery.postdeploy.prune.decision import (
     QUOTA_VERSIONS_PER_PROVIDER,
@@ -35,6 +37,8 @@ from lmi_delivery.postdeploy.prune.state import provider_name as short_name
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
+
+    from lmi_delivery.postdeploy.history import HistoryStore
 
 __all__ = [
     "CONFLICT_NOTE",
@@ -72,26 +76,38 @@ def plan_prune(client: LambdaClient, config: Config, env: Environment, *,
                keep: int | None = None, capacity_provider: str | None = None,
                capacity_providers: Iterable[str] | None = None,
                retire_capacity_provider: str | None = None, started_at: datetime | None = None,
-               stats: SnapshotStats | None = None) -> PruneDecision:
+               stats: SnapshotStats | None = None, history: HistoryStore | None = None,
+               scope: PruneScope | None = None) -> PruneDecision:
     """What a prune would delete now, and why every other version stays. Reads only.
 
-    Normal mode prunes the functions of ``config`` on ``capacity_provider`` (or on each of
+    Normal mode prunes the versions on ``capacity_provider`` (or on each of
     ``capacity_providers``, the post-deploy prune step's; every provider of the config that
-    exists when neither is given). Retire mode selects every version bound to
-    ``retire_capacity_provider``, whoever owns its function, so the provider can be deleted.
+    exists when neither is given) of the functions ``scope`` selects
+    (``post_deploy.prune.scope`` when not given): ``config``, the functions of ``config``;
+    ``capacity-provider``, every function bound to those providers, whoever owns it, with the
+    same protections. Retire mode selects every version bound to ``retire_capacity_provider``,
+    whoever owns its function, so the provider can be deleted.
+
+    ``history`` (the environment's alias histories) keeps each alias's way back
+    (``rollback-target``); without it only Lambda's own references protect versions. A history
+    that cannot be read stops the prune here, before anything is deleted.
     """
     if capacity_provider and retire_capacity_provider:
         raise UsageError("choose --capacity-provider or --retire-capacity-provider, not both")
     stats = stats if stats is not None else SnapshotStats()
+    scope = scope or config.post_deploy.prune_scope
+    if scope not in SCOPES:
+        raise UsageError(f"prune scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     functions = {naming.function_name(config, env, key) for key in config.functions}
     owned = {naming.function_name(config, env, key)
              for key, function in config.functions.items() if function.scaling is not None}
     keep = config.post_deploy.prune_keep if keep is None else keep
+    history_keep = config.post_deploy.history_keep
     if retire_capacity_provider:
         arn = _required(client, config, env, retire_capacity_provider, stats)
         policy = PrunePolicy(keep=keep, retire_capacity_providers={arn},
-                             owned_functions=owned)
-        scope: set[str] | None = None
+                             owned_functions=owned, history_keep=history_keep)
+        selected: set[str] | None = None
         arns = [arn]
     else:
         if capacity_provider:
@@ -101,15 +117,27 @@ def plan_prune(client: LambdaClient, config: Config, env: Environment, *,
                      else sorted(config.capacity_providers))
             arns = [a for a in fan_out(partial(_resolved, client, config, env, stats), names)
                     if a is not None]
-        policy = PrunePolicy(keep=keep, capacity_providers=set(arns), functions=functions,
-                             owned_functions=owned)
-        scope = functions
+        selected = functions if scope == "config" else None
+        policy = PrunePolicy(keep=keep, capacity_providers=set(arns), functions=selected,
+                             owned_functions=owned, history_keep=history_keep)
     if not arns:
         return decide(AccountSnapshot(), policy)
-    snapshot = take_snapshot(client, capacity_provider_arns=arns, function_names=scope,
+    snapshot = take_snapshot(client, capacity_provider_arns=arns, function_names=selected,
                              started_at=started_at or datetime.now(UTC), policy=policy,
                              stats=stats)
+    if history is not None and not retire_capacity_provider:
+        snapshot = with_history(snapshot, history)
     return decide(snapshot, policy)
+
+
+def with_history(snapshot: AccountSnapshot, history: HistoryStore) -> AccountSnapshot:
+    """``snapshot`` with the history of every alias it holds (those that have one)."""
+    wanted = [(f.name, a.name) for f in snapshot.functions for a in f.aliases]
+    found = history.read_many(wanted) if wanted else {}
+    return replace(snapshot, functions=tuple(
+        replace(f, history=tuple(sorted((alias, found[(f.name, alias)].entries)
+                                        for name, alias in found if name == f.name)))
+        for f in snapshot.functions))
 
 
 def _resolved(client: LambdaClient, config: Config, env: Environment, stats: SnapshotStats,
@@ -131,7 +159,8 @@ def _required(client: LambdaClient, config: Config, env: Environment, provider: 
 
 def ensure_headroom(client: LambdaClient, config: Config, env: Environment,
                     provider_name: str, publishes: int, *, wait: ReleaseWait | None = None,
-                    progress: Progress | None = None) -> PruneDecision | None:
+                    progress: Progress | None = None,
+                    history: HistoryStore | None = None) -> PruneDecision | None:
     """Make room for ``publishes`` new versions on a capacity provider (config key, name or
     ARN). Returns ``None`` when they already fit, else the executed prune decision.
 
@@ -143,10 +172,12 @@ def ensure_headroom(client: LambdaClient, config: Config, env: Environment,
 
     Raises :class:`OperationFailed` before anything is published, and before anything is
     deleted when pruning cannot make enough room, naming what protects the versions left.
+    ``history`` keeps the aliases' rollback targets, as in :func:`plan_prune`.
     """
     stats = SnapshotStats()
     arn = _required(client, config, env, provider_name, stats)
-    decision = plan_prune(client, config, env, capacity_provider=arn, stats=stats)
+    decision = plan_prune(client, config, env, capacity_provider=arn, stats=stats,
+                          history=history)
     before = _bound(decision, stats, arn, after=False)
     if publishes <= QUOTA_VERSIONS_PER_PROVIDER - before:
         return None
@@ -218,6 +249,7 @@ def protection_summary(kept: Iterable[Verdict]) -> str:
 _LABELS = {
     Reason.NEWEST: "newest", Reason.ALIAS: "alias", Reason.WEIGHTED_ALIAS: "weighted alias",
     Reason.EVENT_SOURCE_MAPPING: "event source mapping", Reason.SCALING_MIN: "scaling minimum",
+    Reason.ROLLBACK_TARGET: "rollback target",
     Reason.CONCURRENT_PUBLISH: "published during the run", Reason.LATEST: "$LATEST",
     Reason.OUT_OF_SCOPE: "of functions this config does not own",
     Reason.FAILED: "failed deletions",

@@ -10,8 +10,13 @@ protects it. Protections, all reported (the first is the headline reason):
 ``alias``               an alias's primary version
 ``weighted-alias``      a version an alias routes weighted traffic to
 ``event-source-mapping`` a version an event source mapping invokes
+``rollback-target``     among the ``history_keep`` newest versions that served through an alias,
+                        the current one included, as its history shows (the way rollback goes
+                        back: :func:`lmi_delivery.postdeploy.history.way_back`)
 ``scaling-min``         min execution environments > 0 on a function the config does not own
-``newest``              among the ``keep`` newest versions of the function (normal mode only)
+``newest``              among the ``keep`` newest versions of the function that nothing above
+                        protects (normal mode only): ``keep`` counts versions *besides* those an
+                        alias, a mapping or the history keeps, as the config schema says
 ``out-of-scope``        a function or capacity provider the policy does not select
 
 In ``retire_capacity_providers`` mode every in-scope version bound to a retiring provider is
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from lmi_delivery.postdeploy.history import way_back
 from lmi_delivery.postdeploy.prune.state import (
     LATEST_PUBLISHED,
     AccountSnapshot,
@@ -163,8 +169,7 @@ def _decide_function(function: FunctionSnapshot, mappings: list[EventSourceMappi
     guards = _protections(function, mappings, snapshot, policy)
     if not policy.retire_capacity_providers:
         baseline = sorted((n for v in versions.values() if (n := v.number) is not None
-                           and v.state != DELETING
-                           and not _concurrent(v, function.name, snapshot)), reverse=True)
+                           and v.state != DELETING and v.version not in guards), reverse=True)
         for number in baseline[:policy.keep]:
             guards.setdefault(str(number), []).append(
                 Protection(Reason.NEWEST, str(policy.keep)))
@@ -193,7 +198,7 @@ def _why_delete(provider: str | None, policy: PrunePolicy) -> str:
     if policy.retire_capacity_providers:
         return f"bound to retiring capacity provider {provider_name(provider or '')}"
     newest = "the newest version" if policy.keep == 1 else f"the {policy.keep} newest versions"
-    return f"older than {newest} and nothing refers to it"
+    return f"older than {newest} nothing else keeps, and nothing refers to it"
 
 
 def _protections(function: FunctionSnapshot, mappings: list[EventSourceMappingInfo],
@@ -216,6 +221,11 @@ def _protections(function: FunctionSnapshot, mappings: list[EventSourceMappingIn
         add(alias.version, Protection(Reason.ALIAS, alias.name))
         for routed, weight in alias.additional_weights:
             add(routed, Protection(Reason.WEIGHTED_ALIAS, alias.name, weight))
+        if policy.retire_capacity_providers:
+            continue  # a retirement deletes rollback targets too: none can stay on the provider
+        served = way_back(function.entries(alias.name), alias.version)
+        for served_version in served[1:policy.history_keep]:
+            add(served_version, Protection(Reason.ROLLBACK_TARGET, alias.name))
     for mapping in mappings:
         if mapping.qualifier is not None:
             add(mapping.qualifier, Protection(Reason.EVENT_SOURCE_MAPPING, mapping.uuid))

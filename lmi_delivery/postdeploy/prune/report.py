@@ -50,10 +50,30 @@ def headline(decision: PruneDecision, dry_run: bool = False) -> str:
             f"of {t['versions']} version(s)")
 
 
+def per_function(decision: PruneDecision) -> dict[str, dict[str, int]]:
+    """Function name → how many of its versions were kept, deleted, failed, being deleted:
+    what each owner (function) kept and lost, in any scope."""
+    found: dict[str, dict[str, int]] = {}
+    for v in decision.verdicts:
+        counts = found.setdefault(v.function, {"kept": 0, "deleted": 0, "failed": 0,
+                                               "deleting": 0})
+        counts[{Action.KEEP: "kept", Action.DELETE: "deleted", Action.FAILED: "failed",
+                Action.DELETING: "deleting"}[v.action]] += 1
+    return found
+
+
+def _counts(counts: dict[str, int], dry_run: bool) -> str:
+    verb = "would delete" if dry_run else "deleted"
+    extra = "".join(f", {counts[k]} {k}" for k in ("failed", "deleting") if counts[k])
+    return f"kept {counts['kept']}, {verb} {counts['deleted']}{extra}"
+
+
 def report_dict(decision: PruneDecision, *, dry_run: bool = False) -> dict[str, Any]:
-    """The JSON report: the decision's own dict plus totals, headline and refusal."""
+    """The JSON report: the decision's own dict plus totals, per function, headline and
+    refusal."""
     return {"schema": SCHEMA, "dry_run": dry_run, "headline": headline(decision, dry_run),
-            "totals": totals(decision), "refusal": decision.refusal(), **decision.to_dict()}
+            "totals": totals(decision), "functions": per_function(decision),
+            "refusal": decision.refusal(), **decision.to_dict()}
 
 
 def _providers(decision: PruneDecision) -> list[str]:
@@ -73,8 +93,9 @@ def to_text(decision: PruneDecision, dry_run: bool = False) -> str:
     mode = f"retire {', '.join(retiring)}" if retiring else f"keep {policy.keep}"
     lines = [f"prune ({mode}){': dry run, nothing deleted' if dry_run else ''}"]
     lines += [f"  {line}" for line in _providers(decision)]
+    owners = per_function(decision)
     for function, verdicts in groupby(decision.verdicts, key=lambda v: v.function):
-        lines.append(function)
+        lines.append(f"{function}: {_counts(owners[function], dry_run)}")
         lines += [f"  {v.version:<18} {_label(v, dry_run):<12} {_why(v)}" for v in verdicts]
     lines.append(f"totals: {headline(decision, dry_run)}")
     refusal = decision.refusal()
@@ -96,6 +117,13 @@ def to_markdown(decision: PruneDecision, dry_run: bool = False) -> str:
         for arn in decision.providers():
             lines.append(f"| `{provider_name(arn)}` | {decision.versions_bound(arn)} | "
                          f"{decision.headroom(arn)} of {QUOTA_VERSIONS_PER_PROVIDER} |")
+    owners = per_function(decision)
+    if owners:
+        lines += ["", "| Function | Kept | Deleted |", "|---|---|---|"]
+        verb = "would delete" if dry_run else "deleted"
+        lines += [f"| `{name}` | {c['kept']} | {c['deleted']} ({verb})"
+                  + (f", {c['failed']} failed" if c["failed"] else "") + " |"
+                  for name, c in owners.items()]
     refusal = decision.refusal()
     if refusal:
         lines += ["", "**Retire refused:**", "", "```", refusal, "```"]

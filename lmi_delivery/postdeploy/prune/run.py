@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.aws.fanout import WORKERS
 from lmi_delivery.config import load
-from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.model import Config, Environment, PruneScope
 from lmi_delivery.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, OperationFailed
 from lmi_delivery.postdeploy.prune.api import plan_prune
 from lmi_delivery.postdeploy.prune.decision import PruneDecision
@@ -35,7 +35,10 @@ from lmi_delivery.postdeploy.prune.snapshot import SnapshotStats
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+    from lmi_delivery.postdeploy.history import HistoryStore
+
 ClientMaker = Callable[[Config, Environment, Mapping[str, str]], "LambdaClient"]
+HistoryMaker = Callable[[Config, Environment, Mapping[str, str]], "HistoryStore | None"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class PruneRequest:
     capacity_provider: str | None = None
     retire_capacity_provider: str | None = None
     dry_run: bool = False
+    scope: PruneScope | None = None
+    """``config`` or ``capacity-provider``; ``None``: ``post_deploy.prune.scope``."""
     workers: int = WORKERS
     delete_capacity_provider: bool = False
     """Retire mode: also delete the provider once no version references it any more."""
@@ -110,11 +115,22 @@ def lambda_client(config: Config, env: Environment, environ: Mapping[str, str]) 
     return clients_for(config, env, environ).client("lambda")
 
 
+def history_store(config: Config, env: Environment,
+                  environ: Mapping[str, str]) -> HistoryStore:
+    """The environment's alias histories, in the artifacts bucket (boto3 loads here)."""
+    from lmi_delivery.aws.clients import clients_for
+    from lmi_delivery.postdeploy.history import HistoryStore
+
+    return HistoryStore(clients_for(config, env, environ).client("s3"), config, env)
+
+
 def run_prune(request: PruneRequest, environ: Mapping[str, str], *,
               reporter: DeleteProgress | None = None, progress: Progress | None = None,
-              make_client: ClientMaker = lambda_client) -> PruneOutcome:
+              make_client: ClientMaker = lambda_client,
+              make_history: HistoryMaker = history_store) -> PruneOutcome:
     """Plan and (unless dry run or refused) execute one prune; in retire mode, see the provider
-    released (or deleted) too. ``progress`` hears about the waits."""
+    released (or deleted) too. ``progress`` hears about the waits. The alias histories keep
+    each alias's rollback targets; one that cannot be read stops the prune before it deletes."""
     started = datetime.now(UTC)
     config = load(request.config_path)
     env = config.environment(request.env_name)
@@ -123,7 +139,8 @@ def run_prune(request: PruneRequest, environ: Mapping[str, str], *,
     decision = plan_prune(client, config, env, keep=request.keep,
                           capacity_provider=request.capacity_provider,
                           retire_capacity_provider=request.retire_capacity_provider,
-                          started_at=started, stats=stats)
+                          started_at=started, stats=stats, scope=request.scope,
+                          history=make_history(config, env, environ))
     retirement = None
     if decision.refusal() is None and not request.dry_run:
         decision = execute_prune(client, decision, reporter=reporter, workers=request.workers)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lmi_delivery.postdeploy.history import Entry
+
 LATEST = "$LATEST"
 LATEST_PUBLISHED = "$LATEST.PUBLISHED"
 UNNUMBERED = (LATEST, LATEST_PUBLISHED)
@@ -84,6 +86,11 @@ class FunctionSnapshot:
     scaling: tuple[ScalingConfigInfo, ...] = ()
     latest_published: str | None = None
     """The version ``$LATEST.PUBLISHED`` resolves to, when known."""
+    history: tuple[tuple[str, tuple[Entry, ...]], ...] = ()
+    """(alias name, its history entries, oldest first) of each alias that has a history."""
+
+    def entries(self, alias: str) -> tuple[Entry, ...]:
+        return next((e for name, e in self.history if name == alias), ())
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,8 @@ def snapshot_from_dicts(data: Mapping[str, Any]) -> AccountSnapshot:
         {"functions": [{"name": "f", "capacity_provider": "arn:…:capacity-provider:cp",
                         "versions": [1, 2, {"version": 3, "state": "Pending"}],
                         "aliases": {"live": 2, "canary": {"version": 2, "weights": {"3": 0.1}}},
-                        "scaling": {"2": [1, 4]}, "latest_published": 3}],
+                        "scaling": {"2": [1, 4]}, "latest_published": 3,
+                        "history": {"live": [[1, 2], [2, 3]]}}],
          "event_source_mappings": [{"uuid": "u", "function": "f", "qualifier": "1"}],
          "known_versions": {"f": [1, 2]}, "started_at": "2026-01-01T00:00:00+00:00"}
     """
@@ -153,12 +161,23 @@ def _function(item: Mapping[str, Any]) -> FunctionSnapshot:
     if isinstance(scaling, Mapping):
         scaling = [{"qualifier": k, "min": v[0], "max": v[1]} for k, v in scaling.items()]
     latest = _pick(item, "latest_published")
+    history = _pick(item, "history", default={})
     return FunctionSnapshot(
         name=name, versions=versions,
         aliases=tuple(_alias(a) for a in aliases),
         scaling=tuple(_scaling(s) for s in scaling),
         latest_published=None if latest is None else str(latest),
+        history=tuple(sorted((str(alias), tuple(_entry(e) for e in entries))
+                             for alias, entries in history.items())),
     )
+
+
+def _entry(item: Any) -> Entry:
+    """A history entry: an :class:`Entry`, or ``[previous, version]`` (a deploy)."""
+    if isinstance(item, Entry):
+        return item
+    previous, version = item
+    return Entry(None if previous is None else str(previous), str(version))
 
 
 def _version(item: Any, default_provider: str | None) -> VersionInfo:

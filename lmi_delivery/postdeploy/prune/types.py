@@ -33,6 +33,7 @@ class Reason(Enum):
     ALIAS = "alias"
     WEIGHTED_ALIAS = "weighted-alias"
     EVENT_SOURCE_MAPPING = "event-source-mapping"
+    ROLLBACK_TARGET = "rollback-target"
     SCALING_MIN = "scaling-min"
     NEWEST = "newest"
     DELETE = "delete"
@@ -71,11 +72,14 @@ class Protection:
             return f"alias {d} routes {(self.weight or 0.0) * 100:g}% of its traffic to it"
         if r is Reason.EVENT_SOURCE_MAPPING:
             return f"event source mapping {d} invokes it"
+        if r is Reason.ROLLBACK_TARGET:
+            return f"alias {d} served it before: rollback may go back to it (alias history)"
         if r is Reason.SCALING_MIN:
             return (f"its scaling config keeps {d} execution environment(s) warm and this "
                     f"config does not own the function")
         if r is Reason.NEWEST:
-            return "the newest version" if d == "1" else f"one of the {d} newest versions"
+            return ("the newest version nothing else keeps" if d == "1"
+                    else f"one of the {d} newest versions nothing else keeps")
         return str(r.value)
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +152,11 @@ class PrunePolicy:
     """What may be pruned. Name sets may be given as any set; they are stored as frozensets."""
 
     keep: int = 3
-    """The newest published versions every function keeps (at least 1)."""
+    """The newest published versions every function keeps (at least 1), counted besides the
+    versions something else protects (an alias, a mapping, the history, …)."""
+    history_keep: int = 2
+    """Per alias, the newest versions that served through it (the current one included)
+    that stay as rollback targets, from the alias history (at least 1)."""
     capacity_providers: AbstractSet[str] = field(default_factory=frozenset)
     """Providers (ARNs or names) whose versions may go; empty selects every version."""
     functions: AbstractSet[str] | None = None
@@ -163,6 +171,9 @@ class PrunePolicy:
     def __post_init__(self) -> None:
         if isinstance(self.keep, bool) or not isinstance(self.keep, int) or self.keep < 1:
             raise UsageError(f"prune keep must be an integer >= 1, not {self.keep!r}")
+        if isinstance(self.history_keep, bool) or not isinstance(self.history_keep, int) or \
+                self.history_keep < 1:
+            raise UsageError(f"history_keep must be an integer >= 1, not {self.history_keep!r}")
         for name in ("capacity_providers", "owned_functions", "retire_capacity_providers"):
             object.__setattr__(self, name, _names(getattr(self, name), name))
         if self.functions is not None:
@@ -171,6 +182,7 @@ class PrunePolicy:
     def to_dict(self) -> dict[str, Any]:
         return {
             "keep": self.keep,
+            "history_keep": self.history_keep,
             "capacity_providers": sorted(self.capacity_providers),
             "functions": None if self.functions is None else sorted(self.functions),
             "owned_functions": sorted(self.owned_functions),

@@ -105,6 +105,8 @@ def test_full_fixture_builds_the_exact_model() -> None:
     assert config.functions["clm-router"].alias == "current"
     assert config.post_deploy.steps == ("publish", "alias", "prune")
     assert config.post_deploy.prune_keep == 5
+    assert config.post_deploy.prune_scope == "capacity-provider"
+    assert config.post_deploy.history_keep == 4
     waiver = config.gates.security.waivers[0]
     assert waiver.expires == "2026-12-31"
     assert config.gates.security.scanners == ("checkov", "trivy")
@@ -124,6 +126,7 @@ def test_minimal_fixture_takes_every_default() -> None:
                                          "review": "{service}-{env}-tf-review"}
     assert config.codebuild.poll_interval_seconds == 5.0
     assert config.environments["prod"].apply == "approval"
+    assert (config.post_deploy.prune_scope, config.post_deploy.history_keep) == ("config", 2)
     assert config == Config(**{**config.__dict__})
 
 

@@ -16,13 +16,14 @@ from lmi_delivery.config.model import (
     Function,
     TerraformSettings,
 )
-from lmi_delivery.errors import OperationFailed
+from lmi_delivery.errors import GateRefused, OperationFailed, UsageError
 from lmi_delivery.postdeploy.alias import (
     ConcurrentChange,
     execute_alias,
     newest_active,
     plan_alias,
 )
+from lmi_delivery.postdeploy.history import Entry, History
 from lmi_delivery.postdeploy.report import ProgressLog
 from lmi_delivery.postdeploy.rollback import plan_rollback
 
@@ -66,6 +67,8 @@ class FakeLambda:
         self.aliases[FunctionName] = [FunctionVersion, "rev-new"]
 
     def get_function_configuration(self, FunctionName: str, Qualifier: str) -> dict[str, str]:
+        if Qualifier not in self.versions[FunctionName]:
+            raise self.exceptions.ResourceNotFoundException()
         return {"State": self.versions[FunctionName][Qualifier]}
 
     def get_paginator(self, name: str) -> Any:
@@ -154,21 +157,69 @@ def test_newest_active_skips_failed_and_newer_versions() -> None:
     assert newest_active(lam, "f", older_than="1") is None  # type: ignore[arg-type]  # fake
 
 
-def test_rollback_prefers_the_record_while_the_alias_is_where_the_deploy_left_it() -> None:
-    lam = FakeLambda({"svc-dev-a": {"1": "Active", "2": "Active", "3": "Active"},
-                      "svc-dev-b": {"1": "Active", "2": "Active", "3": "Active"}},
-                     {"svc-dev-a": "3", "svc-dev-b": "3"})
-    record = {"functions": [{"function": "svc-dev-a", "alias_from": "1", "alias_to": "3"},
-                            {"function": "svc-dev-b", "alias_from": "1", "alias_to": "2"}]}
-    plan = plan_rollback(lam, config("a", "b"), DEV, record=record)  # type: ignore[arg-type]  # fake
-    assert [m.step.to_version for m in plan.alias.moves] == ["1", "2"]
-    assert "deploy record" in plan.reasons["svc-dev-a"]
-    assert "moved since the recorded deploy" in plan.reasons["svc-dev-b"]
-    to = plan_rollback(lam, config("a"), DEV, to="2")  # type: ignore[arg-type]  # fake
-    assert [m.step.to_version for m in to.alias.moves] == ["2"]
+def history(function: str, *moves: tuple[str | None, str, str]) -> History:
+    """``(previous, version, action)`` entries, oldest first."""
+    return History(function, "live", tuple(Entry(p, v, action=a) for p, v, a in moves))
 
 
-def test_rollback_without_an_older_version_refuses() -> None:
+def test_rollback_goes_to_the_version_served_before_the_move_to_the_current_one() -> None:
+    lam = FakeLambda({"svc-dev-a": {"1": "Active", "2": "Active", "3": "Active",
+                                    "4": "Active"}}, {"svc-dev-a": "3"})
+    # 1 -> 2 -> 3 deployed; 4 was published and never served
+    a = history("svc-dev-a", (None, "1", "deploy"), ("1", "2", "deploy"), ("2", "3", "deploy"))
+    plan = plan_rollback(lam, config("a"), DEV, histories={"svc-dev-a": a})  # type: ignore[arg-type]  # fake
+    assert [m.step.to_version for m in plan.alias.moves] == ["2"]
+    assert "alias history" in plan.reasons["svc-dev-a"]
+    to = plan_rollback(lam, config("a"), DEV, to="4")  # type: ignore[arg-type]  # fake
+    assert [m.step.to_version for m in to.alias.moves] == ["4"]
+
+
+def test_a_second_rollback_goes_further_back_not_forth() -> None:
+    a = history("f", (None, "1", "deploy"), ("1", "2", "deploy"), ("2", "3", "deploy"),
+                ("3", "2", "rollback"))
+    assert a.rollback_target("2") == "1"
+    assert a.way_back("2") == ("2", "1")
+    assert a.way_back("3") == ("3", "2", "1")
+
+
+def test_a_move_that_failed_after_its_entry_is_not_taken_for_a_served_version() -> None:
+    # the entry of 3 -> 4 was written, the move then failed: the alias is still on 3
+    a = history("f", ("1", "2", "deploy"), ("2", "3", "deploy"), ("3", "4", "deploy"))
+    assert a.rollback_target("3") == "2"
+    # an alias moved outside lmi-delivery: the history shows nothing before it
+    assert a.rollback_target("7") is None
+
+
+def test_canary_steps_and_restores_are_not_rollback_steps() -> None:
+    a = History("f", "live", (Entry("1", "2"), Entry("2", "2", {"3": 0.1}), Entry("2", "2"),
+                              Entry("2", "2", {"3": 0.1}), Entry("2", "3")))
+    assert a.way_back("3") == ("3", "2", "1")
+
+
+def test_rollback_without_history_refuses_and_names_to() -> None:
+    lam = FakeLambda({"svc-dev-a": {"1": "Active", "2": "Active"}}, {"svc-dev-a": "2"})
+    with pytest.raises(GateRefused, match=r"--to VERSION") as refused:
+        plan_rollback(lam, config("a"), DEV, histories={})  # type: ignore[arg-type]  # fake
+    assert refused.value.exit_code == 3
+    assert lam.calls == []
+
+
+@pytest.mark.parametrize("to", ["$LATEST", "live", "0", "01", "3a", "", "arn:aws:lambda:x"])
+def test_to_accepts_version_numbers_only(to: str) -> None:
     lam = FakeLambda({"svc-dev-a": {"1": "Active"}}, {"svc-dev-a": "1"})
-    with pytest.raises(OperationFailed, match="no older Active version"):
-        plan_rollback(lam, config("a"), DEV)  # type: ignore[arg-type]  # fake
+    with pytest.raises(UsageError, match="is not a version number") as invalid:
+        plan_rollback(lam, config("a"), DEV, to=to)  # type: ignore[arg-type]  # fake
+    assert invalid.value.exit_code == 2
+
+
+def test_rollback_to_the_current_version_refuses() -> None:
+    lam = FakeLambda({"svc-dev-a": {"1": "Active", "2": "Active"}}, {"svc-dev-a": "2"})
+    with pytest.raises(GateRefused, match="it is on version 2 already"):
+        plan_rollback(lam, config("a"), DEV, to="2")  # type: ignore[arg-type]  # fake
+
+
+def test_rollback_to_a_version_that_no_longer_exists_refuses() -> None:
+    lam = FakeLambda({"svc-dev-a": {"2": "Active"}}, {"svc-dev-a": "2"})
+    a = history("svc-dev-a", ("1", "2", "deploy"))
+    with pytest.raises(GateRefused, match=r"back to version 1 .*it no longer exists"):
+        plan_rollback(lam, config("a"), DEV, histories={"svc-dev-a": a})  # type: ignore[arg-type]  # fake

@@ -42,25 +42,28 @@ def test_report_reasons_text() -> None:
     lines = [f"{v.function}:{v.version} {v.describe()}" for v in decision.verdicts]
     assert lines == [
         "router:$LATEST kept: $LATEST is never deleted",
-        "router:1 delete: older than the newest version and nothing refers to it",
+        "router:1 delete: older than the newest version nothing else keeps, and nothing refers "
+        "to it",
         "router:2 kept: its scaling config keeps 2 execution environment(s) warm and this config "
         "does not own the function",
         "router:3 kept: event source mapping esm-1 invokes it",
-        "router:4 delete: older than the newest version and nothing refers to it",
+        # keep counts besides the protected versions (5 has aliases, 6 $LATEST.PUBLISHED)
+        "router:4 kept: the newest version nothing else keeps",
         "router:5 kept: alias canary points to it; alias live points to it",
         "router:6 kept: $LATEST.PUBLISHED resolves to it; alias canary routes 10% of its traffic "
-        "to it; the newest version",
+        "to it",
         "router:7 kept: still Pending: being published right now",
     ]
     assert [v.reason.value for v in decision.verdicts] == [
-        "latest", "delete", "scaling-min", "event-source-mapping", "delete", "alias", "latest",
+        "latest", "delete", "scaling-min", "event-source-mapping", "newest", "alias", "latest",
         "concurrent-publish"]
 
 
 def test_owned_functions_scaling_min_does_not_protect() -> None:
     snapshot = snapshot_from_dicts({"functions": [router()]})
     decision = decide(snapshot, PrunePolicy(keep=1, owned_functions={"router"}))
-    assert [v.version for v in decision.deletions] == ["1", "2", "3", "4"]
+    assert [v.version for v in decision.deletions] == ["1", "2", "3"]
+    assert decision.verdict("router", 4).reason is Reason.NEWEST  # type: ignore[union-attr]  # exists
     assert decision.verdicts[-3].reasons == (Reason.ALIAS, Reason.ALIAS)
 
 
@@ -69,7 +72,8 @@ def test_keep_counts_newest_published_versions() -> None:
     decision = decide(snapshot, PrunePolicy(keep=3))
     assert [v.version for v in decision.deletions] == [str(n) for n in range(1, 8)]
     assert decision.verdict("f", 9) is not None
-    assert decision.verdict("f", 9).describe() == "kept: one of the 3 newest versions"  # type: ignore[union-attr]  # checked above
+    assert decision.verdict("f", 9).describe() == (  # type: ignore[union-attr]
+        "kept: one of the 3 newest versions nothing else keeps")  # checked above
 
 
 def test_concurrent_publish_by_watermark_and_by_time() -> None:
@@ -161,8 +165,9 @@ def test_to_dict_is_json_and_complete() -> None:
     snapshot = snapshot_from_dicts({"functions": [router()]})
     report = decide(snapshot, PrunePolicy(keep=2, owned_functions={"router"})).to_dict()
     assert json.loads(json.dumps(report)) == report
-    assert report["summary"] == {"keep": 4, "delete": 4, "failed": 0, "deleting": 0}
-    assert report["capacity_providers"][CP] == {"versions_after": 4, "headroom": 96,
+    # keep 2 besides the protected: 3 and 4 (5 has aliases, 6 $LATEST.PUBLISHED, 7 is Pending)
+    assert report["summary"] == {"keep": 6, "delete": 2, "failed": 0, "deleting": 0}
+    assert report["capacity_providers"][CP] == {"versions_after": 6, "headroom": 94,
                                                "quota": 100}
     weighted = next(v for v in report["verdicts"] if v["version"] == "6")
     canary = {"reason": "weighted-alias", "detail": "canary", "weight": 0.1}

@@ -56,7 +56,8 @@ def test_failures_are_recorded_and_the_rest_goes_on() -> None:
         "7": [error("ServiceException", 500), error("ServiceException", 500)],
     })
     planned = decision()
-    assert [v.version for v in planned.deletions] == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    # keep 2 besides the alias's 10: 8 and 9 stay
+    assert [v.version for v in planned.deletions] == ["1", "2", "3", "4", "5", "6", "7"]
     seen: list[tuple[int, int, str | None]] = []
 
     result = execute_prune(fake, planned, workers=3,  # type: ignore[arg-type]  # a fake client
@@ -68,10 +69,10 @@ def test_failures_are_recorded_and_the_rest_goes_on() -> None:
         "3": "now routed by an alias: ResourceConflictException message",
         "7": "ServiceException: ServiceException message",
     }
-    assert sorted(fake.deleted) == ["1", "5", "6", "8"]  # 5 and 6 on the second pass
+    assert sorted(fake.deleted) == ["1", "5", "6"]  # 5 and 6 on the second pass
     assert result.verdict("f", "4").action is Action.DELETE  # type: ignore[union-attr]  # exists
-    assert sorted(d for d, _, _ in seen) == list(range(1, 9))
-    assert result.headroom(CP) == 100 - (2 + 1 + 3)  # newest, $LATEST, failures
+    assert sorted(d for d, _, _ in seen) == list(range(1, 8))
+    assert result.headroom(CP) == 100 - (3 + 1 + 3)  # alias + 2 newest, $LATEST, failures
 
 
 def test_nothing_to_delete_touches_nothing() -> None:
@@ -87,12 +88,15 @@ def test_reports_list_every_version_in_every_format() -> None:
     text = render_prune_report(result, "text")
     assert "  3                  failed       AccessDeniedException: no" in text
     assert "alias live points to it" in text
-    assert "totals: deleted 7, kept 3, failed 1 of 11 version(s)" in text
+    assert "totals: deleted 6, kept 4, failed 1 of 11 version(s)" in text
+    assert "f: kept 4, deleted 6, 1 failed" in text
     report = json.loads(render_prune_report(result, "json"))
     assert report["schema"] == "lmi-delivery/prune-report@1"
-    assert report["totals"] == {"deleted": 7, "kept": 3, "failed": 1, "deleting": 0,
+    assert report["totals"] == {"deleted": 6, "kept": 4, "failed": 1, "deleting": 0,
                                 "versions": 11}
+    assert report["functions"] == {"f": {"kept": 4, "deleted": 6, "failed": 1, "deleting": 0}}
     assert len(report["verdicts"]) == 11
     markdown = render_prune_report(result, "markdown", dry_run=True)
-    assert markdown.startswith("### Prune: would delete 7")
+    assert markdown.startswith("### Prune: would delete 6")
+    assert "| `f` | 4 | 6 (would delete), 1 failed |" in markdown
     assert "| `f` | 3 | failed | AccessDeniedException: no |" in markdown

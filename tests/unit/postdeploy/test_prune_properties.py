@@ -20,6 +20,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lmi_delivery.postdeploy.history import Entry
 from lmi_delivery.postdeploy.prune.decision import Action, PruneDecision, PrunePolicy, decide
 from lmi_delivery.postdeploy.prune.state import AccountSnapshot, snapshot_from_dicts
 
@@ -35,6 +36,8 @@ class Fn:
     scaling: dict[str, tuple[int, int]] = field(default_factory=dict)
     latest_published: int | None = None
     unnumbered: tuple[str, ...] = ()
+    history: dict[str, list[tuple[int | None, int, str, bool]]] = field(default_factory=dict)
+    """Alias → its moves, oldest first: (previous, version, action, a canary step)."""
 
 
 @dataclass
@@ -63,6 +66,10 @@ class State:
                 "scaling": order([{"qualifier": q, "min": lo, "max": hi}
                                   for q, (lo, hi) in f.scaling.items()]),
                 "latest_published": f.latest_published,
+                "history": {a: [Entry(None if p is None else str(p), str(v),
+                                      {str(v + 1): 0.1} if weighted else {}, action)
+                                for p, v, action, weighted in moves]
+                            for a, moves in f.history.items()},
             })
         return {
             "functions": functions,
@@ -94,6 +101,28 @@ def concurrent(state: State, f: Fn, n: int) -> bool:
     return state.started_minute is not None and minute > state.started_minute
 
 
+def served(moves: list[tuple[int | None, int, str, bool]], current: str) -> list[str]:
+    """What successive rollbacks from ``current`` visit, restated: step back through the
+    newest earlier deploy (a full move from another version) that landed where we stand."""
+    chain, upto = [current], len(moves)
+    while True:
+        step = next((i for i in reversed(range(upto))
+                     if moves[i][2] == "deploy" and not moves[i][3] and moves[i][0] is not None
+                     and moves[i][0] != moves[i][1] and str(moves[i][1]) == chain[-1]), None)
+        if step is None:
+            return chain
+        if str(moves[step][0]) not in chain:
+            chain.append(str(moves[step][0]))
+        upto = step
+
+
+def rollback_target(f: Fn, n: int, policy: PrunePolicy) -> bool:
+    if policy.retire_capacity_providers:
+        return False
+    return any(str(n) in served(f.history.get(a, []), v)[1:policy.history_keep]
+               for a, (v, _) in f.aliases.items())
+
+
 def protected(state: State, f: Fn, n: int, policy: PrunePolicy) -> bool:
     q = str(n)
     return (
@@ -102,7 +131,14 @@ def protected(state: State, f: Fn, n: int, policy: PrunePolicy) -> bool:
         or any(fn == f.name and qual == q for _, fn, qual in state.esms)
         or (f.name not in policy.owned_functions and f.scaling.get(q, (0, 0))[0] > 0)
         or concurrent(state, f, n)
+        or rollback_target(f, n, policy)
     )
+
+
+def newest(state: State, f: Fn, policy: PrunePolicy) -> set[int]:
+    """The ``keep`` newest versions besides the protected ones (the schema's words)."""
+    return set(sorted((n for n in f.versions if not protected(state, f, n, policy)),
+                      reverse=True)[:policy.keep])
 
 
 def in_scope(f: Fn, n: int, policy: PrunePolicy) -> bool:
@@ -115,12 +151,11 @@ def in_scope(f: Fn, n: int, policy: PrunePolicy) -> bool:
 def oracle(state: State, policy: PrunePolicy) -> set[tuple[str, str]]:
     doomed = set()
     for f in state.functions:
-        baseline = sorted((n for n in f.versions if not concurrent(state, f, n)), reverse=True)
-        newest = set(baseline[:policy.keep])
+        kept = newest(state, f, policy)
         for n in f.versions:
             if not in_scope(f, n, policy) or protected(state, f, n, policy):
                 continue
-            if policy.retire_capacity_providers or n not in newest:
+            if policy.retire_capacity_providers or n not in kept:
                 doomed.add((f.name, str(n)))
     return doomed
 
@@ -136,8 +171,16 @@ def check(state: State, policy: PrunePolicy) -> PruneDecision:
         assert in_scope(f, n, policy), f"{name}:{version}: out of scope but deleted"
         assert not protected(state, f, n, policy), f"{name}:{version}: protected but deleted"
         if not policy.retire_capacity_providers:
-            newest = sorted(f.versions, reverse=True)[:policy.keep]
-            assert n not in newest, f"{name}:{version}: among the {policy.keep} newest"
+            assert n not in newest(state, f, policy), \
+                f"{name}:{version}: among the {policy.keep} newest besides the protected"
+    if not policy.retire_capacity_providers:
+        for f in state.functions:  # keep counts besides the protected: keep more, never fewer
+            unprotected = [n for n in f.versions if not protected(state, f, n, policy)]
+            stays = [n for n in unprotected if (f.name, str(n)) not in deleted]
+            assert len(stays) >= min(policy.keep, len(unprotected)), f.name
+            for a, (v, _) in f.aliases.items():  # the way back stays
+                for back in served(f.history.get(a, []), v)[1:policy.history_keep]:
+                    assert (f.name, back) not in deleted, f"{f.name}:{back}: rollback target"
     assert deleted == oracle(state, policy)
     # one verdict per version, nothing invented, nothing lost
     expected = {(f.name, str(n)) for f in state.functions for n in f.versions}
@@ -177,6 +220,39 @@ def test_exhaustive_one_function_up_to_five_versions() -> None:
             check(state, PrunePolicy(keep=keep, owned_functions={"f"} if owned else set()))
             checked += 1
     assert checked > 5000
+
+
+def test_exhaustive_histories_keep_the_way_back() -> None:
+    """Every history of up to three moves among two versions (two moves among up to four),
+    deploys, rollbacks and canary steps, the alias on each version, three (keep,
+    history_keep) pairs: the rollback targets stay, and keep counts the rest."""
+    checked = 0
+    for count in range(1, 5):
+        numbers = list(range(1, count + 1))
+        moves = [(p, v, a, False) for p in [None, *numbers] for v in numbers if p != v
+                 for a in ("deploy", "rollback")]
+        moves += [(p, p, "deploy", True) for p in numbers]  # a canary step
+        for length in range(0, 4 if count < 3 else 3):
+            for history in itertools.product(moves, repeat=length):
+                for primary in numbers:
+                    f = Fn("f", {n: (PROVIDERS[0], "Active", n) for n in numbers},
+                           aliases={"live": (str(primary), {})},
+                           history={"live": list(history)})
+                    for keep, history_keep in ((1, 1), (1, 2), (2, 3)):
+                        check(State([f]), PrunePolicy(keep=keep, history_keep=history_keep))
+                        checked += 1
+    assert checked > 15000
+
+
+def test_keep_one_keeps_the_version_the_alias_left() -> None:
+    """The issue's case: a deploy moved live 4 -> 5; keep 1 keeps 5 (alias), 4 (the way
+    back) and the newest other version; before, 4 was deleted."""
+    f = Fn("f", {n: (PROVIDERS[0], "Active", n) for n in range(1, 7)},
+           aliases={"live": ("5", {})}, history={"live": [(3, 4, "deploy", False),
+                                                          (4, 5, "deploy", False)]})
+    decision = check(State([f]), PrunePolicy(keep=1))
+    assert {v.version for v in decision.kept} == {"4", "5", "6"}
+    assert decision.verdict("f", 4).reason.value == "rollback-target"  # type: ignore[union-attr]
 
 
 def test_exhaustive_concurrent_publishes() -> None:
@@ -225,6 +301,11 @@ def build_function(rint: RInt, name: str) -> Fn:
         f.scaling[q] = (lo, lo + rint(3))
     if numbers and rint(1):
         f.latest_published = numbers[-1]
+    for alias in f.aliases:
+        if rint(1):
+            f.history[alias] = [(_pick(rint, [None, *range(1, 15)]), 1 + rint(13),
+                                 _pick(rint, ["deploy", "deploy", "rollback"]), rint(4) == 0)
+                                for _ in range(rint(6))]
     return f
 
 
@@ -242,7 +323,7 @@ def build_state(rint: RInt) -> State:
 def build_policy(rint: RInt) -> PrunePolicy:
     retire = set(_subset(rint, PROVIDER_REFS, 1)) if rint(3) == 0 else set()
     return PrunePolicy(
-        keep=1 + rint(3),
+        keep=1 + rint(3), history_keep=1 + rint(3),
         capacity_providers=set(_subset(rint, PROVIDER_REFS, 2)),
         functions=None if rint(1) else set(_subset(rint, NAMES, 4)),
         owned_functions=set(_subset(rint, NAMES, 4)),
