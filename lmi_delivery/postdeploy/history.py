@@ -42,7 +42,9 @@ guessing.
 from __future__ import annotations
 
 import json
+import random
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -60,8 +62,10 @@ if TYPE_CHECKING:
 SCHEMA = "lmi-delivery/alias-history@1"
 #: A history larger than this is refused rather than parsed (about 5,000 entries).
 MAX_BYTES = 2 * 1024 * 1024
-#: Conditional puts lost to another writer before giving up.
-ATTEMPTS = 8
+#: Conditional puts lost to another writer before giving up; between two, a random pause of up
+#: to BACKOFF_SECONDS x 2^attempt (at most 1 s), so that racing writers stop colliding.
+ATTEMPTS = 10
+BACKOFF_SECONDS = 0.02
 NUMBERED = re.compile(r"[1-9][0-9]{0,9}")
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -269,7 +273,9 @@ class HistoryStore:
         from lmi_delivery.aws.errors import translate
 
         bucket, key = history_key(self.config, self.env, function, alias)
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, min(1.0, BACKOFF_SECONDS * 2 ** attempt)))
             found = self.read(function, alias)
             updated = History(function, alias, (*found.entries, entry))
             try:
