@@ -8,10 +8,14 @@ the step, before any alias moves, when a target is not ``Active``
 environments are not ready, nor to one its 0/0 scaling config has deactivated (``Deactivated``
 is not invocable and does not recover). Then it moves the aliases one at a time, and for each:
 
-- creates the alias (``CreateAlias``) or moves it (``UpdateAlias`` with the ``RevisionId`` read
-  while planning, clearing any weighted routing);
+- creates the alias (``CreateAlias``) or moves it: all at once, or through the function's
+  rollout (:mod:`lmi_delivery.postdeploy.rollout`: canary or linear shares, alarms, hooks, the
+  previous routing restored on a failure);
 - stops at the first concurrent change (``PreconditionFailedException``, or an alias created in
   the meantime): nothing after it is moved, and the error says what was and was not moved.
+
+Every ``UpdateAlias`` of a move, a rollout's steps and its restore included, goes through
+:func:`route`, with the ``RevisionId`` of the previous change.
 """
 
 from __future__ import annotations
@@ -21,14 +25,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.aws.fanout import fan_out
-from lmi_delivery.config import naming
-from lmi_delivery.config.model import Canary, Config, Environment
+from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.plan.release_steps import NEW, alias_steps
 from lmi_delivery.plan.steps import RUNNER, AliasMove
-from lmi_delivery.postdeploy.canary import CanaryClock, CanaryRolledBack, run_canary
 from lmi_delivery.postdeploy.publish import aws_call
 from lmi_delivery.postdeploy.report import ProgressLog
+from lmi_delivery.postdeploy.rollout import RolloutClock, RolloutRolledBack, run_rollout
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -44,8 +47,6 @@ class AliasTarget:
     step: AliasMove
     revision_id: str | None
     """The alias's RevisionId when read; ``None`` when the alias does not exist yet."""
-    canary: Canary | None = None
-    """The function's canary settings: a move (not a creation) then goes through a canary."""
 
     @property
     def action(self) -> str:
@@ -132,11 +133,9 @@ def resolve_alias(client: LambdaClient, config: Config, env: Environment,
     target of ``new`` becomes the newest Active version, except for the ``unpublished``
     functions (a dry run's publishes: the version does not exist yet). The step is built again
     by the planner's builder with these facts, so a missing alias is created without a
-    canary. ``read`` holds aliases already read (:func:`read_aliases`); a move from a stale
+    rollout. ``read`` holds aliases already read (:func:`read_aliases`); a move from a stale
     read is refused by AWS (``RevisionId``) and stops the step, as any concurrent change."""
     pending = set(unpublished)
-    canaries = {naming.function_name(config, env, key): fn.canary
-                for key, fn in config.functions.items()}
     known = read or {}
 
     def resolve(planned: AliasMove) -> AliasTarget:
@@ -150,17 +149,17 @@ def resolve_alias(client: LambdaClient, config: Config, env: Environment,
                                   f"{planned.alias}: publish first (lmi-delivery publish)")
         (step,) = alias_steps(config, env, planned.where, functions=[name],
                               versions={name: target}, current={name: current})
-        return AliasTarget(step, revision, canaries.get(name) if revision else None)
+        return AliasTarget(step, revision)
 
     return AliasPlan(tuple(fan_out(resolve, steps, name="alias-read")))
 
 
 def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLog,
                   cloudwatch: Any = None,
-                  canary_clock: CanaryClock | None = None) -> tuple[AliasResult, ...]:
+                  canary_clock: RolloutClock | None = None) -> tuple[AliasResult, ...]:
     """Move the aliases in order; stop at the first refusal without moving the rest.
 
-    ``cloudwatch`` answers the alarms of canary moves; ``canary_clock`` is injectable time.
+    ``cloudwatch`` answers the alarms of rollouts; ``canary_clock`` is injectable time.
     """
     _refuse_unready(client, plan)
     done: list[AliasResult] = []
@@ -173,14 +172,14 @@ def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLo
             rest = [f"{m.step.function}:{m.step.alias}" for m in plan.moves[index + 1:]]
             detail = f"\n  already moved: {', '.join(moved)}" if moved else ""
             detail += f"\n  not moved: {', '.join(rest)}" if rest else ""
-            kind = type(exc) if isinstance(exc, ConcurrentChange | CanaryRolledBack) \
+            kind = type(exc) if isinstance(exc, ConcurrentChange | RolloutRolledBack) \
                 else OperationFailed
             raise kind(exc.message + detail, context=exc.context) from None
     return tuple(done)
 
 
 def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudwatch: Any,
-          canary_clock: CanaryClock | None) -> AliasResult:
+          canary_clock: RolloutClock | None) -> AliasResult:
     step = move.step
     label = f"{step.function}:{step.alias}"
     if move.action == "unchanged":
@@ -191,11 +190,16 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudw
     if move.revision_id is None:
         _create(client, step, label)
         action = "created"
-    elif move.canary is not None:
-        _canary(client, step, move.revision_id, move.canary, reporter, cloudwatch, canary_clock)
-        action = "moved"
     else:
-        _update(client, step, move.revision_id, label)
+        revision = [move.revision_id]
+
+        def change(primary: str, weights: dict[str, float]) -> None:
+            revision[0] = route(client, step, primary, weights, revision[0])
+
+        if step.watched:
+            run_rollout(client, cloudwatch, step, change, reporter=reporter, clock=canary_clock)
+        else:
+            change(step.to_version, {})
         action = "moved"
     reporter.record("alias", step.function, f"{step.to_version}:{action}",
                     message=f"alias {label}: {step.from_version or '(new)'} -> "
@@ -252,31 +256,22 @@ def _create(client: LambdaClient, step: AliasMove, label: str) -> None:
                                context={"function": step.function}) from None
 
 
-def _update(client: LambdaClient, step: AliasMove, revision: str, label: str) -> None:
+def route(client: LambdaClient, step: AliasMove, primary: str, weights: dict[str, float],
+          revision: str) -> str:
+    """The one alias-move primitive: ``UpdateAlias`` of ``step``'s alias to ``primary`` plus
+    ``weights`` (``AdditionalVersionWeights``; empty clears them), guarded by ``revision``.
+    Returns the new ``RevisionId``; a concurrent change raises :class:`ConcurrentChange`."""
+    label = f"{step.function}:{step.alias}"
     try:
-        aws_call("UpdateAlias", lambda: client.update_alias(
-            FunctionName=step.function, Name=step.alias, FunctionVersion=step.to_version,
-            RevisionId=revision, RoutingConfig={"AdditionalVersionWeights": {}}),
+        answer: Any = aws_call("UpdateAlias", lambda: client.update_alias(
+            FunctionName=step.function, Name=step.alias, FunctionVersion=primary,
+            RevisionId=revision, RoutingConfig={"AdditionalVersionWeights": weights}),
             function=step.function)
     except OperationFailed as exc:
         if getattr(exc, "code", "") != "PreconditionFailedException":
             raise
         raise ConcurrentChange(
             f"alias {label} was changed by someone else since it was read (RevisionId "
-            f"{revision} no longer matches): stopped without moving it to {step.to_version}",
+            f"{revision} no longer matches): stopped without moving it to {primary}",
             context={"function": step.function}) from None
-
-
-def _canary(client: LambdaClient, step: AliasMove, revision: str, canary: Canary,
-            reporter: ProgressLog, cloudwatch: Any, clock: CanaryClock | None) -> None:
-    from botocore.exceptions import ClientError
-
-    label = f"{step.function}:{step.alias}"
-    try:
-        run_canary(client, cloudwatch, step, revision, canary, reporter=reporter, clock=clock)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "PreconditionFailedException":
-            raise
-        raise ConcurrentChange(
-            f"alias {label} was changed by someone else during its canary: stopped",
-            context={"function": step.function}) from None
+    return str(answer["RevisionId"])
