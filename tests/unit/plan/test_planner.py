@@ -204,12 +204,15 @@ def test_capacity_comes_before_traffic_by_default(example: Callable[..., Config]
     assert [s.kind for s in shown] == ["start-build", "publish", "headroom", "scale", "warm",
                                        "alias", "scale-down", "prune"]
     scale = next(s for s in shown if isinstance(s, Scale))
-    assert scale.match_live and scale.qualifier == "new"
+    assert scale.match_live
+    assert scale.qualifier == "new"
     assert "or the live version's applied environments if more" in scale.describe()
     warm = next(s for s in shown if isinstance(s, Warm))
-    assert warm.qualifier == "new" and "router:new (by version" in warm.describe()
+    assert warm.qualifier == "new"
+    assert "router:new (by version" in warm.describe()
     check = next(s for s in shown if isinstance(s, CapacityCheck))
-    assert check.peak is None and "read at run time (not read here)" in check.describe()
+    assert check.peak is None
+    assert "read at run time (not read here)" in check.describe()
 
 
 def test_the_old_order_warms_the_alias_after_the_move(example: Callable[..., Config]) -> None:
