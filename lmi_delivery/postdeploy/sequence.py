@@ -260,6 +260,8 @@ class _Run:
         self.alias_reads: Future[dict[str, alias.Read]] | None = None
         """Where the aliases point, read while the publishes turn Active."""
         self._reads: dict[str, alias.Read] | None = None
+        self.deferred_schedules: list[str] = []
+        """Functions whose warm-up schedule waits for the alias step."""
         self.lam = clients.lambda_
         self.executor, self.reporter, self.options = executor, reporter, options
         self.report = PostDeployReport(config.service, env.name, not executor.live)
@@ -302,6 +304,12 @@ class _Run:
             if name not in found:
                 found[name] = alias.read_alias(self.lam, name, aliases[name])[0]
         return found
+
+    def remaining_kinds(self) -> list[str]:
+        """The kinds of steps after the group running now."""
+        done = len(self.report.steps)
+        kinds = [k for k, _ in itertools.groupby(s.kind for s in self.steps)]
+        return kinds[done:]
 
     @property
     def unpublished(self) -> list[str]:
@@ -346,6 +354,8 @@ class _Run:
         for name, action in self.executor.alias(self, plan).items():
             self.report.function(name).alias_action = action
         self.versions.update({m.step.function: m.step.to_version for m in plan.moves})
+        deferred, self.deferred_schedules = self.deferred_schedules, []
+        self.schedules(deferred)
 
     def headroom(self, checks: list[CapacityCheck]) -> None:
         functions = [f for check in checks for f in check.functions]
@@ -381,7 +391,13 @@ class _Run:
         plan = warm.resolve_warm(self.lam, steps, versions=self.versions)
         for name, invocations in self.executor.warm(self, plan).items():
             self.report.function(name).warm = invocations
-        self.schedules([s.function for s in steps if s.schedule])
+        # A schedule targets the alias: when the warm-up primed the new version before the
+        # alias step, the rule is managed once the alias exists and routes to it.
+        scheduled = [s.function for s in steps if s.schedule]
+        if any(s.qualifier for s in steps) and "alias" in self.remaining_kinds():
+            self.deferred_schedules += scheduled
+        else:
+            self.schedules(scheduled)
 
     def schedules(self, functions: list[str]) -> None:
         keys = selected(self.config, self.env, functions) if functions else []
