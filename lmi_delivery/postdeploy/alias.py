@@ -14,8 +14,8 @@ is not invocable and does not recover). Then it moves the aliases one at a time,
 - stops at the first concurrent change (``PreconditionFailedException``, or an alias created in
   the meantime): nothing after it is moved, and the error says what was and was not moved.
 
-Every ``UpdateAlias`` of a move, a rollout's steps and its restore included, goes through
-:func:`route`, with the ``RevisionId`` of the previous change.
+Every alias change (``CreateAlias``, or ``UpdateAlias`` with the ``RevisionId`` of the previous
+change), a rollout's steps and its restore included, goes through :func:`route`.
 """
 
 from __future__ import annotations
@@ -187,20 +187,16 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudw
                         message=f"alias {label} already on {step.to_version}")
         return AliasResult(step.function, step.alias, step.from_version, step.to_version,
                            "unchanged")
-    if move.revision_id is None:
-        _create(client, step, label)
-        action = "created"
+    revision: list[str | None] = [move.revision_id]
+
+    def change(primary: str, weights: dict[str, float]) -> None:
+        revision[0] = route(client, step, primary, weights, revision[0])
+
+    if move.revision_id is not None and step.watched:
+        run_rollout(client, cloudwatch, step, change, reporter=reporter, clock=canary_clock)
     else:
-        revision = [move.revision_id]
-
-        def change(primary: str, weights: dict[str, float]) -> None:
-            revision[0] = route(client, step, primary, weights, revision[0])
-
-        if step.watched:
-            run_rollout(client, cloudwatch, step, change, reporter=reporter, clock=canary_clock)
-        else:
-            change(step.to_version, {})
-        action = "moved"
+        change(step.to_version, {})
+    action = "created" if move.revision_id is None else "moved"
     reporter.record("alias", step.function, f"{step.to_version}:{action}",
                     message=f"alias {label}: {step.from_version or '(new)'} -> "
                             f"{step.to_version}")
@@ -246,22 +242,16 @@ def _state(client: LambdaClient, function: str, version: str) -> str:
     return str(conf.get("State", "Active"))
 
 
-def _create(client: LambdaClient, step: AliasMove, label: str) -> None:
-    try:
-        client.create_alias(FunctionName=step.function, Name=step.alias,
-                            FunctionVersion=step.to_version)
-    except client.exceptions.ResourceConflictException:
-        raise ConcurrentChange(f"alias {label} was created by someone else since it was read: "
-                               "stopped (a concurrent deploy?)",
-                               context={"function": step.function}) from None
-
-
 def route(client: LambdaClient, step: AliasMove, primary: str, weights: dict[str, float],
-          revision: str) -> str:
-    """The one alias-move primitive: ``UpdateAlias`` of ``step``'s alias to ``primary`` plus
-    ``weights`` (``AdditionalVersionWeights``; empty clears them), guarded by ``revision``.
+          revision: str | None) -> str:
+    """The one alias-move primitive: every alias change of a deploy, a rollback, a rollout's
+    steps and its restore is this call. ``UpdateAlias`` of ``step``'s alias to ``primary`` plus
+    ``weights`` (``AdditionalVersionWeights``; empty clears them), guarded by ``revision``; with
+    no ``revision`` (the alias did not exist when read), ``CreateAlias`` to ``primary``.
     Returns the new ``RevisionId``; a concurrent change raises :class:`ConcurrentChange`."""
     label = f"{step.function}:{step.alias}"
+    if revision is None:
+        return _create(client, step, primary, label)
     try:
         answer: Any = aws_call("UpdateAlias", lambda: client.update_alias(
             FunctionName=step.function, Name=step.alias, FunctionVersion=primary,
@@ -274,4 +264,15 @@ def route(client: LambdaClient, step: AliasMove, primary: str, weights: dict[str
             f"alias {label} was changed by someone else since it was read (RevisionId "
             f"{revision} no longer matches): stopped without moving it to {primary}",
             context={"function": step.function}) from None
+    return str(answer["RevisionId"])
+
+
+def _create(client: LambdaClient, step: AliasMove, version: str, label: str) -> str:
+    try:
+        answer: Any = client.create_alias(FunctionName=step.function, Name=step.alias,
+                                          FunctionVersion=version)
+    except client.exceptions.ResourceConflictException:
+        raise ConcurrentChange(f"alias {label} was created by someone else since it was read: "
+                               "stopped (a concurrent deploy?)",
+                               context={"function": step.function}) from None
     return str(answer["RevisionId"])
