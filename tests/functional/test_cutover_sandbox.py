@@ -369,3 +369,44 @@ def test_a_version_another_alias_still_routes_to_is_not_scaled_down(
     assert puts == ["3"], "version 2 still takes 10% through alias stable"
     assert any(f"not scaling {WORKER}:2 down: alias(es) stable still route to it" in line
                for line in lines)
+
+
+# -- what the command says -----------------------------------------------------------------
+
+
+def run_cli(*args: str) -> int:
+    from lmi_delivery.cli import main as cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(list(args))
+    return int(exited.value.code or 0)
+
+
+def test_the_command_exits_1_naming_the_alarm_and_3_over_the_provider(
+        sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Through ``lmi-delivery post-deploy``: an alarm already in ALARM is seen at the first
+    poll after the first share moved (no bake is waited for), and a provider too small stops
+    the next deploy with exit 3."""
+    config = load_config(tmp_path, config_text(ROLLOUTS["canary"]))
+    lam = previous_deploys(sandbox, config)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    sandbox.client("cloudwatch").set_alarm_state(AlarmName=ALARM, StateValue="ALARM",
+                                                 StateReason="errors")
+    command = ("post-deploy", "--config", str(config.path), "--env", "dev",
+               "--poll-interval", "0.05")
+
+    assert run_cli(*command) == 1
+    err = capsys.readouterr().err
+    assert f"rolled back to version 2: alarm(s) {ALARM} in ALARM while 20% to 3 went" in err
+    assert "Traceback" not in err
+    assert live_routing(lam, ROUTER) == ("2", {})
+
+    lam.update_capacity_provider(CapacityProviderName=PROVIDER,
+                                 CapacityProviderScalingConfig={"MaxVCpuCount": 12})
+    assert run_cli(*command) == 3
+    err = capsys.readouterr().err
+    assert "needs 24 vCPU at its peak" in err
+    assert "over its MaxVCpuCount 12" in err
+    assert live_routing(lam, ROUTER) == ("2", {})
