@@ -374,10 +374,11 @@ class _Run:
                 and entry.alias_action in ("moved", "planned")}
         plan = scale.resolve_scale_down(self.lam, steps, left=left, reporter=self.reporter,
                                         check_routing=self.executor.live)
-        for step in plan.steps:
-            self.report.notes.append(f"scaled {step.function}:{step.qualifier} (superseded) "
-                                     f"to min {step.min}, max {step.max}")
         self.executor.scale(self, plan)
+        verb = "scaled" if self.executor.live else "would scale"
+        for step in plan.steps:
+            self.report.notes.append(f"{verb} {step.function}:{step.qualifier} (superseded) "
+                                     f"to min {step.min}, max {step.max}")
 
     def scale(self, steps: list[Scale]) -> None:
         plan = scale.resolve_scale(self.lam, self.config, self.env, steps,
