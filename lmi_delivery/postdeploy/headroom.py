@@ -89,8 +89,10 @@ def resolve_check(client: LambdaClient, config: Config, env: Environment,
     """The peak of ``check``'s functions. ``live`` maps a function to the version its alias
     routes to now; ``new`` to the version it moves to (``None``: not published yet). A function
     missing from ``new``, or whose alias already routes to its new version, is not cut over
-    and not counted."""
+    and not counted; with none cut over, nothing is read and the peak is empty."""
     moving = [f for f in check.functions if f in new and (new[f] is None or new[f] != live.get(f))]
+    if not moving:  # nothing is cut over (``lmi-delivery scale`` of the live version)
+        return cutover_peak(check.capacity_provider, (), None)
     cutovers = fan_out(lambda f: function_cutover(client, config, env, f, live=live.get(f),
                                                   new=new.get(f)), moving, name="headroom")
     return cutover_peak(check.capacity_provider, cutovers,

@@ -362,8 +362,9 @@ class _Run:
         live = self.live(functions)
         new = {name: (None if version == NEW else version)
                for name, version in self.versions.items()}
-        peaks = [headroom.resolve_check(self.lam, self.config, self.env, check, live=live,
-                                        new=new) for check in checks]
+        peaks = [peak for check in checks
+                 if (peak := headroom.resolve_check(self.lam, self.config, self.env, check,
+                                                    live=live, new=new)).functions]
         for peak in peaks:
             self.report.notes.append(peak.describe())
         self.executor.headroom(self, peaks)
