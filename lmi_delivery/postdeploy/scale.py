@@ -71,16 +71,19 @@ def plan_scale(client: LambdaClient | None, config: Config, env: Environment, *,
 
 def resolve_scale(client: LambdaClient | None, config: Config, env: Environment,
                   steps: Iterable[Scale], *, unpublished: Iterable[str] = (),
-                  live: Mapping[str, str | None] | None = None) -> ScalePlan:
+                  live: Mapping[str, str | None] | None = None,
+                  environments: Mapping[str, int] | None = None) -> ScalePlan:
     """Each scale step on a concrete version: ``new`` is where the alias points now, except
     for the ``unpublished`` functions (a dry run's publishes: the version does not exist).
 
     A step that matches the live version gets a minimum of at least the applied environments
     of ``live[function]`` (the version its alias routes to; read when not given), up to its
-    max. A step on the live version itself, or of a function with no alias yet, keeps its
+    max (``environments``: function → those environments, already read by the headroom
+    check). A step on the live version itself, or of a function with no alias yet, keeps its
     configured minimum."""
     pending = set(unpublished)
     known = dict(live or {})
+    applied = dict(environments or {})
     aliases = {naming.function_name(config, env, key): fn.alias
                for key, fn in config.functions.items()}
     resolved = []
@@ -95,20 +98,21 @@ def resolve_scale(client: LambdaClient | None, config: Config, env: Environment,
             qualifier = found
         step = replace(step, qualifier=qualifier)
         if step.match_live and client is not None:
-            step = _matched(client, step, known, aliases[step.function])
+            step = _matched(client, step, known, aliases[step.function], applied)
         resolved.append(step)
     return ScalePlan(tuple(resolved))
 
 
-def _matched(client: LambdaClient, step: Scale, live: dict[str, str | None],
-             alias: str) -> Scale:
+def _matched(client: LambdaClient, step: Scale, live: dict[str, str | None], alias: str,
+             applied: Mapping[str, int]) -> Scale:
     """``step`` with its minimum raised to the live version's applied environments."""
     if step.function not in live:
         live[step.function] = read_alias(client, step.function, alias)[0]
     current = live[step.function]
     if current is None or current == step.qualifier:
         return replace(step, match_live=False)
-    environments = applied_environments(client, step.function, current)
+    environments = (applied[step.function] if step.function in applied
+                    else applied_environments(client, step.function, current))
     return replace(step, min=new_minimum(step.min, step.max, environments), match_live=False)
 
 

@@ -260,6 +260,9 @@ class _Run:
         self.alias_reads: Future[dict[str, alias.Read]] | None = None
         """Where the aliases point, read while the publishes turn Active."""
         self._reads: dict[str, alias.Read] | None = None
+        self.live_environments: dict[str, int] = {}
+        """Function name → the applied environments of its live version, as the headroom
+        check read them (the scale step needs them too)."""
         self.deferred_schedules: list[str] = []
         """Functions whose warm-up schedule waits for the alias step."""
         self.lam = clients.lambda_
@@ -367,6 +370,8 @@ class _Run:
                                                     live=live, new=new)).functions]
         for peak in peaks:
             self.report.notes.append(peak.describe())
+            self.live_environments.update(
+                {f.function: f.live_environments for f in peak.functions if live.get(f.function)})
         self.executor.headroom(self, peaks)
 
     def scale_down(self, steps: list[ScaleDown]) -> None:
@@ -384,7 +389,8 @@ class _Run:
     def scale(self, steps: list[Scale]) -> None:
         plan = scale.resolve_scale(self.lam, self.config, self.env, steps,
                                    unpublished=self.unpublished,
-                                   live=self.live([s.function for s in steps]))
+                                   live=self.live([s.function for s in steps]),
+                                   environments=self.live_environments)
         for step in plan.steps:
             self.report.function(step.function).scaling = {"min": step.min, "max": step.max}
         self.executor.scale(self, plan)

@@ -201,6 +201,9 @@ def test_the_alias_never_routes_to_less_capacity_than_the_live_version(
     first_move = journal.index(("UpdateAlias", None))
     assert journal.index(("PutFunctionScalingConfig", "3")) < first_move
     assert journal.index(("Invoke", "3")) < first_move
+    scaled = journal.index(("PutFunctionScalingConfig", "3"))
+    assert journal[:scaled].count(("GetFunctionScalingConfig", "2")) == 1, \
+        "the live version's scaling is read once, for the headroom check and the scale step"
     applied = lam.get_function_scaling_config(FunctionName=ROUTER, Qualifier="3")
     assert applied["AppliedFunctionScalingConfig"]["MinExecutionEnvironments"] == LIVE_MIN
     assert time.t == {"all-at-once": 0, "canary": 120, "linear": 180}[strategy]
