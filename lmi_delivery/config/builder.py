@@ -22,6 +22,7 @@ from lmi_delivery.config.model import (
     GitHubSettings,
     LmiDeliveryIndex,
     PostDeploy,
+    Rollout,
     Scaling,
     SecurityGate,
     TerraformManages,
@@ -115,16 +116,42 @@ def _canary(data: Data) -> Canary:
     return Canary(**extra, alarms=tuple(data.get("alarms", ())))
 
 
+def _rollout(data: Data) -> Rollout:
+    """``rollout:`` as written; ``canary`` and ``linear`` together are reported by the
+    semantic checks (the canary wins here)."""
+    extra: dict[str, Any] = _only(data, "pre_traffic", "post_traffic")
+    if "bake_minutes" in data:
+        extra["bake_minutes"] = float(data["bake_minutes"])
+    if "canary" in data:
+        canary = data["canary"] or {}
+        extra.update(strategy="canary", weight=float(canary.get("weight", 0.1)),
+                     interval_minutes=float(canary.get("bake_minutes", 5.0)))
+    elif "linear" in data:
+        linear = data["linear"] or {}
+        extra.update(strategy="linear", step=float(linear.get("step", 0.25)),
+                     interval_minutes=float(linear.get("every_minutes", 5.0)))
+    return Rollout(**extra, alarms=tuple(data.get("alarms", ())))
+
+
+def _legacy_rollout(canary: Canary) -> Rollout:
+    """The deprecated ``canary: {weight, minutes, alarms}`` as the rollout it means."""
+    return Rollout(strategy="canary", weight=canary.weight, interval_minutes=canary.minutes,
+                   alarms=canary.alarms)
+
+
 def _function(key: str, data: Data) -> Function:
     scaling = data.get("scaling")
     warm = data.get("warm")
-    canary = data.get("canary")
+    canary = _canary(data["canary"]) if data.get("canary") is not None else None
+    rollout = (_rollout(data["rollout"]) if data.get("rollout") is not None
+               else _legacy_rollout(canary) if canary is not None else Rollout())
     return Function(
         key=key,
         **_only(data, "name", "capacity_provider", "alias"),
-        scaling=Scaling(min=scaling["min"], max=scaling["max"]) if scaling else None,
+        scaling=Scaling(**_only(scaling, "min", "max", "floor")) if scaling else None,
         warm=Warm(**_only(warm, "concurrency", "schedule")) if warm is not None else None,
-        canary=_canary(canary) if canary is not None else None,
+        canary=canary,
+        rollout=rollout,
     )
 
 

@@ -20,8 +20,10 @@ PostDeployStep = Literal["publish", "alias", "scale", "warm", "prune"]
 PruneScope = Literal["config", "capacity-provider"]
 PRUNE_SCOPES: tuple[PruneScope, ...] = ("config", "capacity-provider")
 
+#: Capacity first, then traffic: the new version is scaled to the live one's environments and
+#: primed before the alias moves, and the version it leaves is scaled down before the prune.
 DEFAULT_POST_DEPLOY_STEPS: tuple[PostDeployStep, ...] = (
-    "publish", "alias", "scale", "warm", "prune",
+    "publish", "scale", "warm", "alias", "prune",
 )
 STAGES: tuple[str, ...] = ("security", "validate", "plan", "apply", "post-deploy")
 #: Config keys of ``codebuild.projects`` for the stages that run in CodeBuild.
@@ -116,6 +118,14 @@ class CapacityProvider:
 class Scaling:
     min: int
     max: int
+    floor: int | None = None
+    """Minimum execution environments a version keeps once no alias routes to it; 0
+    deactivates it (min 0 / max 0). Unset: 1 (0 when ``max`` is 0)."""
+
+    @property
+    def superseded_min(self) -> int:
+        """:attr:`floor`, or its default."""
+        return self.floor if self.floor is not None else min(1, self.max)
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,39 @@ class Canary:
     alarms: tuple[str, ...] = ()
 
 
+RolloutStrategy = Literal["all-at-once", "canary", "linear"]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """How an existing alias's traffic moves to the new version, alarms watched all along.
+
+    ``all-at-once`` moves every invocation at once; ``canary`` first sends ``weight`` for
+    ``interval_minutes`` (its ``bake_minutes``); ``linear`` adds ``step`` every
+    ``interval_minutes`` (its ``every_minutes``). Once the new version takes all the traffic
+    the alarms are watched for ``bake_minutes`` more. A firing alarm or a failing
+    ``pre_traffic``/``post_traffic`` hook function restores the previous routing.
+    """
+
+    strategy: RolloutStrategy = "all-at-once"
+    weight: float = 0.1
+    step: float = 0.25
+    interval_minutes: float = 5.0
+    bake_minutes: float = 0.0
+    alarms: tuple[str, ...] = ()
+    pre_traffic: str | None = None
+    post_traffic: str | None = None
+
+    def weights(self) -> tuple[float, ...]:
+        """The shares of traffic the new version gets, in order, before it takes all of it."""
+        if self.strategy == "canary":
+            return (self.weight,)
+        if self.strategy == "linear":
+            permille = round(self.step * 1000)
+            return tuple(i * permille / 1000 for i in range(1, -(-1000 // permille)))
+        return ()
+
+
 @dataclass(frozen=True)
 class Function:
     key: str
@@ -143,6 +186,8 @@ class Function:
     scaling: Scaling | None = None
     warm: Warm | None = None
     canary: Canary | None = None
+    """The deprecated ``canary:`` key, as written; :attr:`rollout` carries its meaning."""
+    rollout: Rollout = field(default_factory=Rollout)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ def check(config: Config) -> list[Diagnostic]:
     found = [
         *_references(config),
         *_scaling(config),
+        *_rollouts(config),
         *_branches(config),
         *_prune_scope(config),
     ]
@@ -94,6 +95,20 @@ def _scaling(config: Config) -> Iterator[Diagnostic]:
         elif scaling.min == 0 and scaling.max > 0:
             yield _at(config, at, f"scaling min 0 requires max 0 (it deactivates the version), "
                                   f"got max {scaling.max}")
+        if scaling.floor is not None and scaling.floor > scaling.max:
+            yield _at(config, ("functions", key, "scaling", "floor"),
+                      f"scaling floor {scaling.floor} is greater than max {scaling.max}")
+
+
+def _rollouts(config: Config) -> Iterator[Diagnostic]:
+    for key, function in config.functions.items():
+        if function.canary is not None and ("functions", key, "rollout") in config.locations:
+            yield _at(config, ("functions", key, "canary"),
+                      "canary is deprecated and cannot be combined with rollout: move it to "
+                      "rollout: {canary: {weight, bake_minutes}, alarms: [...]}")
+        both = [("functions", key, "rollout", k) for k in ("canary", "linear")]
+        if all(path in config.locations for path in both):
+            yield _at(config, both[1], "rollout takes canary or linear, not both")
 
 
 def _branches(config: Config) -> Iterator[Diagnostic]:

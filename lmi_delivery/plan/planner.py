@@ -43,6 +43,9 @@ class LiveState:
 
     alias_versions: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
     """(function name, alias) → the version the alias routes to now (``None``: no alias yet)."""
+    peaks: Mapping[str, str] = field(default_factory=dict)
+    """Capacity provider name → its cutover peak against its ``MaxVCpuCount``
+    (:meth:`lmi_delivery.plan.headroom.CutoverPeak.describe`)."""
 
     def current(self) -> dict[str, str | None]:
         return {name: version for (name, _), version in self.alias_versions.items()}
@@ -181,8 +184,9 @@ class _Planner:
     def post_deploy(self) -> list[Step]:
         where = in_codebuild(self.names.projects["post_deploy"])
         current = self.live.current() if self.live else None
+        peaks = self.live.peaks if self.live else None
         return [self.start("post_deploy", "post-deploy"),
-                *post_deploy_steps(self.config, self.env, where, current=current)]
+                *post_deploy_steps(self.config, self.env, where, current=current, peaks=peaks)]
 
 
 STAGE_BUILDERS = {"security": _Planner.security, "validate": _Planner.validate,

@@ -155,24 +155,81 @@ class AliasMove(Step):
     from_version: str | None
     to_version: str
     """A version number, or ``new`` for the version the publish step creates."""
-    canary_weight: float | None = None
-    """When set, the move is a canary: this share of traffic first, alarms watched."""
-    canary_minutes: float | None = None
+    strategy: str = "all-at-once"
+    """``all-at-once``, ``canary`` or ``linear`` (``functions.<f>.rollout``)."""
+    weights: tuple[float, ...] = ()
+    """Shares of traffic the new version gets, in order, before it takes all of it."""
+    interval_minutes: float = 0.0
+    """How long each of ``weights`` is watched."""
+    bake_minutes: float = 0.0
+    """How long the alarms are watched once the new version takes all the traffic."""
+    alarms: tuple[str, ...] = ()
+    pre_traffic: str | None = None
+    post_traffic: str | None = None
     exists: bool | None = None
-    """Whether the alias exists now: ``False`` creates it (never through a canary: nothing
+    """Whether the alias exists now: ``False`` creates it (never through a rollout: nothing
     served before), ``None`` when no AWS state was read."""
+
+    @property
+    def canary_weight(self) -> float | None:
+        """The canary's share, for a canary rollout."""
+        return self.weights[0] if self.strategy == "canary" and self.weights else None
+
+    @property
+    def watched(self) -> bool:
+        """Whether moving traffic goes through steps, alarms or hooks (a rollout), not a
+        single update."""
+        return bool(self.weights or self.alarms or self.pre_traffic or self.post_traffic
+                    or self.bake_minutes)
 
     def describe(self) -> str:
         if self.exists is False:
             return f"create alias {self.function}:{self.alias} -> {self.to_version}"
         source = self.from_version or "(current)"
         text = f"move alias {self.function}:{self.alias} {source} -> {self.to_version}"
-        if self.canary_weight is not None:
-            text += (f" through a canary ({self.canary_weight:.0%} for "
-                     f"{self.canary_minutes or 0:g} min, rolled back on an alarm)")
-            if self.exists is None:
-                text += "; created without a canary if the alias does not exist yet"
+        if not self.watched:
+            return text
+        shares = ", ".join(f"{w:.0%}" for w in self.weights)
+        if self.strategy == "canary":
+            text += (f" through a canary ({shares} for {self.interval_minutes:g} min, then "
+                     "100%")
+        elif self.strategy == "linear":
+            text += (f" linearly ({shares}, then 100%, every {self.interval_minutes:g} min")
+        else:
+            text += " all at once (100%"
+        if self.bake_minutes:
+            text += f", baked {self.bake_minutes:g} min"
+        text += ")"
+        if self.alarms:
+            text += f" watching alarm(s) {', '.join(self.alarms)}"
+        hooks = [f"{label} hook {name}" for label, name in
+                 (("pre-traffic", self.pre_traffic), ("post-traffic", self.post_traffic))
+                 if name]
+        if hooks:
+            text += f" with {' and '.join(hooks)}"
+        text += "; the previous routing is restored if an alarm fires or a hook fails"
+        if self.exists is None:
+            text += "; created without a rollout if the alias does not exist yet"
         return text
+
+
+@dataclass(frozen=True)
+class CapacityCheck(Step):
+    kind: ClassVar[str] = "headroom"
+    capacity_provider: str
+    functions: tuple[str, ...]
+    peak: str | None = None
+    """The computed peak (:meth:`lmi_delivery.plan.headroom.CutoverPeak.describe`), when AWS
+    was read; ``None`` until run time."""
+
+    def describe(self) -> str:
+        text = (f"check capacity provider {self.capacity_provider} holds the cutover peak of "
+                f"{', '.join(self.functions)} ((live environments + new minimum) x vCPUs per "
+                "environment against MaxVCpuCount); over it, stop before any traffic moves "
+                "(exit 3)")
+        if self.peak is not None:
+            return f"{text}: {self.peak}"
+        return f"{text}; the peak is read at run time (not read here)"
 
 
 @dataclass(frozen=True)
@@ -182,10 +239,15 @@ class Scale(Step):
     qualifier: str
     min: int
     max: int
+    match_live: bool = False
+    """Raise ``min`` to the live version's applied environments (up to ``max``): the new
+    version gets the capacity of the one it replaces before traffic moves."""
 
     def describe(self) -> str:
+        low = (f"min {self.min} or the live version's applied environments if more (up to "
+               f"{self.max})" if self.match_live else f"min {self.min}")
         return (f"set {self.function}:{self.qualifier} execution environments "
-                f"min {self.min}, max {self.max}")
+                f"{low}, max {self.max}" + (", wait until applied" if self.match_live else ""))
 
 
 @dataclass(frozen=True)
@@ -195,13 +257,35 @@ class Warm(Step):
     alias: str
     concurrency: int
     schedule: str | None = None
+    qualifier: str | None = None
+    """The version to invoke (``new``: the one this run publishes); ``None`` invokes the
+    alias."""
 
     def describe(self) -> str:
-        text = (f"prime {self.concurrency} environment(s) of {self.function}:{self.alias} "
-                f"with warm-up invocations")
+        target = (f"{self.function}:{self.qualifier} (by version, before traffic moves)"
+                  if self.qualifier else f"{self.function}:{self.alias}")
+        text = f"prime {self.concurrency} environment(s) of {target} with warm-up invocations"
         if self.schedule:
             text += f"; schedule {self.schedule} targets the alias"
         return text
+
+
+@dataclass(frozen=True)
+class ScaleDown(Step):
+    kind: ClassVar[str] = "scale-down"
+    function: str
+    alias: str
+    version: str | None
+    """The version the alias leaves; ``None`` until the alias step ran."""
+    min: int
+    max: int
+
+    def describe(self) -> str:
+        what = (f"{self.function}:{self.version}" if self.version
+                else f"the version {self.function}:{self.alias} leaves")
+        if self.max == 0:
+            return f"deactivate {what} (min 0, max 0) once no alias routes to it"
+        return f"scale {what} down to min {self.min}, max {self.max} once no alias routes to it"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""After an apply, on Lambda: publish versions, move aliases, scale, warm and prune.
+"""After an apply, on Lambda: publish versions, scale and warm them, move aliases, prune.
 
 It owns the post-deploy sequence (:mod:`.sequence`), each step's plan and execution
-(:mod:`.publish`, :mod:`.alias` with :mod:`.canary`, :mod:`.scale`, :mod:`.warm` with
-:mod:`.schedule`), the record of what served (:mod:`.history`) with :mod:`.rollback` and
-:mod:`.status`, the deploy report, and the pruner (:mod:`.prune`).
+(:mod:`.publish`, :mod:`.headroom`, :mod:`.scale`, :mod:`.warm` with :mod:`.schedule`,
+:mod:`.alias` with :mod:`.rollout`), the record of what served (:mod:`.history`) with
+:mod:`.rollback` and :mod:`.status`, the deploy report, and the pruner (:mod:`.prune`).
 Clients are injected; it never reads the environment, runs Terraform or talks to GitHub.
 """

@@ -8,16 +8,18 @@ the step, before any alias moves, when a target is not ``Active``
 environments are not ready, nor to one its 0/0 scaling config has deactivated (``Deactivated``
 is not invocable and does not recover). Then it moves the aliases one at a time, and for each:
 
-- creates the alias (``CreateAlias``) or moves it (``UpdateAlias`` with the ``RevisionId`` read
-  while planning, clearing any weighted routing);
+- creates the alias (``CreateAlias``) or moves it: all at once, or through the function's
+  rollout (:mod:`lmi_delivery.postdeploy.rollout`: canary or linear shares, alarms, hooks, the
+  previous routing restored on a failure);
 - stops at the first concurrent change (``PreconditionFailedException``, or an alias created in
   the meantime): nothing after it is moved, and the error says what was and was not moved.
 
-``before_move`` (:data:`BeforeMove`) is called with the :class:`AliasChange` of every
-``CreateAlias``/``UpdateAlias`` the step makes, canary steps and restores included, right before
-the call; when it raises, that call is not made and the step stops as at any other failure. The
-alias history (:mod:`lmi_delivery.postdeploy.history`) writes its entry there, so no alias moves
-without its entry.
+Every alias change (``CreateAlias``, or ``UpdateAlias`` with the ``RevisionId`` of the previous
+change), a rollout's steps and its restore included, goes through :func:`route`. Right before
+each, ``before_move`` (:data:`BeforeMove`) is called with its :class:`AliasChange`; when it
+raises, that call is not made and the step stops as at any other failure. The alias history
+(:mod:`lmi_delivery.postdeploy.history`) writes its entry there, so no alias moves without its
+entry.
 """
 
 from __future__ import annotations
@@ -27,14 +29,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.aws.fanout import fan_out
-from lmi_delivery.config import naming
-from lmi_delivery.config.model import Canary, Config, Environment
+from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.plan.release_steps import NEW, alias_steps
 from lmi_delivery.plan.steps import RUNNER, AliasMove
-from lmi_delivery.postdeploy.canary import CanaryClock, CanaryRolledBack, run_canary
 from lmi_delivery.postdeploy.publish import aws_call
 from lmi_delivery.postdeploy.report import ProgressLog
+from lmi_delivery.postdeploy.rollout import RolloutClock, RolloutRolledBack, run_rollout
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -52,7 +53,7 @@ class AliasChange:
     version: str
     """The primary version it has after the call."""
     weights: Mapping[str, float] = field(default_factory=dict)
-    """``AdditionalVersionWeights`` after the call (a canary step); empty for a full move."""
+    """``AdditionalVersionWeights`` after the call (a rollout step); empty for a full move."""
 
 
 BeforeMove = Callable[[AliasChange], None]
@@ -68,8 +69,6 @@ class AliasTarget:
     step: AliasMove
     revision_id: str | None
     """The alias's RevisionId when read; ``None`` when the alias does not exist yet."""
-    canary: Canary | None = None
-    """The function's canary settings: a move (not a creation) then goes through a canary."""
 
     @property
     def action(self) -> str:
@@ -156,11 +155,9 @@ def resolve_alias(client: LambdaClient, config: Config, env: Environment,
     target of ``new`` becomes the newest Active version, except for the ``unpublished``
     functions (a dry run's publishes: the version does not exist yet). The step is built again
     by the planner's builder with these facts, so a missing alias is created without a
-    canary. ``read`` holds aliases already read (:func:`read_aliases`); a move from a stale
+    rollout. ``read`` holds aliases already read (:func:`read_aliases`); a move from a stale
     read is refused by AWS (``RevisionId``) and stops the step, as any concurrent change."""
     pending = set(unpublished)
-    canaries = {naming.function_name(config, env, key): fn.canary
-                for key, fn in config.functions.items()}
     known = read or {}
 
     def resolve(planned: AliasMove) -> AliasTarget:
@@ -174,17 +171,17 @@ def resolve_alias(client: LambdaClient, config: Config, env: Environment,
                                   f"{planned.alias}: publish first (lmi-delivery publish)")
         (step,) = alias_steps(config, env, planned.where, functions=[name],
                               versions={name: target}, current={name: current})
-        return AliasTarget(step, revision, canaries.get(name) if revision else None)
+        return AliasTarget(step, revision)
 
     return AliasPlan(tuple(fan_out(resolve, steps, name="alias-read")))
 
 
 def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLog,
-                  cloudwatch: Any = None, canary_clock: CanaryClock | None = None,
+                  cloudwatch: Any = None, canary_clock: RolloutClock | None = None,
                   before_move: BeforeMove | None = None) -> tuple[AliasResult, ...]:
     """Move the aliases in order; stop at the first refusal without moving the rest.
 
-    ``cloudwatch`` answers the alarms of canary moves; ``canary_clock`` is injectable time;
+    ``cloudwatch`` answers the alarms of rollouts; ``canary_clock`` is injectable time;
     ``before_move`` is called before every alias call (see the module's docstring).
     """
     _refuse_unready(client, plan)
@@ -199,14 +196,14 @@ def execute_alias(client: LambdaClient, plan: AliasPlan, *, reporter: ProgressLo
             rest = [f"{m.step.function}:{m.step.alias}" for m in plan.moves[index + 1:]]
             detail = f"\n  already moved: {', '.join(moved)}" if moved else ""
             detail += f"\n  not moved: {', '.join(rest)}" if rest else ""
-            kind = type(exc) if isinstance(exc, ConcurrentChange | CanaryRolledBack) \
+            kind = type(exc) if isinstance(exc, ConcurrentChange | RolloutRolledBack) \
                 else OperationFailed
             raise kind(exc.message + detail, context=exc.context) from None
     return tuple(done)
 
 
 def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudwatch: Any,
-          canary_clock: CanaryClock | None, hook: BeforeMove) -> AliasResult:
+          canary_clock: RolloutClock | None, hook: BeforeMove) -> AliasResult:
     step = move.step
     label = f"{step.function}:{step.alias}"
     if move.action == "unchanged":
@@ -214,18 +211,19 @@ def _move(client: LambdaClient, move: AliasTarget, reporter: ProgressLog, cloudw
                         message=f"alias {label} already on {step.to_version}")
         return AliasResult(step.function, step.alias, step.from_version, step.to_version,
                            "unchanged")
-    if move.revision_id is None:
-        hook(AliasChange(step.function, step.alias, None, step.to_version))
-        _create(client, step, label)
-        action = "created"
-    elif move.canary is not None:
-        _canary(_Hooked(client, hook, step.from_version), step, move.revision_id, move.canary,
-                reporter, cloudwatch, canary_clock)
-        action = "moved"
+    revision: list[str | None] = [move.revision_id]
+    current: list[str | None] = [step.from_version if move.revision_id is not None else None]
+
+    def change(primary: str, weights: dict[str, float]) -> None:
+        hook(AliasChange(step.function, step.alias, current[0], primary, dict(weights)))
+        revision[0] = route(client, step, primary, weights, revision[0])
+        current[0] = primary
+
+    if move.revision_id is not None and step.watched:
+        run_rollout(client, cloudwatch, step, change, reporter=reporter, clock=canary_clock)
     else:
-        hook(AliasChange(step.function, step.alias, step.from_version, step.to_version))
-        _update(client, step, move.revision_id, label)
-        action = "moved"
+        change(step.to_version, {})
+    action = "created" if move.revision_id is None else "moved"
     reporter.record("alias", step.function, f"{step.to_version}:{action}",
                     message=f"alias {label}: {step.from_version or '(new)'} -> "
                             f"{step.to_version}")
@@ -271,60 +269,37 @@ def _state(client: LambdaClient, function: str, version: str) -> str:
     return str(conf.get("State", "Active"))
 
 
-def _create(client: LambdaClient, step: AliasMove, label: str) -> None:
+def route(client: LambdaClient, step: AliasMove, primary: str, weights: dict[str, float],
+          revision: str | None) -> str:
+    """The one alias-move primitive: every alias change of a deploy, a rollback, a rollout's
+    steps and its restore is this call. ``UpdateAlias`` of ``step``'s alias to ``primary`` plus
+    ``weights`` (``AdditionalVersionWeights``; empty clears them), guarded by ``revision``; with
+    no ``revision`` (the alias did not exist when read), ``CreateAlias`` to ``primary``.
+    Returns the new ``RevisionId``; a concurrent change raises :class:`ConcurrentChange`."""
+    label = f"{step.function}:{step.alias}"
+    if revision is None:
+        return _create(client, step, primary, label)
     try:
-        client.create_alias(FunctionName=step.function, Name=step.alias,
-                            FunctionVersion=step.to_version)
-    except client.exceptions.ResourceConflictException:
-        raise ConcurrentChange(f"alias {label} was created by someone else since it was read: "
-                               "stopped (a concurrent deploy?)",
-                               context={"function": step.function}) from None
-
-
-def _update(client: LambdaClient, step: AliasMove, revision: str, label: str) -> None:
-    try:
-        aws_call("UpdateAlias", lambda: client.update_alias(
-            FunctionName=step.function, Name=step.alias, FunctionVersion=step.to_version,
-            RevisionId=revision, RoutingConfig={"AdditionalVersionWeights": {}}),
+        answer: Any = aws_call("UpdateAlias", lambda: client.update_alias(
+            FunctionName=step.function, Name=step.alias, FunctionVersion=primary,
+            RevisionId=revision, RoutingConfig={"AdditionalVersionWeights": weights}),
             function=step.function)
     except OperationFailed as exc:
         if getattr(exc, "code", "") != "PreconditionFailedException":
             raise
         raise ConcurrentChange(
             f"alias {label} was changed by someone else since it was read (RevisionId "
-            f"{revision} no longer matches): stopped without moving it to {step.to_version}",
+            f"{revision} no longer matches): stopped without moving it to {primary}",
             context={"function": step.function}) from None
+    return str(answer["RevisionId"])
 
 
-class _Hooked:
-    """``client`` whose ``update_alias`` calls the hook first: the canary's own moves."""
-
-    def __init__(self, client: Any, hook: BeforeMove, primary: str | None) -> None:
-        self._client, self._hook, self._primary = client, hook, primary
-
-    def update_alias(self, **params: Any) -> Any:
-        weights = (params.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        version = str(params["FunctionVersion"])
-        self._hook(AliasChange(str(params["FunctionName"]), str(params["Name"]), self._primary,
-                               version, dict(weights)))
-        answer = self._client.update_alias(**params)
-        self._primary = version
-        return answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-
-def _canary(client: Any, step: AliasMove, revision: str, canary: Canary,
-            reporter: ProgressLog, cloudwatch: Any, clock: CanaryClock | None) -> None:
-    from botocore.exceptions import ClientError
-
-    label = f"{step.function}:{step.alias}"
+def _create(client: LambdaClient, step: AliasMove, version: str, label: str) -> str:
     try:
-        run_canary(client, cloudwatch, step, revision, canary, reporter=reporter, clock=clock)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "PreconditionFailedException":
-            raise
-        raise ConcurrentChange(
-            f"alias {label} was changed by someone else during its canary: stopped",
-            context={"function": step.function}) from None
+        answer: Any = client.create_alias(FunctionName=step.function, Name=step.alias,
+                                          FunctionVersion=version)
+    except client.exceptions.ResourceConflictException:
+        raise ConcurrentChange(f"alias {label} was created by someone else since it was read: "
+                               "stopped (a concurrent deploy?)",
+                               context={"function": step.function}) from None
+    return str(answer["RevisionId"])

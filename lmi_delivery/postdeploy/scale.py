@@ -1,4 +1,12 @@
-"""Set each LMI version's execution environments: the step Terraform's provider cannot do yet.
+"""Set each LMI version's execution environments, before traffic moves and after it left.
+
+Post-deploy is one possible owner of this knob (the Terraform AWS provider has
+``aws_lambda_function_scaling_config`` since 6.54); one function should have one owner.
+Before the alias moves, the new version's minimum is raised to the live version's *applied*
+environments (the default 3 when none is applied), capped by ``max``
+(:func:`lmi_delivery.plan.headroom.new_minimum`), and applied before anything moves. After
+it moved, the version the alias left is scaled down to the function's ``scaling.floor`` (0:
+deactivated with min 0 / max 0) once no alias routes to it (:func:`resolve_scale_down`).
 
 ``PutFunctionScalingConfig(Qualifier=<version>, FunctionScalingConfig={Min…, Max…})``, then
 ``GetFunctionScalingConfig`` is polled until the *applied* config equals the requested one, with
@@ -20,9 +28,11 @@ from lmi_delivery.aws.fanout import WORKERS, fan_out
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import AwsError, OperationFailed
+from lmi_delivery.plan.headroom import new_minimum
 from lmi_delivery.plan.release_steps import NEW, scale_steps
-from lmi_delivery.plan.steps import RUNNER, Scale
+from lmi_delivery.plan.steps import RUNNER, Scale, ScaleDown
 from lmi_delivery.postdeploy.alias import read_alias
+from lmi_delivery.postdeploy.headroom import applied_environments
 from lmi_delivery.postdeploy.publish import aws_call
 from lmi_delivery.postdeploy.report import ProgressLog
 
@@ -60,10 +70,20 @@ def plan_scale(client: LambdaClient | None, config: Config, env: Environment, *,
 
 
 def resolve_scale(client: LambdaClient | None, config: Config, env: Environment,
-                  steps: Iterable[Scale], *, unpublished: Iterable[str] = ()) -> ScalePlan:
+                  steps: Iterable[Scale], *, unpublished: Iterable[str] = (),
+                  live: Mapping[str, str | None] | None = None,
+                  environments: Mapping[str, int] | None = None) -> ScalePlan:
     """Each scale step on a concrete version: ``new`` is where the alias points now, except
-    for the ``unpublished`` functions (a dry run's publishes: the version does not exist)."""
+    for the ``unpublished`` functions (a dry run's publishes: the version does not exist).
+
+    A step that matches the live version gets a minimum of at least the applied environments
+    of ``live[function]`` (the version its alias routes to; read when not given), up to its
+    max (``environments``: function → those environments, already read by the headroom
+    check). A step on the live version itself, or of a function with no alias yet, keeps its
+    configured minimum."""
     pending = set(unpublished)
+    known = dict(live or {})
+    applied = dict(environments or {})
     aliases = {naming.function_name(config, env, key): fn.alias
                for key, fn in config.functions.items()}
     resolved = []
@@ -76,8 +96,57 @@ def resolve_scale(client: LambdaClient | None, config: Config, env: Environment,
                     f"{step.function}: no version to scale (alias {aliases[step.function]} "
                     "does not exist yet): publish and move the alias first")
             qualifier = found
-        resolved.append(replace(step, qualifier=qualifier))
+        step = replace(step, qualifier=qualifier)
+        if step.match_live and client is not None:
+            step = _matched(client, step, known, aliases[step.function], applied)
+        resolved.append(step)
     return ScalePlan(tuple(resolved))
+
+
+def _matched(client: LambdaClient, step: Scale, live: dict[str, str | None], alias: str,
+             applied: Mapping[str, int]) -> Scale:
+    """``step`` with its minimum raised to the live version's applied environments."""
+    if step.function not in live:
+        live[step.function] = read_alias(client, step.function, alias)[0]
+    current = live[step.function]
+    if current is None or current == step.qualifier:
+        return replace(step, match_live=False)
+    environments = (applied[step.function] if step.function in applied
+                    else applied_environments(client, step.function, current))
+    return replace(step, min=new_minimum(step.min, step.max, environments), match_live=False)
+
+
+def resolve_scale_down(client: LambdaClient, steps: Iterable[ScaleDown], *,
+                       left: Mapping[str, str], reporter: ProgressLog,
+                       check_routing: bool = True) -> ScalePlan:
+    """The scale-down steps as scale steps on the version each alias left this run
+    (``left``: function name → version), for those no alias routes to any more (every alias
+    of the function is read, weighted routing included; not when ``check_routing`` is off, as
+    in a dry run, where the alias has not moved yet). The rest are skipped, said why."""
+    resolved = []
+    for step in steps:
+        version = step.version or left.get(step.function)
+        if version is None:
+            continue
+        routed = _routed_by(client, step.function, version) if check_routing else []
+        if routed:
+            reporter.say(f"not scaling {step.function}:{version} down: alias(es) "
+                         f"{', '.join(routed)} still route to it")
+            continue
+        resolved.append(Scale(step.where, step.function, version, step.min, step.max))
+    return ScalePlan(tuple(resolved))
+
+
+def _routed_by(client: LambdaClient, function: str, version: str) -> list[str]:
+    """The aliases of ``function`` that route to ``version`` (primary or weighted)."""
+    found = []
+    for page in client.get_paginator("list_aliases").paginate(FunctionName=function):
+        for alias in page["Aliases"]:
+            item: Any = alias
+            weights = (item.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+            if str(item["FunctionVersion"]) == version or version in weights:
+                found.append(str(item["Name"]))
+    return sorted(found)
 
 
 def execute_scale(client: LambdaClient, plan: ScalePlan, *, reporter: ProgressLog,

@@ -1,5 +1,10 @@
 """``post-deploy``: the planner's post-deploy steps, in order, carried out by one executor.
 
+By default capacity comes first, then traffic: publish → the capacity headroom gate → scale (the
+new version to at least the live version's applied environments, waited for) → warm (the new
+version, by qualifier) → alias (all at once or through a rollout) → scale the versions left down
+→ prune. A failure before the alias step leaves traffic where it was.
+
 The steps are :func:`lmi_delivery.plan.release_steps.post_deploy_steps`, the very steps the
 dry run shows, grouped by kind in the order ``post_deploy.steps`` lists. Each group is first
 resolved read-only against AWS (what each publish publishes, where each alias points, which
@@ -35,12 +40,23 @@ from lmi_delivery.aws.fanout import WORKERS, in_background
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
+from lmi_delivery.plan.headroom import CutoverPeak
 from lmi_delivery.plan.release_steps import NEW, post_deploy_steps, selected
-from lmi_delivery.plan.steps import RUNNER, AliasMove, Prune, Publish, Scale, Step, Warm
-from lmi_delivery.postdeploy import alias, publish, scale, schedule, warm
-from lmi_delivery.postdeploy.canary import CanaryClock
+from lmi_delivery.plan.steps import (
+    RUNNER,
+    AliasMove,
+    CapacityCheck,
+    Prune,
+    Publish,
+    Scale,
+    ScaleDown,
+    Step,
+    Warm,
+)
+from lmi_delivery.postdeploy import alias, headroom, publish, scale, schedule, warm
 from lmi_delivery.postdeploy.history import HistoryStore, Provenance, recorder
 from lmi_delivery.postdeploy.report import PostDeployReport, ProgressLog, WarmInvocation, store_last
+from lmi_delivery.postdeploy.rollout import RolloutClock
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -56,7 +72,7 @@ class PostDeployClients:
     """Where the alias histories and the deploy record go (``codebuild.artifacts``); ``None``
     keeps no history (library use only: the CLI always has one)."""
     cloudwatch: Any = None
-    """Reads the alarms a canary watches; ``None`` when no function has a canary."""
+    """Reads the alarms a rollout watches; ``None`` when no rollout watches alarms."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +109,8 @@ class RunOptions:
     """Function keys or names to act on; ``None`` acts on every configured function."""
     versions: Mapping[str, str] | None = None
     """Function name → version to move aliases to when no publish step runs."""
-    canary_clock: CanaryClock | None = None
-    """Time for canaries (tests pass a fake); ``None`` is real time."""
+    canary_clock: RolloutClock | None = None
+    """Time for rollouts (tests pass a fake); ``None`` is real time."""
     provenance: Provenance = field(default_factory=Provenance)
     """Commit, plan sha256 and approver written into every history entry of the run."""
 
@@ -143,6 +159,9 @@ class Executor(Protocol):
 
     def scale(self, run: _Run, plan: scale.ScalePlan) -> None: ...
 
+    def headroom(self, run: _Run, peaks: Sequence[CutoverPeak]) -> None:
+        """Refuse (exit 3) a peak over its provider's ``MaxVCpuCount``."""
+
     def warm(self, run: _Run, plan: warm.WarmPlan) -> dict[str, list[WarmInvocation]]:
         """Function name → the warm-up invocations made."""
 
@@ -174,6 +193,12 @@ class LiveExecutor:
 
     def scale(self, run: _Run, plan: scale.ScalePlan) -> None:
         scale.execute_scale(run.lam, plan, reporter=run.reporter, wait=run.options.scale_wait)
+
+    def headroom(self, run: _Run, peaks: Sequence[CutoverPeak]) -> None:
+        for peak in peaks:
+            run.reporter.record("headroom", peak.capacity_provider, f"{peak.peak_vcpus:g}",
+                                message=peak.describe())
+            headroom.enforce(peak)
 
     def warm(self, run: _Run, plan: warm.WarmPlan) -> dict[str, list[WarmInvocation]]:
         return dict(warm.execute_warm(run.lam, plan, reporter=run.reporter, run_id=run.run_id))
@@ -207,6 +232,11 @@ class DisplayExecutor:
     def scale(self, run: _Run, plan: scale.ScalePlan) -> None:
         self._say(run, plan.steps)
 
+    def headroom(self, run: _Run, peaks: Sequence[CutoverPeak]) -> None:
+        for peak in peaks:
+            verdict = "" if peak.fits else "; would refuse the deploy (exit 3)"
+            run.reporter.say(f"would check {peak.describe()}{verdict}")
+
     def warm(self, run: _Run, plan: warm.WarmPlan) -> dict[str, list[WarmInvocation]]:
         self._say(run, [t.step for t in plan.targets])
         return {}
@@ -228,6 +258,8 @@ def _resolved(step: Step, versions: Mapping[str, str]) -> Step:
         return dataclasses.replace(step, to_version=versions[step.function])
     if isinstance(step, Scale) and step.qualifier == NEW and step.function in versions:
         return dataclasses.replace(step, qualifier=versions[step.function])
+    if isinstance(step, Warm) and step.qualifier == NEW and step.function in versions:
+        return dataclasses.replace(step, qualifier=versions[step.function])
     return step
 
 
@@ -239,6 +271,12 @@ class _Run:
         self.steps = tuple(steps)
         self.alias_reads: Future[dict[str, alias.Read]] | None = None
         """Where the aliases point, read while the publishes turn Active."""
+        self._reads: dict[str, alias.Read] | None = None
+        self.live_environments: dict[str, int] = {}
+        """Function name → the applied environments of its live version, as the headroom
+        check read them (the scale step needs them too)."""
+        self.deferred_schedules: list[str] = []
+        """Functions whose warm-up schedule waits for the alias step."""
         self.lam = clients.lambda_
         self.executor, self.reporter, self.options = executor, reporter, options
         self.report = PostDeployReport(config.service, env.name, not executor.live)
@@ -272,6 +310,34 @@ class _Run:
             self.alias_reads = in_background(partial(alias.read_aliases, self.lam, moves),
                                              name="alias-read")
 
+    def reads(self) -> dict[str, alias.Read]:
+        """Function name → (version, RevisionId) of the alias each alias step moves, read once
+        (while the publishes turned Active, or now); the headroom, scale and alias steps all
+        use this one read, so a move from it that is stale by then is refused by AWS."""
+        if self._reads is None:
+            if self.alias_reads is not None:
+                self._reads, self.alias_reads = self.alias_reads.result(), None
+            else:
+                moves = [s for s in self.steps if isinstance(s, AliasMove)]
+                self._reads = alias.read_aliases(self.lam, moves) if moves else {}
+        return self._reads
+
+    def live(self, functions: Sequence[str]) -> dict[str, str | None]:
+        """Function name → the version its alias routes to now (``None``: no alias yet)."""
+        found = {name: read[0] for name, read in self.reads().items()}
+        aliases = {naming.function_name(self.config, self.env, k): fn.alias
+                   for k, fn in self.config.functions.items()}
+        for name in functions:
+            if name not in found:
+                found[name] = alias.read_alias(self.lam, name, aliases[name])[0]
+        return found
+
+    def remaining_kinds(self) -> list[str]:
+        """The kinds of steps after the group running now."""
+        done = len(self.report.steps)
+        kinds = [k for k, _ in itertools.groupby(s.kind for s in self.steps)]
+        return kinds[done:]
+
     @property
     def unpublished(self) -> list[str]:
         """Functions whose new version a dry run's publish step would create."""
@@ -285,6 +351,10 @@ class _Run:
             self.alias([s for s in steps if isinstance(s, AliasMove)])
         elif kind == "scale":
             self.scale([s for s in steps if isinstance(s, Scale)])
+        elif kind == "headroom":
+            self.headroom([s for s in steps if isinstance(s, CapacityCheck)])
+        elif kind == "scale-down":
+            self.scale_down([s for s in steps if isinstance(s, ScaleDown)])
         elif kind == "warm":
             self.warm([s for s in steps if isinstance(s, Warm)])
         elif kind == "prune":
@@ -302,9 +372,8 @@ class _Run:
                 self.versions[target.function]
 
     def alias(self, steps: list[AliasMove]) -> None:
-        read, self.alias_reads = (self.alias_reads.result() if self.alias_reads else None), None
         plan = alias.resolve_alias(self.lam, self.config, self.env, steps,
-                                   unpublished=self.unpublished, read=read)
+                                   unpublished=self.unpublished, read=self.reads())
         for move in plan.moves:
             entry = self.report.function(move.step.function)
             entry.alias, entry.alias_from = move.step.alias, move.step.from_version
@@ -312,10 +381,40 @@ class _Run:
         for name, action in self.executor.alias(self, plan).items():
             self.report.function(name).alias_action = action
         self.versions.update({m.step.function: m.step.to_version for m in plan.moves})
+        deferred, self.deferred_schedules = self.deferred_schedules, []
+        self.schedules(deferred)
+
+    def headroom(self, checks: list[CapacityCheck]) -> None:
+        functions = [f for check in checks for f in check.functions]
+        live = self.live(functions)
+        new = {name: (None if version == NEW else version)
+               for name, version in self.versions.items()}
+        peaks = [peak for check in checks
+                 if (peak := headroom.resolve_check(self.lam, self.config, self.env, check,
+                                                    live=live, new=new)).functions]
+        for peak in peaks:
+            self.report.notes.append(peak.describe())
+            self.live_environments.update(
+                {f.function: f.live_environments for f in peak.functions if live.get(f.function)})
+        self.executor.headroom(self, peaks)
+
+    def scale_down(self, steps: list[ScaleDown]) -> None:
+        left = {name: entry.alias_from for name, entry in self.report.functions.items()
+                if entry.alias_from and entry.alias_to and entry.alias_from != entry.alias_to
+                and entry.alias_action in ("moved", "planned")}
+        plan = scale.resolve_scale_down(self.lam, steps, left=left, reporter=self.reporter,
+                                        check_routing=self.executor.live)
+        self.executor.scale(self, plan)
+        verb = "scaled" if self.executor.live else "would scale"
+        for step in plan.steps:
+            self.report.notes.append(f"{verb} {step.function}:{step.qualifier} (superseded) "
+                                     f"to min {step.min}, max {step.max}")
 
     def scale(self, steps: list[Scale]) -> None:
         plan = scale.resolve_scale(self.lam, self.config, self.env, steps,
-                                   unpublished=self.unpublished)
+                                   unpublished=self.unpublished,
+                                   live=self.live([s.function for s in steps]),
+                                   environments=self.live_environments)
         for step in plan.steps:
             self.report.function(step.function).scaling = {"min": step.min, "max": step.max}
         self.executor.scale(self, plan)
@@ -324,7 +423,13 @@ class _Run:
         plan = warm.resolve_warm(self.lam, steps, versions=self.versions)
         for name, invocations in self.executor.warm(self, plan).items():
             self.report.function(name).warm = invocations
-        self.schedules([s.function for s in steps if s.schedule])
+        # A schedule targets the alias: when the warm-up primed the new version before the
+        # alias step, the rule is managed once the alias exists and routes to it.
+        scheduled = [s.function for s in steps if s.schedule]
+        if any(s.qualifier for s in steps) and "alias" in self.remaining_kinds():
+            self.deferred_schedules += scheduled
+        else:
+            self.schedules(scheduled)
 
     def schedules(self, functions: list[str]) -> None:
         keys = selected(self.config, self.env, functions) if functions else []

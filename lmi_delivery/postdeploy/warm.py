@@ -1,6 +1,8 @@
-"""Prime the runtimes behind each alias with concurrent warm-up invocations.
+"""Prime the runtimes of a new version, or behind each alias, with concurrent warm-up invocations.
 
-The alias is invoked, never ``$LATEST`` (warming ``$LATEST`` does not warm the alias), with
+Before traffic moves, the new version is invoked by its number (a warm step with a
+``qualifier``); otherwise the alias is. ``$LATEST`` never is (warming ``$LATEST`` does not warm
+the alias). Invocations are made with
 ``concurrency`` parallel requests carrying the payload of :mod:`lmi_delivery.warmup`. An alias
 that routes to a version that is not ``Active`` (one a 0/0 scaling config deactivated, above
 all) is refused before anything is invoked. Each
@@ -20,7 +22,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -79,14 +81,20 @@ def plan_warm(client: LambdaClient | None, config: Config, env: Environment, *,
 
 def resolve_warm(client: LambdaClient | None, steps: Iterable[Warm], *,
                  versions: Mapping[str, str] | None = None) -> WarmPlan:
-    """Each warm step with the versions its invocations must land on."""
+    """Each warm step with the versions its invocations must land on. A step on ``new``
+    invokes the version this run published (``versions``), or the alias when nothing was
+    published."""
     targets = []
     for step in steps:
         if not 1 <= step.concurrency <= MAX_CONCURRENCY:
             raise OperationFailed(f"warm concurrency of {step.function} must be "
                                   f"1..{MAX_CONCURRENCY}")
         name = step.function
-        if versions and name in versions:
+        if step.qualifier == NEW:
+            step = replace(step, qualifier=(versions or {}).get(name))
+        if step.qualifier:
+            expected = frozenset({step.qualifier})
+        elif versions and name in versions:
             expected = frozenset({versions[name]})
         elif client is not None:
             expected = alias_versions(client, name, step.alias)
@@ -117,17 +125,18 @@ def execute_warm(client: LambdaClient, plan: WarmPlan, *, reporter: ProgressLog,
     made = fan_out(invocations, plan.targets, workers=ALIASES_AT_ONCE, name="warm")
     for target, done in zip(plan.targets, made, strict=True):
         step = target.step
+        label = f"{step.function}:{step.qualifier or step.alias}"
         results[step.function] = done
         for item in done:
             reporter.record("warm", step.function, item.executed_version,
-                            message=f"warm {step.function}:{step.alias} #{item.id}: ran "
+                            message=f"warm {label} #{item.id}: ran "
                                     f"{item.executed_version} in {item.latency_ms:.0f} ms"
                                     + (f" ({item.error})" if item.error else ""))
             if item.error:
-                problems.append(f"{step.function}:{step.alias} invocation {item.id} failed: "
+                problems.append(f"{label} invocation {item.id} failed: "
                                 f"{item.error}")
             elif item.executed_version not in target.expected:
-                problems.append(f"{step.function}:{step.alias} invocation {item.id} ran version "
+                problems.append(f"{label} invocation {item.id} ran version "
                                 f"{item.executed_version}, expected "
                                 f"{' or '.join(sorted(target.expected))}")
     if problems:
@@ -156,8 +165,8 @@ def _invoke(client: LambdaClient, step: Warm, invocation_id: str) -> WarmInvocat
     payload = json.dumps(warmup_payload(invocation_id)).encode()
     started = time.perf_counter()
     try:
-        answer: Any = client.invoke(FunctionName=step.function, Qualifier=step.alias,
-                                    Payload=payload)
+        answer: Any = client.invoke(FunctionName=step.function,
+                                    Qualifier=step.qualifier or step.alias, Payload=payload)
     except (ClientError, BotoCoreError) as refused:
         return WarmInvocation(invocation_id, "-", (time.perf_counter() - started) * 1000, 0,
                               str(refused))

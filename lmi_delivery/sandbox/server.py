@@ -33,7 +33,13 @@ from lmi_delivery.sandbox.lambda_.scaling import ScalingOperations
 from lmi_delivery.sandbox.lambda_.versions import VersionOperations
 from lmi_delivery.sandbox.options import SandboxOptions
 from lmi_delivery.sandbox.s3_writes import S3Writes
-from lmi_delivery.sandbox.state import ACCOUNT_ID, Invocation, SandboxState, moto_function
+from lmi_delivery.sandbox.state import (
+    ACCOUNT_ID,
+    Invocation,
+    RoutingChange,
+    SandboxState,
+    moto_function,
+)
 
 if TYPE_CHECKING:
     from lmi_delivery.config.model import Config
@@ -225,6 +231,21 @@ class Sandbox:
         """Every Invoke the sandbox answered, oldest first (optionally of one function)."""
         with self.state.lock:
             return [i for i in self.state.invocations if function in (None, i.function)]
+
+    def routing_changes(self, function: str | None = None) -> list[RoutingChange]:
+        """Every alias routing change (CreateAlias, UpdateAlias) the sandbox made, oldest first,
+        each with the applied scaling of the function's versions at that moment."""
+        with self.state.lock:
+            return [c for c in self.state.routing_changes if function in (None, c.function)]
+
+    def fail_invocations(self, function: str, error: str | None = "Unhandled", *,
+                         region: str | None = None) -> None:
+        """Make every invocation of ``function`` answer ``FunctionError: error`` as a handler
+        that raised (``None``: succeed again)."""
+        region = region or self.region
+        with self.state.lock:
+            moto_function(region, function)
+            self.state.function(region, function).failing_invocations = error
 
     def fail_next_publish(self, function: str, reason_code: str, *, reason: str | None = None,
                           region: str | None = None) -> None:

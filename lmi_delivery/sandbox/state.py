@@ -182,6 +182,22 @@ class ScalingRecord:
         return self.applied
 
 
+@dataclass(frozen=True)
+class RoutingChange:
+    """One change of an alias's routing, with the scaling in force when it was made."""
+
+    function: str
+    alias: str
+    version: str
+    weights: dict[str, float]
+    applied_min: dict[str, int | None]
+    """Every version of the function with a scaling config → its *applied* minimum execution
+    environments at that moment (``None``: only requested yet); versions without a config run
+    the default environments."""
+    at: float
+    """``time.time()`` when the change was made."""
+
+
 @dataclass
 class FunctionRecord:
     capacity_provider_config: dict[str, Any] | None
@@ -189,6 +205,8 @@ class FunctionRecord:
     next_version: int = 1
     scaling: dict[str, ScalingRecord] = field(default_factory=dict)
     fail_next_publish: tuple[str, str] | None = None
+    failing_invocations: str | None = None
+    """The ``FunctionError`` every invocation answers with (``Unhandled``), or ``None``."""
     gone_at: float | None = None
     """When a function being deleted (``DeleteFunction`` without a qualifier) is gone."""
 
@@ -226,12 +244,15 @@ class SandboxState:
         self.deletions: list[tuple[float, str, str, str | None]] = []
         """(when gone, region, function or provider name, version or None) of every
         deletion in progress; a provider's entry has the version ``PROVIDER``."""
+        self.routing_changes: list[RoutingChange] = []
+        """Every CreateAlias / UpdateAlias answered, oldest first."""
 
     def clear(self) -> None:
         with self.lock:
             self.providers.clear()
             self.functions.clear()
             self.invocations.clear()
+            self.routing_changes.clear()
             self.deletions.clear()
             self.routing = random.Random(self.seed)
 

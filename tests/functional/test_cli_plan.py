@@ -41,7 +41,7 @@ def test_push_plan_shows_every_stage_resolved() -> None:
             "lmi-delivery.tfplan") in out
     assert "publish a version of agent-core-dev-clm-router" in out
     assert "move alias agent-core-dev-clm-router:live" in out
-    assert "min 3, max 12" in out
+    assert "min 3 or the live version's applied environments if more (up to 12), max 12" in out
     assert "prune" in out
     assert "keeping the 3 newest" in out
     assert "nothing was started, changed or deleted" in out

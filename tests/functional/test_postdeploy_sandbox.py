@@ -141,11 +141,16 @@ def test_full_post_deploy_then_rollback(config: Config, sandbox: Sandbox, lam: A
         assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "3"
         applied = lam.get_function_scaling_config(FunctionName=name, Qualifier="3")
         assert applied["AppliedFunctionScalingConfig"] == {
-            "MinExecutionEnvironments": 2, "MaxExecutionEnvironments": 6}
+            "MinExecutionEnvironments": 3, "MaxExecutionEnvironments": 6}, \
+            "min 2 raised to the 3 environments version 2 runs by default"
+        left = lam.get_function_scaling_config(FunctionName=name, Qualifier="2")
+        assert left["AppliedFunctionScalingConfig"] == {
+            "MinExecutionEnvironments": 1, "MaxExecutionEnvironments": 6}, "scaled down"
         warmups = [i for i in sandbox.invocations(name)
                    if json.loads(i.payload)["lmi-delivery"]["warmup"] is True]
         assert len(warmups) == 3
-        assert {(i.qualifier, i.executed_version) for i in warmups} == {("live", "3")}
+        assert {(i.qualifier, i.executed_version) for i in warmups} == {("3", "3")}, \
+            "the new version is primed by number before traffic moves"
         versions = {v["Version"] for v in lam.list_versions_by_function(
             FunctionName=name)["Versions"]}
         # keep 2 counts besides the alias's 3 and the way back, 2 (the history of 2 -> 3)

@@ -34,10 +34,10 @@ def make_clients(config: Config, env: Environment, environ: dict[str, str]) -> A
     from lmi_delivery.postdeploy.sequence import PostDeployClients
 
     factory = clients_for(config, env, environ)
-    canaries = any(f.canary is not None for f in config.functions.values())
+    watched = any(f.rollout.alarms for f in config.functions.values())
     return PostDeployClients(lambda_=factory.client("lambda"), events=factory.client("events"),
                              s3=factory.client("s3"),
-                             cloudwatch=factory.client("cloudwatch") if canaries else None)
+                             cloudwatch=factory.client("cloudwatch") if watched else None)
 
 
 def _common(f: F) -> F:
@@ -112,9 +112,12 @@ def _write(path: str, report: PostDeployReport) -> None:
               help="Also write the JSON report here.")
 def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                         poll_interval: float, report_path: str | None) -> None:
-    """Run the post-deploy steps: publish, alias, scale, warm, prune.
+    """Run the post-deploy steps: publish, scale, warm, alias, prune.
 
-    The steps run in the order post_deploy.steps lists; `lmi-delivery plan` shows them.
+    The steps run in the order post_deploy.steps lists; `lmi-delivery plan` shows them. The
+    new version gets the live one's environments (the cutover's peak checked against the
+    capacity provider's MaxVCpuCount, exit 3 over it) and is primed before traffic moves, all
+    at once or through the function's rollout; the version left is then scaled down.
 
     Versions are Active before any alias moves; a Failed version stops the deploy (exit 1) with
     its reason code, and no alias moves. The report of a real run is also stored under the
@@ -147,7 +150,7 @@ def alias_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
                   to_version: str | None) -> None:
     """Create or move aliases to an Active version, safely.
 
-    Each move is guarded by the alias's RevisionId; a canary shifts a weight first.
+    Each move is guarded by the alias's RevisionId; a rollout shifts weights first.
     """
     _run(config_path, env_name, dry_run, fmt, poll_interval, steps=("alias",),
          functions=functions, versions_to=to_version)

@@ -8,11 +8,16 @@
 - UpdateAlias honours ``RevisionId`` (PreconditionFailedException) and gives the alias a new
   revision id on every change; it answers 200 as AWS does.
 - ListAliases filters by ``FunctionVersion`` and pages at 50 items.
+
+Every routing change is kept (``SandboxState.routing_changes``) with the *applied* minimum
+execution environments of the function's versions at that moment, so a test can check what
+capacity each routing had.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +37,7 @@ from lmi_delivery.sandbox.protocol import Call, json_response
 from lmi_delivery.sandbox.state import (
     LATEST,
     ApiError,
+    RoutingChange,
     conflict,
     conflict_state,
     function_arn,
@@ -98,7 +104,23 @@ class AliasOperations(LambdaOperations):
             raise conflict(f"Alias already exists: {function_arn(call.region, name, alias)}")
         self.validate(call.region, name, str(body.get("FunctionVersion")),
                       body.get("RoutingConfig"))
-        return self.forward(request, None)
+        answer = self.forward(request, None)
+        if answer.status_code < 300:
+            self._changed(call.region, name, alias, str(body.get("FunctionVersion")),
+                          body.get("RoutingConfig"))
+        return answer
+
+    def _changed(self, region: str, name: str, alias: str, version: str, routing: Any) -> None:
+        weights = {str(k): float(v) for k, v in
+                   ((routing or {}).get("AdditionalVersionWeights") or {}).items()}
+        applied: dict[str, int | None] = {}
+        if (region, name) in self.state.functions:
+            for qualifier, scaling in self.state.function(region, name).scaling.items():
+                in_force = scaling.in_force()
+                applied[qualifier] = (None if in_force is None
+                                      else int(in_force["MinExecutionEnvironments"]))
+        self.state.routing_changes.append(
+            RoutingChange(name, alias, version, weights, applied, time.time()))
 
     def update_alias(self, request: Request, call: Call) -> Response:
         name, _ = split_function(call.params["FunctionName"])
@@ -113,6 +135,8 @@ class AliasOperations(LambdaOperations):
         alias.update(body.get("Description"), body.get("FunctionVersion"),
                      body.get("RoutingConfig"))
         alias.revision_id = str(uuid.uuid4())
+        self._changed(call.region, name, alias.name, str(alias.function_version),
+                      alias.routing_config)
         return json_response(alias.to_json())
 
     def list_aliases(self, request: Request, call: Call) -> Response:

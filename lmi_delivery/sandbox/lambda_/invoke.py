@@ -2,7 +2,9 @@
 
 The answer is 200 (202 for ``Event``, 204 for ``DryRun``) with ``X-Amz-Executed-Version`` and
 a small JSON body. An unqualified invoke of an LMI function runs ``$LATEST.PUBLISHED``. An
-alias with weighted routing picks its additional version with the sandbox's seeded RNG.
+alias with weighted routing picks its additional version with the sandbox's seeded RNG. A
+function made to fail (``Sandbox.fail_invocations``) answers as a handler that raised does:
+200 with ``X-Amz-Function-Error: Unhandled`` and an error body.
 """
 
 from __future__ import annotations
@@ -75,5 +77,10 @@ class InvokeOperations(LambdaOperations):
             return Response(status=202, headers=headers)
         if kind == "DryRun":
             return Response(status=204, headers=headers)
+        failing = self.state.function(call.region, name).failing_invocations
+        if failing:
+            headers["X-Amz-Function-Error"] = failing
+            return json_response({"errorMessage": f"{name} failed (sandbox)",
+                                  "errorType": "SandboxFailure"}, 200, headers)
         body = {"statusCode": 200, "function": name, "executedVersion": version}
         return json_response(body, 200, headers)

@@ -19,13 +19,16 @@ from lmi_delivery.plan.planner import LiveState, build_plan, build_steps, terraf
 from lmi_delivery.plan.policy import BUILD_STAGES, decide, drift
 from lmi_delivery.plan.steps import (
     AliasMove,
+    CapacityCheck,
     DeliveryPlan,
     GateCheck,
     Prune,
+    Scale,
     StartBuild,
     Step,
     StorePlan,
     TerraformCommand,
+    Warm,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -183,14 +186,42 @@ def test_a_first_deploy_creates_the_alias_without_a_canary(
     offline = move(None)
     assert offline.exists is None
     assert offline.canary_weight == 0.1
-    assert "created without a canary if the alias does not exist yet" in offline.describe()
+    assert "created without a rollout if the alias does not exist yet" in offline.describe()
 
 
 def test_post_deploy_steps_follow_the_configured_order(example: Callable[..., Config]) -> None:
     config = example("quickstart", ("\npost_deploy:\n", "\npost_deploy:\n  steps: [publish, "
                                                         "prune, alias]\n"))
     kinds = [s.kind for s in steps(plan_of(config), "post-deploy")]
-    assert kinds == ["start-build", "publish", "prune", "alias"]
+    assert kinds == ["start-build", "publish", "prune", "headroom", "alias", "scale-down"]
+
+
+def test_capacity_comes_before_traffic_by_default(example: Callable[..., Config]) -> None:
+    """publish, the headroom gate, scale matching the live version, warm the new version by
+    qualifier, move the alias, scale the version it left down, prune."""
+    config = example("quickstart", ("\npost_deploy:\n", "\npost_deploy:\n"))
+    shown = steps(plan_of(config), "post-deploy")
+    assert [s.kind for s in shown] == ["start-build", "publish", "headroom", "scale", "warm",
+                                       "alias", "scale-down", "prune"]
+    scale = next(s for s in shown if isinstance(s, Scale))
+    assert scale.match_live
+    assert scale.qualifier == "new"
+    assert "or the live version's applied environments if more" in scale.describe()
+    warm = next(s for s in shown if isinstance(s, Warm))
+    assert warm.qualifier == "new"
+    assert "router:new (by version" in warm.describe()
+    check = next(s for s in shown if isinstance(s, CapacityCheck))
+    assert check.peak is None
+    assert "read at run time (not read here)" in check.describe()
+
+
+def test_the_old_order_warms_the_alias_after_the_move(example: Callable[..., Config]) -> None:
+    config = example("quickstart", ("\npost_deploy:\n", "\npost_deploy:\n  steps: [publish, "
+                                                        "alias, scale, warm]\n"))
+    shown = steps(plan_of(config), "post-deploy")
+    assert [s.kind for s in shown] == ["start-build", "publish", "headroom", "alias",
+                                       "scale-down", "scale", "warm"]
+    assert next(s for s in shown if isinstance(s, Warm)).qualifier is None
 
 
 # -- what a build derives is what the dry run shows --------------------------------------------

@@ -56,15 +56,17 @@ class FakeLambda:
         return {"FunctionVersion": version, "RevisionId": revision}
 
     def update_alias(self, FunctionName: str, Name: str, FunctionVersion: str, RevisionId: str,
-                     **_: Any) -> None:
+                     **_: Any) -> dict[str, Any]:
         self.calls.append(f"update {FunctionName} {FunctionVersion}")
         if self.aliases[FunctionName][1] != RevisionId:
             raise _error("PreconditionFailedException")("revision mismatch")
         self.aliases[FunctionName] = [FunctionVersion, f"rev-{len(self.calls)}"]
+        return {"FunctionVersion": FunctionVersion, "RevisionId": f"rev-{len(self.calls)}"}
 
-    def create_alias(self, FunctionName: str, Name: str, FunctionVersion: str) -> None:
+    def create_alias(self, FunctionName: str, Name: str, FunctionVersion: str) -> dict[str, Any]:
         self.calls.append(f"create {FunctionName} {FunctionVersion}")
         self.aliases[FunctionName] = [FunctionVersion, "rev-new"]
+        return {"FunctionVersion": FunctionVersion, "RevisionId": "rev-new"}
 
     def get_function_configuration(self, FunctionName: str, Qualifier: str) -> dict[str, str]:
         if Qualifier not in self.versions[FunctionName]:
