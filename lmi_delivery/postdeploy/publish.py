@@ -38,6 +38,8 @@ from lmi_delivery.postdeploy.report import ProgressLog
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+    from lmi_delivery.postdeploy.history import HistoryStore
+
 LATEST_PUBLISHED = "$LATEST.PUBLISHED"
 #: Functions published and waited for at once: each thread mostly sleeps between the polls of
 #: its version's state (GetFunctionConfiguration, a budget of its own), so a deploy of many
@@ -137,16 +139,18 @@ def execute_publish(client: LambdaClient, plan: PublishPlan, config: Config, env
                     headroom: Headroom | None = None, workers: int = WORKERS,
                     sleep: Callable[[float], None] = time.sleep,
                     meanwhile: Callable[[], object] | None = None,
+                    history: HistoryStore | None = None,
                     ) -> tuple[PublishedVersion, ...]:
     """Make room (the providers at once), publish every target in parallel, wait until each is
     Active. ``workers`` threads make the room; every target has a thread of its own (up to
     :data:`WAITING_THREADS`). ``meanwhile`` is called once every publish was answered, while
-    the versions start."""
+    the versions start. The room is made by the pruner with every protection, the aliases'
+    rollback targets in ``history`` included."""
     settings = wait or WaitSettings()
     if headroom is None:
         from lmi_delivery.postdeploy.prune.api import ensure_headroom
 
-        headroom = partial(ensure_headroom, progress=reporter.say)
+        headroom = partial(ensure_headroom, progress=reporter.say, history=history)
 
     def room(item: tuple[str, int]) -> None:
         provider, count = item

@@ -181,7 +181,8 @@ class LiveExecutor:
                                        reporter=run.reporter, wait=run.options.wait,
                                        headroom=run.options.headroom,
                                        workers=run.options.workers,
-                                       meanwhile=run.read_aliases_meanwhile)
+                                       meanwhile=run.read_aliases_meanwhile,
+                                       history=run.history)
         return {p.function: p.version for p in done}
 
     def alias(self, run: _Run, plan: alias.AliasPlan) -> dict[str, str]:

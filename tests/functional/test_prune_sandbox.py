@@ -15,12 +15,23 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from prune_world import World, build, left, move, name, paced_client, sandbox_environ
+from prune_world import (
+    Protections,
+    World,
+    build,
+    left,
+    move,
+    name,
+    paced_client,
+    sandbox_environ,
+)
 from raced_prune import CI_SIZE, FAULTY, RATE, raced_prune, raced_prune_problems
 
 from lmi_delivery import handlers
 from lmi_delivery.cli.commands.prune import prune_command
+from lmi_delivery.config import load
 from lmi_delivery.errors import LmiError, OperationFailed
+from lmi_delivery.postdeploy.history import Entry, HistoryStore
 from lmi_delivery.postdeploy.prune.api import ensure_headroom
 from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 from lmi_delivery.sandbox import Sandbox
@@ -245,6 +256,34 @@ def test_a_deploy_at_99_versions_prunes_first_and_succeeds(sandbox: Sandbox,
     pages = lam.get_paginator("list_function_versions_by_capacity_provider").paginate(
         CapacityProviderName=world.provider_name("cp0"))
     assert sum(len(page["FunctionVersions"]) for page in pages) <= 100
+
+
+def test_the_room_made_before_a_publish_keeps_the_rollback_targets(sandbox: Sandbox,
+                                                                    tmp_path: Path) -> None:
+    """At the quota, the prune that makes room before the publish protects what the aliases
+    served (history_keep), as every other prune does: f0's live alias served version 1 before
+    33, and version 1, the oldest, is what a headroom prune without the history deletes first."""
+    world = build(sandbox, tmp_path, functions=3, versions=33, per_provider=3, keep=29,
+                  protections=Protections(aliases={"f0": "33"}))
+    text = world.config.path.read_text(encoding="utf-8")
+    world.config.path.write_text(text.replace("  prune: {keep: 29}\n",
+                                              "  prune: {keep: 29}\n  history_keep: 3\n"),
+                                 encoding="utf-8")
+    config = load(world.config.path)
+    assert config.post_deploy.history_keep == 3
+    history = HistoryStore(sandbox.client("s3", internal=True), config, world.env)
+    history.append(name("f0"), "live", Entry(None, "1"))
+    history.append(name("f0"), "live", Entry("1", "33"))
+    lam = sandbox.client("lambda", max_attempts=3)
+    for key in ("f0", "f1", "f2"):  # what a Terraform apply changed
+        lam.update_function_configuration(FunctionName=name(key), Description="release 34")
+    result = _post_deploy(sandbox, world.config.path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "checking room for" in result.stderr
+    now = left(sandbox, [name(k) for k in ("f0", "f1", "f2")])
+    assert lam.get_alias(FunctionName=name("f0"), Name="live")["FunctionVersion"] == "34"
+    assert {"1", "33", "34"} <= now[name("f0")], sorted(now[name("f0")], key=len)
+    assert "1" not in now[name("f1")]  # what made the room: the others' oldest
 
 
 def test_a_deploy_with_nothing_prunable_stops_before_publishing(sandbox: Sandbox,
