@@ -2,8 +2,8 @@
 
 Each function starts with 4 published versions and its alias ``live`` on the newest, and a
 change Terraform applied to ``$LATEST``: the deploy publishes version 5 and ``$LATEST.PUBLISHED``
-and leaves versions 3-5; the config runs every post-deploy step (publish, alias,
-scale, warm, prune with keep 3). The sandbox holds every publish ``Pending`` for the publish
+and leaves versions 2-5 (5, where the alias goes, and the newest 3 besides it); the config runs
+every post-deploy step (publish, scale, warm, alias, scale-down, prune with keep 3). The sandbox holds every publish ``Pending`` for the publish
 delay and every answer for its latency; the waiter polls every 5 s as in production. The
 journal gives the calls; the bound the issue sets is ``T1 + calls / 15``: one function's time
 (the publish delay and the round trips of one function's steps) plus what the budget needs for
@@ -60,8 +60,9 @@ def deploy(sandbox: Sandbox, functions: int, *, poll: float = 5.0) -> dict[str, 
         seconds = time.monotonic() - started
         counted = tally(sandbox.requests("lambda"))
         new = str(VERSIONS + 1)
+        # keep counts the newest versions besides the aliased one (the new version)
         expected = {"$LATEST", "$LATEST.PUBLISHED",
-                    *(str(v) for v in range(VERSIONS + 2 - KEEP, VERSIONS + 2))}
+                    *(str(v) for v in range(VERSIONS + 1 - KEEP, VERSIONS + 2))}
         after = left(sandbox, sorted(world.expected_left))
         aliased = {f: str(lam.get_alias(FunctionName=f, Name="live")["FunctionVersion"])
                    for f in world.expected_left}

@@ -107,11 +107,12 @@ def test_status_matches_the_sandbox(config: Config, sandbox: Sandbox,
         assert version["applied"] == pair("AppliedFunctionScalingConfig"), version
     by_version = {v["version"]: v for v in function["versions"]}
     assert by_version["2"]["requested"] == {"min": 1, "max": 2}
-    assert by_version["2"]["applied"] == {"min": 3, "max": 12}
+    # each deploy scaled the version it superseded down to the floor (1, the default)
+    assert by_version["2"]["applied"] == {"min": 1, "max": 12}
     assert (by_version["3"]["routed"], by_version["2"]["routed"], by_version["1"]["routed"]) \
         == (0.75, 0.25, 0.0)
-    # nothing routes to 1, which still holds its applied minimum
-    assert function["superseded_environments"] == by_version["1"]["applied"]["min"] == 3
+    # nothing routes to 1, which still holds its floor
+    assert function["superseded_environments"] == by_version["1"]["applied"]["min"] == 1
 
     pages = lam.get_paginator("list_function_versions_by_capacity_provider").paginate(
         CapacityProviderName=PROVIDER)
@@ -130,4 +131,4 @@ def test_status_matches_the_sandbox(config: Config, sandbox: Sandbox,
             cli.main(["status", "--config", str(config.path), "--env", "dev", "--format", fmt])
         out = capsys.readouterr().out
         assert "live -> 3 + 2 at 25%" in out
-        assert "applied 3-12, requested 1-2" in out
+        assert "applied 1-12, requested 1-2" in out
