@@ -1,4 +1,4 @@
-"""The one place boto3 sessions and clients are built.
+"""The one place AWS sessions and clients are built.
 
 :class:`AwsSettings` says where and how to reach AWS (region, endpoint, profile, role, retry
 policy, the Lambda rate budget); it is read once from an environment mapping handed in by the CLI.
@@ -18,8 +18,10 @@ config may deliver environments of several regions from one runner; the variable
 code runs: CodeBuild sets ``AWS_REGION`` to the build's own region in every build, a workflow sets
 one per job.
 
-boto3 is imported lazily, inside methods, so that importing this module (and starting the CLI)
-stays fast.
+Clients are botocore's, built from botocore sessions: boto3 adds nothing lmi-delivery calls
+(resources, S3 transfer helpers) and importing it costs a command a sixth of a second. botocore
+is imported lazily, inside methods, so that importing this module (and starting the CLI) stays
+fast.
 """
 
 from __future__ import annotations
@@ -143,20 +145,20 @@ def _number(environ: Mapping[str, str], name: str, kind: type[int] | type[float]
 
 
 class ClientFactory:
-    """Builds (and caches, per factory) boto3 clients configured from :class:`AwsSettings`.
+    """Builds (and caches, per factory) botocore clients configured from :class:`AwsSettings`.
 
     Its Lambda clients take their tokens from ``budgets``: by default the process's registry,
     so all Lambda calls of the process to one account+region share one budget, whichever
     factory made the client. Tests with a simulated clock hand in a registry of their own.
     """
 
-    def __init__(self, settings: AwsSettings, session: boto3.Session | None = None, *,
+    def __init__(self, settings: AwsSettings, session: botocore.session.Session | None = None, *,
                  budgets: BudgetRegistry | None = None) -> None:
         self.settings = settings
         self.budgets = budgets if budgets is not None else process_budgets()
         self._given_session = session
-        self._base: boto3.Session | None = None
-        self._session: boto3.Session | None = None
+        self._base: botocore.session.Session | None = None
+        self._session: botocore.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.RLock()
 
@@ -221,8 +223,8 @@ class ClientFactory:
             max_attempts=s.max_attempts,
         )
 
-    def _build(self, session: boto3.Session, service_name: str) -> Any:
-        client = session.client(  # type: ignore[call-overload]  # service name is a plain str
+    def _build(self, session: botocore.session.Session, service_name: str) -> Any:
+        client = session.create_client(
             service_name, region_name=self.settings.region,
             endpoint_url=self.settings.endpoint_url, config=self.client_config())
         if service_name == "lambda":
@@ -231,25 +233,25 @@ class ClientFactory:
 
     # -- sessions and credentials ---------------------------------------------------------------
 
-    def _base_session(self) -> boto3.Session:
+    def _base_session(self) -> botocore.session.Session:
         """The caller's own identity: the injected session, or one built from the settings."""
         with self._lock:
             if self._base is None:
                 self._base = self._given_session or self._new_session()
             return self._base
 
-    def _new_session(self) -> boto3.Session:
+    def _new_session(self) -> botocore.session.Session:
         s = self.settings
-        creds = s.credentials
-        return shared_model_session(
-            region_name=s.region,
-            profile_name=None if creds else s.profile,
-            aws_access_key_id=creds.access_key_id if creds else None,
-            aws_secret_access_key=creds.secret_access_key if creds else None,
-            aws_session_token=creds.session_token if creds else None,
-        )
+        core = _core_session()
+        core.set_config_variable("region", s.region)
+        if s.credentials is not None:
+            core.set_credentials(s.credentials.access_key_id, s.credentials.secret_access_key,
+                                 s.credentials.session_token)
+        elif s.profile:
+            core.set_config_variable("profile", s.profile)
+        return core
 
-    def _active_session(self) -> boto3.Session:
+    def _active_session(self) -> botocore.session.Session:
         """The session clients are built from: the base one, or the assumed role's."""
         with self._lock:
             if self._session is None:
@@ -257,7 +259,7 @@ class ClientFactory:
                 self._session = self._role_session(base) if self.settings.role_arn else base
             return self._session
 
-    def _role_session(self, base: boto3.Session) -> boto3.Session:
+    def _role_session(self, base: botocore.session.Session) -> botocore.session.Session:
         """A session whose credentials come from ``sts:AssumeRole`` on first use (and refresh
         before they expire), called through this factory's own STS client."""
         from botocore.credentials import (
@@ -283,7 +285,8 @@ class ClientFactory:
 
         core = _core_session()
         core.register_component("credential_provider", CredentialResolver([AssumedRole()]))
-        return shared_model_session(core, region_name=self.settings.region)
+        core.set_config_variable("region", self.settings.region)
+        return core
 
     def has_credentials(self) -> bool:
         """Whether credentials are configured, decided without touching the network: instance
@@ -293,8 +296,7 @@ class ClientFactory:
 
         if self.settings.credentials is not None or self.settings.container_credentials:
             return True
-        # boto3 exposes the botocore session only through this attribute.
-        core = self._base_session()._session
+        core = self._base_session()
         resolver = core.get_component("credential_provider")
         offline = CredentialResolver(
             [p for p in resolver.providers if p.METHOD not in _NETWORK_CREDENTIAL_METHODS])
@@ -358,7 +360,7 @@ class Target(Protocol):
 
 def clients_for(config: Placement | None, env: Target | None, environ: Mapping[str, str], *,
                 assume_role: bool = True, max_attempts: int | None = None,
-                session: boto3.Session | None = None) -> ClientFactory:
+                session: botocore.session.Session | None = None) -> ClientFactory:
     """The client factory of ``env`` (of ``config``): the one way commands reach AWS.
 
     The region is ``config.region_for(env)``, whatever ``AWS_REGION`` says (see the module's
@@ -379,7 +381,7 @@ def clients_for(config: Placement | None, env: Target | None, environ: Mapping[s
 
 
 def has_credentials(source: AwsSettings | Mapping[str, str],
-                    session: boto3.Session | None = None) -> bool:
+                    session: botocore.session.Session | None = None) -> bool:
     """Whether credentials are available, without touching the network (offline detection).
 
     ``source`` is either settings or the environment mapping itself (the region then does not
