@@ -1,13 +1,13 @@
 """Post-deploy of N functions on shared capacity providers, through the production path.
 
-Each function starts with 4 published versions and its alias ``live`` on the newest, and a
-change Terraform applied to ``$LATEST``: the deploy publishes version 5 and ``$LATEST.PUBLISHED``
-and leaves versions 2-5 (5, where the alias goes, and the newest 3 besides it); the config runs
-every post-deploy step (publish, scale, warm, alias, scale-down, prune with keep 3). The sandbox holds every publish ``Pending`` for the publish
-delay and every answer for its latency; the waiter polls every 5 s as in production. The
-journal gives the calls; the bound the issue sets is ``T1 + calls / 15``: one function's time
-(the publish delay and the round trips of one function's steps) plus what the budget needs for
-all the calls.
+Each function starts with 4 published versions and its alias ``live`` on the newest, and a change
+Terraform applied to ``$LATEST``: the deploy publishes version 5 and ``$LATEST.PUBLISHED`` and
+leaves versions 2-5 (5, where the alias goes, and the newest 3 besides it); the config runs every
+post-deploy step (publish, scale, warm, alias, scale-down, prune with keep 3). The sandbox holds
+every publish ``Pending`` for the publish delay and every answer for its latency; the waiter polls
+every 5 s as in production. The journal gives the calls; the bound the issue sets is ``T1 + calls /
+15``: one function's time (the publish delay and the round trips of one function's steps) plus what
+the budget needs for all the calls.
 """
 
 from __future__ import annotations
