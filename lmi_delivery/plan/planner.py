@@ -211,6 +211,7 @@ def build_plan(config: Config, env: Environment, context: CiContext, policy: Sta
         offline=offline,
         stages=stages,
         notes=notes,
+        capacity=dict(live.peaks) if live is not None else {},
     )
 
 

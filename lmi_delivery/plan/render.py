@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+from lmi_delivery.escape import code_span
 from lmi_delivery.plan.steps import DeliveryPlan, StagePlan
 
 Format = Literal["text", "json", "markdown"]
@@ -44,6 +45,7 @@ def to_text(plan: DeliveryPlan) -> str:
     if plan.offline:
         lines.append("offline: no AWS state was read; post-deploy versions resolve at run time")
     lines += [f"note:    {n}" for n in plan.notes]
+    lines += [f"cutover: {peak}" for _, peak in sorted(plan.capacity.items())]
     lines.append("")
     for i, stage in enumerate(plan.stages, 1):
         lines += _stage_text(i, stage)
@@ -70,6 +72,7 @@ def to_markdown(plan: DeliveryPlan) -> str:
     if plan.offline:
         lines.append("  \n_Offline: no AWS state was read; "
                      "post-deploy versions resolve at run time._")
+    lines += capacity_markdown(plan)
     lines += ["", "| # | Stage | Status | Why |", "|---|---|---|---|"]
     for i, stage in enumerate(plan.stages, 1):
         lines.append(f"| {i} | {stage.name} | {_STATUS[stage.status]} | {_md_cell(stage.reason)} |")
@@ -80,6 +83,14 @@ def to_markdown(plan: DeliveryPlan) -> str:
         lines += [f"- `{step.where}`: `{_md_cell(step.describe())}`" for step in stage.steps]
     lines += ["", "_Dry run: nothing was started, changed or deleted._", ""]
     return "\n".join(lines)
+
+
+def capacity_markdown(plan: DeliveryPlan) -> list[str]:
+    """The cutover peaks as a Markdown section (none when AWS was not read)."""
+    if not plan.capacity:
+        return []
+    return ["", "#### Capacity at the cutover", "",
+            *[f"- {code_span(peak)}" for _, peak in sorted(plan.capacity.items())]]
 
 
 def render(plan: DeliveryPlan, fmt: Format) -> str:

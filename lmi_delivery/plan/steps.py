@@ -10,6 +10,7 @@ never carries a dry-run flag: whoever executes it decides whether it is only dis
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -340,6 +341,11 @@ class DeliveryPlan:
     offline: bool
     stages: tuple[StagePlan, ...]
     notes: tuple[str, ...] = field(default=())
+    capacity: Mapping[str, str] = field(default_factory=dict)
+    """Capacity provider name → the cutover peak of this environment's next deploy against the
+    provider's ``MaxVCpuCount`` (:meth:`~lmi_delivery.plan.headroom.CutoverPeak.describe`), read
+    from AWS; shown whether or not post-deploy runs now (a pull request's review shows what the
+    merge's deploy will need). Empty when AWS was not read."""
 
     def stage(self, name: str) -> StagePlan:
         for s in self.stages:
@@ -358,5 +364,6 @@ class DeliveryPlan:
             "offline": self.offline,
             "context": self.context,
             "notes": list(self.notes),
+            "capacity": dict(self.capacity),
             "stages": [s.to_dict() for s in self.stages],
         }

@@ -352,6 +352,9 @@ def test_a_pull_request_plans_and_keeps_one_comment_updated_in_place(
     assert comment["user"] == ACTIONS_BOT
     assert comment["body"].startswith(marker("dev"))
     assert "Plan: 2 to add" in comment["body"]
+    # what the merge's deploy will need of the shared capacity provider, read from AWS
+    assert "#### Capacity at the cutover" in comment["body"]
+    assert "cutover peak on quickstart-dev-shared: " in comment["body"]
     assert f"https://github.com/{REPOSITORY}/actions/runs/{RUN_ID}" in comment["body"]
     writes = [(r["method"], r["path"]) for r in github.requests if r["method"] != "GET"]
     assert writes == [("POST", f"/repos/{REPOSITORY}/issues/7/comments"),

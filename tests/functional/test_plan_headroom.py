@@ -42,6 +42,16 @@ def test_plan_shows_the_cutover_peak_against_the_provider(sandbox: Sandbox) -> N
     shown = json.loads(plan(sandbox, "--format", "json").stdout)
     [check] = [s for stage in shown["stages"] for s in stage["steps"] if s["kind"] == "headroom"]
     assert check["peak"] == expected.describe()
+    assert shown["capacity"] == {PROVIDER: expected.describe()}
+
+    # A pull request's review runs no post-deploy, yet shows what the merge's deploy will need.
+    review = plan(sandbox, "--event", "pull_request", "--base-ref", "dev")
+    assert review.returncode == 0, review.stderr
+    assert "post-deploy  skipped" in review.stdout
+    assert f"cutover: {expected.describe()}" in review.stdout
+    markdown = plan(sandbox, "--event", "pull_request", "--base-ref", "dev", "--format",
+                    "markdown").stdout
+    assert f"#### Capacity at the cutover\n\n- `{expected.describe()}`" in markdown
 
 
 def test_an_offline_plan_says_it_could_not_read_the_peak(sandbox: Sandbox) -> None:
@@ -51,3 +61,4 @@ def test_an_offline_plan_says_it_could_not_read_the_peak(sandbox: Sandbox) -> No
     assert (f"check capacity provider {PROVIDER} holds the cutover peak of {ROUTER}"
             in result.stdout)
     assert "the peak is read at run time (not read here)" in result.stdout
+    assert "cutover:" not in result.stdout
