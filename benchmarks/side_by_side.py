@@ -147,7 +147,8 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"{figures['label']} reported: {figures['errors_surfaced'][0]}"
                          + (f" (+{more} more)" if more else ""))
     post = results["post_deploy"]
-    lines += ["", f"POST-DEPLOY  publish, alias, scale, warm, prune (keep 3); publish delay "
+    lines += ["", "POST-DEPLOY  publish, headroom, scale, warm, alias, scale-down, prune (keep 3); "
+                  "publish delay "
                   f"{results['settings']['publish_delay_seconds']:g} s; goal = T1 + calls / "
                   f"{RATE:g} s, limit = 1.5 T1 + calls / {RATE:g} s", ""]
     rows = [[n, str(r["providers"]), r["status"], f"{r['seconds']:.1f}", str(r["calls"]),

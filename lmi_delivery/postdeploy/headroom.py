@@ -71,12 +71,15 @@ def _memory(client: LambdaClient, function: str, qualifier: str) -> tuple[int, f
 
 
 def function_cutover(client: LambdaClient, config: Config, env: Environment, function: str, *,
-                     live: str | None, new: str | None) -> FunctionCutover:
+                     live: str | None, new: str | None,
+                     live_environments: int | None = None) -> FunctionCutover:
     """What moving ``function`` from version ``live`` to ``new`` holds at its peak (``new``
-    ``None``: a version not published yet, read from ``$LATEST``)."""
+    ``None``: a version not published yet, read from ``$LATEST``). ``live_environments``: the
+    live version's applied environments when the caller already read them."""
     key = next(k for k in config.functions if naming.function_name(config, env, k) == function)
     scaling = config.functions[key].scaling
-    live_envs = applied_environments(client, function, live) if live else 0
+    live_envs = (0 if not live else live_environments if live_environments is not None
+                 else applied_environments(client, function, live))
     minimum = (new_minimum(scaling.min, scaling.max, live_envs) if scaling is not None
                else DEFAULT_ENVIRONMENTS)
     memory, ratio = _memory(client, function, new or "$LATEST")
@@ -85,16 +88,22 @@ def function_cutover(client: LambdaClient, config: Config, env: Environment, fun
 
 def resolve_check(client: LambdaClient, config: Config, env: Environment,
                   check: CapacityCheck, *, live: Mapping[str, str | None],
-                  new: Mapping[str, str | None]) -> CutoverPeak:
+                  new: Mapping[str, str | None],
+                  live_environments: Mapping[str, int] | None = None) -> CutoverPeak:
     """The peak of ``check``'s functions. ``live`` maps a function to the version its alias
     routes to now; ``new`` to the version it moves to (``None``: not published yet). A function
     missing from ``new``, or whose alias already routes to its new version, is not cut over
-    and not counted; with none cut over, nothing is read and the peak is empty."""
+    and not counted; with none cut over, nothing is read and the peak is empty.
+    ``live_environments`` (function name → applied environments of its ``live`` version) spares
+    the reads the caller made already."""
+    known = live_environments or {}
     moving = [f for f in check.functions if f in new and (new[f] is None or new[f] != live.get(f))]
     if not moving:  # nothing is cut over (``lmi-delivery scale`` of the live version)
         return cutover_peak(check.capacity_provider, (), None)
     cutovers = fan_out(lambda f: function_cutover(client, config, env, f, live=live.get(f),
-                                                  new=new.get(f)), moving, name="headroom")
+                                                  new=new.get(f),
+                                                  live_environments=known.get(f)),
+                       moving, name="headroom")
     return cutover_peak(check.capacity_provider, cutovers,
                         max_vcpus(client, check.capacity_provider))
 

@@ -121,14 +121,16 @@ def resolve_scale_down(client: LambdaClient, steps: Iterable[ScaleDown], *,
                        check_routing: bool = True) -> ScalePlan:
     """The scale-down steps as scale steps on the version each alias left this run
     (``left``: function name → version), for those no alias routes to any more (every alias
-    of the function is read, weighted routing included; not when ``check_routing`` is off, as
-    in a dry run, where the alias has not moved yet). The rest are skipped, said why."""
+    of the function is read, weighted routing included, the functions at once; not when
+    ``check_routing`` is off, as in a dry run, where the alias has not moved yet). The rest are
+    skipped, said why."""
+    candidates = [(step, version) for step in steps
+                  if (version := step.version or left.get(step.function)) is not None]
+    routing = (fan_out(lambda item: _routed_by(client, item[0].function, item[1]), candidates,
+                       name="scale-down-read")
+               if check_routing else [[] for _ in candidates])
     resolved = []
-    for step in steps:
-        version = step.version or left.get(step.function)
-        if version is None:
-            continue
-        routed = _routed_by(client, step.function, version) if check_routing else []
+    for (step, version), routed in zip(candidates, routing, strict=True):
         if routed:
             reporter.say(f"not scaling {step.function}:{version} down: alias(es) "
                          f"{', '.join(routed)} still route to it")

@@ -36,7 +36,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lmi_delivery.aws.errors import translated
-from lmi_delivery.aws.fanout import WORKERS, in_background
+from lmi_delivery.aws.fanout import WORKERS, fan_out, in_background
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError
@@ -273,6 +273,9 @@ class _Run:
         self.alias_reads: Future[dict[str, alias.Read]] | None = None
         """Where the aliases point, read while the publishes turn Active."""
         self._reads: dict[str, alias.Read] | None = None
+        self.capacity_reads: Future[dict[str, int]] | None = None
+        """Function name → the applied environments of the version its alias routes to, read
+        after the aliases, while the publishes turn Active (for the headroom step)."""
         self.live_environments: dict[str, int] = {}
         """Function name → the applied environments of its live version, as the headroom
         check read them (the scale step needs them too)."""
@@ -308,8 +311,20 @@ class _Run:
             return
         moves = [s for s in self.steps if isinstance(s, AliasMove)]
         if moves:
-            self.alias_reads = in_background(partial(alias.read_aliases, self.lam, moves),
-                                             name="alias-read")
+            reads = in_background(partial(alias.read_aliases, self.lam, moves),
+                                  name="alias-read")
+            self.alias_reads = reads
+            if any(isinstance(s, CapacityCheck) for s in self.steps):
+                self.capacity_reads = in_background(partial(self._live_environments, reads),
+                                                    name="capacity-read")
+
+    def _live_environments(self, reads: Future[dict[str, alias.Read]]) -> dict[str, int]:
+        """The applied environments of each live version (of ``reads``), the functions at
+        once: they do not depend on the publishes either."""
+        live = [(name, read[0]) for name, read in reads.result().items() if read[0]]
+        found = fan_out(lambda item: headroom.applied_environments(self.lam, *item), live,
+                        name="capacity-read")
+        return {name: count for (name, _), count in zip(live, found, strict=True)}
 
     def reads(self) -> dict[str, alias.Read]:
         """Function name → (version, RevisionId) of the alias each alias step moves, read once
@@ -390,9 +405,12 @@ class _Run:
         live = self.live(functions)
         new = {name: (None if version == NEW else version)
                for name, version in self.versions.items()}
+        read, self.capacity_reads = (self.capacity_reads.result()
+                                     if self.capacity_reads else None), None
         peaks = [peak for check in checks
                  if (peak := headroom.resolve_check(self.lam, self.config, self.env, check,
-                                                    live=live, new=new)).functions]
+                                                    live=live, new=new,
+                                                    live_environments=read)).functions]
         for peak in peaks:
             self.report.notes.append(peak.describe())
             self.live_environments.update(

@@ -413,3 +413,21 @@ def test_the_command_exits_1_naming_the_alarm_and_3_over_the_provider(
     assert "needs 24 vCPU at its peak" in err
     assert "over its MaxVCpuCount 12" in err
     assert live_routing(lam, ROUTER) == ("2", {})
+
+
+def test_the_live_versions_capacity_is_read_while_the_new_versions_start(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """The headroom step's reads of the live versions' applied scaling do not depend on the
+    publishes: they are made while the new versions are still Pending (the budget is idle
+    then), not after they turn Active."""
+    config = load_config(tmp_path, config_text())
+    previous_deploys(sandbox, config)
+    report = deploy(sandbox, config, FakeTime())
+    assert report.status == "succeeded", report.error
+    calls = sandbox.requests("lambda")
+    published = [e.at for e in calls if e.operation == "PublishVersion" and e.status < 300]
+    live_reads = [e.at for e in calls if e.operation == "GetFunctionScalingConfig"
+                  and e.params.get("Qualifier") == "2"]
+    assert len(published) == 4  # each function: a version and $LATEST.PUBLISHED
+    assert len(live_reads) >= 2  # each function's live version 2
+    assert max(live_reads[:2]) < min(published) + DELAY, "read after the versions turned Active"
