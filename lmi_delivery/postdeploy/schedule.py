@@ -26,13 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 TARGET_ID = "lmi-delivery-warmup"
-#: EventBridge rule names hold at most 64 characters.
-MAX_RULE_NAME = 64
-
-
-def rule_name(config: Config, env: Environment, key: str) -> str:
-    return naming.render(config.naming, **naming.values(config, env, f"{key}-warm"))[
-        :MAX_RULE_NAME]
+#: The warm-up rule of a function: the naming rule's (the security gate looks for the same name).
+rule_name = naming.warm_rule_name
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,12 @@ from gates_helpers import (
     write_plan,
 )
 
-from lmi_delivery.config import load, naming
+from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.gates import ownership
 from lmi_delivery.gates.plan_json import Plan
 from lmi_delivery.gates.rules import RULES
 from lmi_delivery.gates.sources import SourceIndex
-from lmi_delivery.postdeploy import schedule
 
 FIXTURES = sorted((PLANS / "ownership").glob("*/*.json"))
 CONFIG = AGENT_PLATFORM / "lmi-delivery.yml"
@@ -127,13 +126,6 @@ def test_the_fixed_agent_platform_plan_has_no_second_owner() -> None:
     plan, _ = load_fixture(PLANS / "security" / "positive" / "agent-platform.json")
     assert _check(plan) == []
     assert not (AGENT_PLATFORM / "terraform" / "warm.tf").exists()
-
-
-def test_the_warm_up_rule_name_is_post_deploy_s() -> None:
-    config = _config()
-    for env in config.environments.values():
-        assert naming.warm_rule_name(config, env, "clm-router") == \
-            schedule.rule_name(config, env, "clm-router")
 
 
 def _alias_repo(tmp_path: Path, lifecycle: str) -> Path:
