@@ -12,8 +12,6 @@ import hashlib
 import os
 from pathlib import Path
 
-from lmi_delivery.config import schema, semantic, yamlpos
-from lmi_delivery.config.builder import build
 from lmi_delivery.config.model import Config
 from lmi_delivery.errors import ConfigError
 
@@ -28,6 +26,11 @@ def load(path: str | os.PathLike[str]) -> Config:
 
     Raises :class:`ConfigError` carrying every problem found, each at its ``file:line:col``.
     """
+    # Imported here, not with the package: the schema pulls in jsonschema, which a command
+    # that only names a config type (``--help``, the pruner's decision) never needs.
+    from lmi_delivery.config import schema, semantic, yamlpos
+    from lmi_delivery.config.builder import build
+
     file = os.fspath(path)
     data = _read(file)
     document = yamlpos.parse(yamlpos.decode(data, file), file)
