@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_files import load_text
 
-from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.errors import OperationFailed
 from lmi_delivery.postdeploy.alias import execute_alias, plan_alias
@@ -53,10 +53,7 @@ class FakeTime:
 
 @pytest.fixture
 def config(tmp_path: Path, sandbox: Sandbox) -> Config:
-    (tmp_path / "terraform").mkdir()
-    (tmp_path / "terraform" / "main.tf").write_text("")
-    (tmp_path / "lmi-delivery.yml").write_text(CONFIG)
-    loaded = load(tmp_path / "lmi-delivery.yml")
+    loaded = load_text(tmp_path, CONFIG)
     sandbox.seed_from_config(loaded)
     lam = sandbox.client("lambda")
     lam.publish_version(FunctionName=NAME)

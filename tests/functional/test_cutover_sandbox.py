@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_files import load_text
 
-from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.plan.headroom import DEFAULT_ENVIRONMENTS
 from lmi_delivery.postdeploy.headroom import HeadroomRefused
@@ -93,13 +93,6 @@ class FakeTime:
         return RolloutClock(now=lambda: self.t, sleep=self.sleep, poll_seconds=POLL)
 
 
-def load_config(tmp_path: Path, text: str) -> Config:
-    (tmp_path / "terraform").mkdir(exist_ok=True)
-    (tmp_path / "terraform" / "main.tf").write_text("")
-    (tmp_path / "lmi-delivery.yml").write_text(text)
-    return load(tmp_path / "lmi-delivery.yml")
-
-
 def wait_for(check: Callable[[], bool]) -> None:
     """Until ``check()`` (the sandbox's delays pass in real time), at most a few seconds."""
     import time
@@ -172,7 +165,7 @@ def live_routing(lam: Any, function: str) -> tuple[str, dict[str, float]]:
 @pytest.mark.parametrize("strategy", list(ROLLOUTS))
 def test_the_alias_never_routes_to_less_capacity_than_the_live_version(
         sandbox: Sandbox, tmp_path: Path, strategy: str) -> None:
-    config = load_config(tmp_path, config_text(ROLLOUTS[strategy]))
+    config = load_text(tmp_path, config_text(ROLLOUTS[strategy]))
     lam = previous_deploys(sandbox, config)
     before = len(sandbox.routing_changes(ROUTER))
     time = FakeTime()
@@ -215,7 +208,7 @@ def test_the_alias_never_routes_to_less_capacity_than_the_live_version(
 @pytest.mark.parametrize("step", [1, 2, 3])
 def test_an_alarm_at_step_k_restores_the_previous_routing_within_one_poll(
         sandbox: Sandbox, tmp_path: Path, step: int) -> None:
-    config = load_config(tmp_path, config_text(ROLLOUTS["linear"]))
+    config = load_text(tmp_path, config_text(ROLLOUTS["linear"]))
     lam = previous_deploys(sandbox, config)
     before = len(sandbox.routing_changes(ROUTER))
     cloudwatch = sandbox.client("cloudwatch")
@@ -251,7 +244,7 @@ def test_an_alarm_at_step_k_restores_the_previous_routing_within_one_poll(
 def test_a_failing_hook_restores_the_previous_routing(sandbox: Sandbox, tmp_path: Path,
                                                       hook: str) -> None:
     rollout = f"    rollout: {{canary: {{weight: 0.2, bake_minutes: 1}}, {hook}: {HOOK}}}\n"
-    config = load_config(tmp_path, config_text(rollout))
+    config = load_text(tmp_path, config_text(rollout))
     lam = previous_deploys(sandbox, config)
     seed = tmp_path / "seed.yml"
     seed.write_text(f"functions:\n  - name: {HOOK}\n")
@@ -294,7 +287,7 @@ def hand_calculated_peak() -> int:
 @pytest.mark.parametrize(("max_vcpus", "refused"), [(23, True), (24, False)])
 def test_a_provider_below_the_cutover_peak_stops_the_deploy_before_any_alias_call(
         sandbox: Sandbox, tmp_path: Path, max_vcpus: int, refused: bool) -> None:
-    config = load_config(tmp_path, config_text())
+    config = load_text(tmp_path, config_text())
     lam = previous_deploys(sandbox, config)
     lam.update_capacity_provider(CapacityProviderName=PROVIDER,
                                  CapacityProviderScalingConfig={"MaxVCpuCount": max_vcpus})
@@ -331,7 +324,7 @@ def test_a_provider_below_the_cutover_peak_stops_the_deploy_before_any_alias_cal
 
 def test_the_superseded_version_keeps_its_floor_or_is_deactivated(sandbox: Sandbox,
                                                                    tmp_path: Path) -> None:
-    config = load_config(tmp_path, config_text())
+    config = load_text(tmp_path, config_text())
     lam = previous_deploys(sandbox, config)
 
     report = deploy(sandbox, config, FakeTime())
@@ -359,7 +352,7 @@ def test_the_superseded_version_keeps_its_floor_or_is_deactivated(sandbox: Sandb
 
 def test_a_version_another_alias_still_routes_to_is_not_scaled_down(
         sandbox: Sandbox, tmp_path: Path) -> None:
-    config = load_config(tmp_path, config_text())
+    config = load_text(tmp_path, config_text())
     lam = previous_deploys(sandbox, config)
     lam.create_alias(FunctionName=WORKER, Name="stable", FunctionVersion="1",
                      RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}})
@@ -391,7 +384,7 @@ def test_the_command_exits_1_naming_the_alarm_and_3_over_the_provider(
     """Through ``lmi-delivery post-deploy``: an alarm already in ALARM is seen at the first
     poll after the first share moved (no bake is waited for), and a provider too small stops
     the next deploy with exit 3."""
-    config = load_config(tmp_path, config_text(ROLLOUTS["canary"]))
+    config = load_text(tmp_path, config_text(ROLLOUTS["canary"]))
     lam = previous_deploys(sandbox, config)
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
@@ -420,7 +413,7 @@ def test_the_live_versions_capacity_is_read_while_the_new_versions_start(
     """The headroom step's reads of the live versions' applied scaling do not depend on the
     publishes: they are made while the new versions are still Pending (the budget is idle
     then), not after they turn Active."""
-    config = load_config(tmp_path, config_text())
+    config = load_text(tmp_path, config_text())
     previous_deploys(sandbox, config)
     report = deploy(sandbox, config, FakeTime())
     assert report.status == "succeeded", report.error

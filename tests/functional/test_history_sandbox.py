@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_files import load_text
 
 from lmi_delivery.cli import main as cli
-from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.postdeploy.history import Entry, HistoryStore
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
@@ -51,10 +51,7 @@ def sandbox_server() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def config(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Config:
-    (tmp_path / "terraform").mkdir()
-    (tmp_path / "terraform" / "main.tf").write_text("")
-    (tmp_path / "lmi-delivery.yml").write_text(CONFIG)
-    loaded = load(tmp_path / "lmi-delivery.yml")
+    loaded = load_text(tmp_path, CONFIG)
     sandbox.seed_from_config(loaded)
     for name, value in (("AWS_ENDPOINT_URL", sandbox.endpoint_url), ("AWS_REGION", "us-east-1"),
                         ("LMI_DELIVERY_COMMIT", "c0ffee1"), ("LMI_APPLIED_PLAN_SHA256", SHA),

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_files import load_text
 
 from lmi_delivery.aws.clients import AwsSettings, ClientFactory
 from lmi_delivery.cli import main as cli
-from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
 from lmi_delivery.postdeploy.publish import WaitSettings
@@ -59,10 +59,7 @@ def sandbox_server() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def config(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Config:
-    (tmp_path / "terraform").mkdir()
-    (tmp_path / "terraform" / "main.tf").write_text("")
-    (tmp_path / "lmi-delivery.yml").write_text(CONFIG)
-    loaded = load(tmp_path / "lmi-delivery.yml")
+    loaded = load_text(tmp_path, CONFIG)
     sandbox.seed_from_config(loaded)
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
     monkeypatch.setenv("AWS_REGION", "us-east-1")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_files import load_text
 
-from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 from lmi_delivery.errors import GateRefused, OperationFailed
 from lmi_delivery.postdeploy.alias import ConcurrentChange, execute_alias, plan_alias
@@ -58,10 +58,7 @@ def sandbox_server() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def config(tmp_path: Path, sandbox: Sandbox) -> Config:
-    (tmp_path / "terraform").mkdir()
-    (tmp_path / "terraform" / "main.tf").write_text("")
-    (tmp_path / "lmi-delivery.yml").write_text(CONFIG)
-    loaded = load(tmp_path / "lmi-delivery.yml")
+    loaded = load_text(tmp_path, CONFIG)
     sandbox.seed_from_config(loaded)
     return loaded
 
