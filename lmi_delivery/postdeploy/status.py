@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from lmi_delivery.aws.fanout import fan_out
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.escape import code_span
 from lmi_delivery.postdeploy.history import Entry, HistoryStore
 from lmi_delivery.postdeploy.prune.types import QUOTA_VERSIONS_PER_PROVIDER
 
@@ -134,26 +135,22 @@ def _text(status: Status) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
-
-
 def _markdown(status: Status) -> str:
     lines = [f"### Status `{status.service}` / `{status.environment}`", "",
              "| Function | Alias | Version | State | Scaling | Traffic |",
              "|---|---|---|---|---|---|"]
     for f in status.functions:
         for v in f.versions:
-            lines.append(f"| `{f.function}` | {_cell(_routing(f))} | {v.version} | {v.state} | "
-                         f"{_scaling_text(v)} | {v.routed:.0%} |")
+            lines.append(f"| `{f.function}` | {code_span(_routing(f), table=True)} | "
+                         f"{v.version} | {v.state} | {_scaling_text(v)} | {v.routed:.0%} |")
     lines += ["", "| Function | Superseded environments |", "|---|---|"]
     lines += [f"| `{f.function}` | {f.superseded_environments} |" for f in status.functions]
     lines += ["", "| Capacity provider | Versions | Quota |", "|---|---|---|"]
     lines += [f"| `{p.name}` | {'-' if p.versions is None else p.versions} | "
               f"{QUOTA_VERSIONS_PER_PROVIDER} |" for p in status.providers]
     lines += ["", "| Function | Last deploys |", "|---|---|"]
-    lines += [f"| `{f.function}` | {_cell(_deploy(e))} |" for f in status.functions
-              for e in f.deploys]
+    lines += [f"| `{f.function}` | {code_span(_deploy(e), table=True)} |"
+              for f in status.functions for e in f.deploys]
     return "\n".join(lines) + "\n"
 
 
