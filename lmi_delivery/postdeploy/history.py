@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.errors import error_code, translate
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import LmiError, OperationFailed
@@ -233,11 +234,6 @@ def history_key(config: Config, env: Environment, function: str, alias: str) -> 
                                    f"{alias}.json")
 
 
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code", ""))
-
-
 class HistoryStore:
     """Reads and appends the alias histories of one environment (the S3 client handed in)."""
 
@@ -253,14 +249,12 @@ class HistoryStore:
         :class:`HistoryUnreadable` when the object is not a history."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from lmi_delivery.aws.errors import translate
-
         bucket, key = history_key(self.config, self.env, function, alias)
         try:
             answer = self.s3.get_object(Bucket=bucket, Key=key)
             body = answer["Body"].read(MAX_BYTES + 1)
         except (BotoCoreError, ClientError) as exc:
-            if _code(exc) in ("NoSuchKey", "404"):
+            if error_code(exc) in ("NoSuchKey", "404"):
                 return History(function, alias)
             raise translate(exc, "GetObject", where=self.url(function, alias)) from None
         return History.parse(function, alias, body, str(answer.get("ETag") or ""),
@@ -269,8 +263,6 @@ class HistoryStore:
     def append(self, function: str, alias: str, entry: Entry) -> History:
         """Append ``entry`` with a conditional put, retrying when another writer won."""
         from botocore.exceptions import BotoCoreError, ClientError
-
-        from lmi_delivery.aws.errors import translate
 
         bucket, key = history_key(self.config, self.env, function, alias)
         for attempt in range(ATTEMPTS):
@@ -286,7 +278,7 @@ class HistoryStore:
                     self.s3.put_object(Bucket=bucket, Key=key, Body=updated.to_json(),
                                        ContentType="application/json", IfNoneMatch="*")
             except (BotoCoreError, ClientError) as exc:
-                if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
                     continue  # another writer appended meanwhile: read it and append again
                 raise translate(exc, "PutObject", where=self.url(function, alias)) from None
             return updated
@@ -296,8 +288,6 @@ class HistoryStore:
     def existing(self) -> set[tuple[str, str]]:
         """(function, alias) of every history of the environment (one listing)."""
         from botocore.exceptions import BotoCoreError, ClientError
-
-        from lmi_delivery.aws.errors import translate
 
         where = naming.artifact_location(self.config)
         prefix = where.key(self.config.service, self.env.name, "history") + "/"
@@ -310,7 +300,7 @@ class HistoryStore:
                     if name.endswith(".json") and "/" not in name:
                         found.add((function, name.removesuffix(".json")))
         except (BotoCoreError, ClientError) as exc:
-            if _code(exc) == "NoSuchBucket":
+            if error_code(exc) == "NoSuchBucket":
                 return found
             raise translate(exc, "ListObjectsV2", where=f"s3://{where.bucket}/{prefix}"
                             ) from None

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lmi_delivery.aws.errors import error_code
 from lmi_delivery.aws.fanout import fan_out
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
@@ -154,10 +155,6 @@ def _markdown(status: Status) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _code(exc: BaseException) -> str:
-    return str(((getattr(exc, "response", None) or {}).get("Error") or {}).get("Code", ""))
-
-
 def _alias(lam: LambdaClient, function: str, alias: str) -> tuple[str | None, dict[str, float]]:
     try:
         found: Any = lam.get_alias(FunctionName=function, Name=alias)
@@ -184,7 +181,7 @@ def _scaling(lam: LambdaClient, function: str, version: str
     try:
         answer: Any = lam.get_function_scaling_config(FunctionName=function, Qualifier=version)
     except ClientError as exc:
-        if _code(exc) in ("ResourceNotFoundException", "AccessDeniedException"):
+        if error_code(exc) in ("ResourceNotFoundException", "AccessDeniedException"):
             return None, None
         raise
 
@@ -205,7 +202,7 @@ def _provider_versions(lam: LambdaClient, name: str) -> int | None:
             page: Any = lam.list_function_versions_by_capacity_provider(
                 CapacityProviderName=name, MaxItems=50, **({"Marker": marker} if marker else {}))
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
         count += sum(1 for v in page.get("FunctionVersions") or ()
