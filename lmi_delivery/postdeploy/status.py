@@ -23,6 +23,7 @@ from lmi_delivery.aws.fanout import fan_out
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.escape import code_span
+from lmi_delivery.postdeploy.alias import numbered_versions
 from lmi_delivery.postdeploy.history import Entry, HistoryStore
 from lmi_delivery.postdeploy.prune.types import QUOTA_VERSIONS_PER_PROVIDER
 
@@ -165,13 +166,12 @@ def _alias(lam: LambdaClient, function: str, alias: str) -> tuple[str | None, di
 
 
 def _versions(lam: LambdaClient, function: str) -> list[tuple[str, str]]:
+    """(version, State) of every numbered version, oldest first; none for a missing function."""
     try:
-        found = [(str(v["Version"]), str(v.get("State") or "Active"))
-                 for page in lam.get_paginator("list_versions_by_function").paginate(
-                     FunctionName=function) for v in page["Versions"]]
+        found = numbered_versions(lam, function)
     except lam.exceptions.ResourceNotFoundException:
         return []
-    return sorted((v for v in found if v[0].isdigit()), key=lambda v: int(v[0]))
+    return [(str(number), state) for number, state in reversed(found)]
 
 
 def _scaling(lam: LambdaClient, function: str, version: str
