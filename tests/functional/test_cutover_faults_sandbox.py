@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from config_files import load_text
 from test_cutover_sandbox import (
     DELAY,
     ROUTER,
@@ -20,7 +21,6 @@ from test_cutover_sandbox import (
     config_text,
     deploy,
     live_routing,
-    load_config,
     wait_for,
 )
 
@@ -38,7 +38,7 @@ def sandbox_server() -> Iterator[Sandbox]:
 
 def test_a_failed_scaling_config_leaves_traffic_where_it_was(sandbox: Sandbox,
                                                              tmp_path: Path) -> None:
-    config = load_config(tmp_path, config_text())
+    config = load_text(tmp_path, config_text())
     sandbox.seed_from_config(config)
     lam = sandbox.client("lambda")
     for name in (ROUTER, WORKER):
