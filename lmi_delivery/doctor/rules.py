@@ -20,6 +20,11 @@ LMD009  state-without-locking          error    no shared backend, or one that d
 LMD010  plan-again-after-approval      error    an approved job that plans again (run)
 LMD011  unpinned-install               error    a buildspec installs from an index unpinned
 LMD012  two-owners                     error    Terraform manages what post-deploy manages
+LMD013  aws-missing                    error    (--aws) a resource of the plane not deployed
+LMD014  aws-iam-drift                  error    (--aws) a role or bucket policy not as rendered
+LMD015  aws-project-drift              error    (--aws) a CodeBuild project not as rendered
+LMD016  aws-bucket-drift               error    (--aws) bucket encryption, versioning, public
+                                                access or lifecycle not as rendered
 ======  =============================  =======  ============================================
 """
 
@@ -86,6 +91,26 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "(aws_lambda_alias without lifecycle { ignore_changes = [function_version, "
          "routing_config] }). Keep one owner: remove it from Terraform or from lmi-delivery.yml.",
          name="two-owners"),
+    Rule("LMD013", "high", "Resource of the delivery plane not deployed",
+         "A role, CodeBuild project, bucket or the GitHub OIDC provider that `lmi-delivery "
+         "bootstrap` renders for the environment does not exist in the account: deploy the "
+         "bootstrap template (`lmi-delivery bootstrap --env ENV --apply`).",
+         name="aws-missing"),
+    Rule("LMD014", "high", "IAM document not as rendered",
+         "A role's trust policy or permissions (its inline policy, another inline policy, an "
+         "attached managed policy) or a bucket policy differs from what `lmi-delivery "
+         "bootstrap` renders: someone broadened or narrowed it by hand. Deploy the rendering "
+         "again, or change lmi-delivery.yml and render again.",
+         name="aws-iam-drift"),
+    Rule("LMD015", "high", "CodeBuild project not as rendered",
+         "A CodeBuild project's buildspec, service role, source, timeouts or concurrency "
+         "differs from the rendering: a changed buildspec on the project runs whatever it says "
+         "with the project's role.",
+         name="aws-project-drift"),
+    Rule("LMD016", "high", "Bucket not as rendered",
+         "The artifacts or state bucket is not SSE-KMS with the plane's key, not versioned, "
+         "not blocking public access, or lacks the lifecycle that expires plans.",
+         name="aws-bucket-drift"),
 )}
 
 
