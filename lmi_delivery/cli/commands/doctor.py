@@ -29,7 +29,7 @@ from lmi_delivery.errors import EXIT_OK, EXIT_REFUSED, UsageError
 def doctor_command(ctx: click.Context, config_path: str, fmt: str, aws: bool,
                    env_names: tuple[str, ...], repository: str | None,
                    account_id: str | None) -> None:
-    """Lint workflows, buildspecs, names, Terraform and docs; with --aws, the deployed setup.
+    """Lint the delivery setup; with --aws, what is deployed.
 
     Each finding is printed as FILE:LINE:COL: RULE message (with --aws: ARN: RULE message).
     Errors exit 3; warnings (LMD004, LMD007, LMD008) are printed and exit 0. A configuration
