@@ -7,16 +7,10 @@ terraform {
 
   # The state is shared by the plan build, the apply build and every later run, so it lives in
   # S3; use_lockfile makes plan and apply take a lock object beside it (<key>.tflock, written
-  # with a conditional put), so two runs never write it at once. Each environment needs its own
-  # key: pass it at init through lmi-delivery.yml, e.g.
-  #   terraform:
-  #     backend_config: ["key=state/{service}/{env}/terraform.tfstate"]
-  backend "s3" {
-    bucket       = "my-service-delivery-artifacts"
-    region       = "us-east-1"
-    encrypt      = true
-    use_lockfile = true
-  }
+  # with a conditional put), so two runs never write it at once. The bucket, the key (one per
+  # environment), the region and use_lockfile come from lmi-delivery.yml's
+  # terraform.backend_config: the state backend `lmi-delivery bootstrap` creates.
+  backend "s3" {}
 }
 
 variable "service" {

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import click
 import pytest
 
+from lmi_delivery.bootstrap import build_plane
+from lmi_delivery.bootstrap.plane import resolve_repository
 from lmi_delivery.cli.commands.init import WORKFLOWS, init_command, template
 from lmi_delivery.config import load
 from lmi_delivery.doctor import diagnose
@@ -52,8 +56,10 @@ def test_comments_survive_and_only_the_service_changes(
     written = (tmp_path / "lmi-delivery.yml").read_text(encoding="utf-8").splitlines()
     changed = [(a, b) for a, b in zip(original, written, strict=True) if a != b]
     assert [b.split("#")[0].strip() for _, b in changed] == [
-        "service: billing", "artifacts: s3://billing-delivery-artifacts/plans"]
-    assert all("#" in b for _, b in changed)  # the end-of-line comments are still there
+        "service: billing", "- bucket=billing-delivery-artifacts-tfstate",
+        "artifacts: s3://billing-delivery-artifacts/plans"]
+    # the end-of-line comments are still there
+    assert all("#" in b for a, b in changed if "#" in a)
     assert sum(line.lstrip().startswith("#") for line in written) == \
         sum(line.lstrip().startswith("#") for line in original)
 
@@ -99,3 +105,49 @@ def test_packaged_workflows_are_the_published_templates(name: str) -> None:
     assert template(f"workflows/{name}") == published, (
         f"lmi_delivery/templates/workflows/{name} differs from workflows/{name}: copy it over")
 
+
+
+def test_the_config_is_wired_to_the_backend_bootstrap_creates(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = invoke(capsys, "--dir", str(tmp_path), "--service", "billing",
+                          "--repository", "acme/billing")
+    assert code == 0
+    assert "no GitHub repository found" not in out
+    config = load(tmp_path / "lmi-delivery.yml")
+    assert config.github.repository == "acme/billing"
+    for env in config.environments.values():
+        plane = build_plane(config, env, repository=resolve_repository(config, None),
+                            account="123456789012")
+        assert tuple(config.terraform.backend_config) == plane.backend_config
+        assert {p.name for p in plane.projects} == {
+            f"billing-{env.name}-tf-{stage}" for stage in ("review", "plan", "apply")} | {
+            f"billing-{env.name}-post-deploy"}
+    main_tf = (tmp_path / "terraform/main.tf").read_text(encoding="utf-8")
+    assert 'backend "s3" {}' in main_tf  # every setting comes from backend_config
+    assert diagnose(config) == []  # LMD009 sees the lock file in backend_config
+
+
+def test_the_repository_comes_from_a_github_origin(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for remote, expected in (("git@github.com:acme/shop.git", "acme/shop"),
+                             ("https://github.com/acme/shop", "acme/shop"),
+                             ("https://gitlab.com/acme/shop.git", None)):
+        target = tmp_path / expected_dir(remote)
+        subprocess.run(["git", "init", "-q", str(target)], check=True)
+        subprocess.run(["git", "-C", str(target), "remote", "add", "origin", remote], check=True)
+        code, out, _ = invoke(capsys, "--dir", str(target))
+        assert code == 0
+        assert load(target / "lmi-delivery.yml").github.repository == expected, remote
+        assert ("no GitHub repository found" in out) == (expected is None)
+
+
+def expected_dir(remote: str) -> str:
+    return re.sub(r"[^a-z]+", "-", remote)
+
+
+def test_a_bad_repository_is_refused_and_nothing_is_written(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = invoke(capsys, "--dir", str(tmp_path), "--repository", "not a repo")
+    assert code == 2
+    assert "--repository 'not a repo' is not OWNER/REPO" in err
+    assert list(tmp_path.iterdir()) == []
