@@ -3,7 +3,9 @@
 :class:`CodeBuildExtension` answers the build operations of CodeBuild's JSON API
 (``StartBuild``, ``BatchGetBuilds``, ``StopBuild``, ``ListBuilds``, ``ListBuildsForProject``,
 ``RetryBuild``); projects stay moto's (``CreateProject``, ``BatchGetProjects``, ...), and are read
-back through the sandbox's own endpoint.
+back through the sandbox's own endpoint. What moto lacks of them, :mod:`.projects` adds:
+``UpdateProject``, and ``concurrentBuildLimit`` (a ``StartBuild`` over it fails with
+``AccountLimitExceededException``, as in CodeBuild).
 
 **Project source convention.** A project's ``source`` is ``{"type": "NO_SOURCE", "location":
 "/absolute/path/on/this/machine", "buildspec": ...}`` (any type moto accepts works; the location
@@ -49,7 +51,9 @@ from werkzeug.wrappers import Request, Response
 
 from lmi_delivery.sandbox.codebuild import env as build_env
 from lmi_delivery.sandbox.codebuild import image as build_image
+from lmi_delivery.sandbox.codebuild import projects
 from lmi_delivery.sandbox.codebuild.image import BuildImage
+from lmi_delivery.sandbox.codebuild.model import IN_PROGRESS
 from lmi_delivery.sandbox.codebuild.run import PhaseRunner
 from lmi_delivery.sandbox.codebuild.start import (
     Caller,
@@ -114,15 +118,19 @@ class CodeBuildExtension:
             "ListBuilds": self._list_builds,
             "ListBuildsForProject": self._list_builds_for_project,
             "RetryBuild": self._retry_build,
+            "CreateProject": self._create_project,
+            "UpdateProject": self._update_project,
         }
 
     def handle(self, request: Request) -> Response | None:
         target = request.headers.get("X-Amz-Target", "")
         if not target.startswith(TARGET_PREFIX):
             return None
-        operation = self._operations.get(target.removeprefix(TARGET_PREFIX))
-        if operation is None:
-            return None
+        name = target.removeprefix(TARGET_PREFIX)
+        operation = self._operations.get(name)
+        if operation is None or (name == "CreateProject"
+                                 and request.headers.get(INTERNAL_HEADER) == "1"):
+            return None  # moto's (the extension's own CreateProject goes to moto this way)
         try:
             body = json.loads(request.get_data(cache=True) or b"{}")
             if not isinstance(body, dict):
@@ -160,6 +168,14 @@ class CodeBuildExtension:
             raise ApiError("ResourceNotFoundException", f"Project cannot be found: {name}")
         with self._lock:
             key = (caller.region, str(project["name"]))
+            limit = projects.limit_of(project)
+            running = sum(1 for r in self._builds.values()
+                          if r.record.project == project["name"] and r.record.region ==
+                          caller.region and r.record.status == IN_PROGRESS)
+            if limit is not None and running >= limit:
+                raise ApiError("AccountLimitExceededException",
+                               f"Project {name} has reached its concurrent build limit of "
+                               f"{limit}: {running} build(s) running")
             self._numbers[key] = number = self._numbers.get(key, 0) + 1
         try:
             plan = plan_build(body, project, caller=caller, number=number,
@@ -172,6 +188,30 @@ class CodeBuildExtension:
             self._requests[plan.record.build_id] = dict(body)
         runner.start()
         return {"build": runner.record.to_api()}
+
+    def _create_project(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """moto creates the project; the limit it would drop is kept beside (``projects``)."""
+        request = {k: v for k, v in body.items() if k != projects.LIMIT}
+        try:
+            created = self._client("codebuild", caller).create_project(**request)["project"]
+        except ClientError as error:
+            raise ApiError(str(error.response["Error"]["Code"]),
+                           str(error.response["Error"].get("Message", ""))) from None
+        if projects.LIMIT in body:
+            self._projects(projects.set_limit, caller, str(created["name"]), body[projects.LIMIT])
+        return {"project": self._projects(projects.describe, caller, str(created["name"]))}
+
+    def _update_project(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = self._projects(projects.update, caller, body)
+        return answer
+
+    def _projects(self, operation: Any, caller: Caller, *args: Any) -> Any:
+        from moto.iam.models import get_account_id_from
+
+        try:
+            return operation(get_account_id_from(caller.access_key), caller.region, *args)
+        except projects.ProjectError as error:
+            raise ApiError(error.code, error.message) from None
 
     def _retry_build(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         original = self._runner(caller, _required(body, "id"))
