@@ -218,7 +218,7 @@ def test_a_pull_request_into_dev_only_plans_and_keeps_one_comment_per_environmen
 
 def test_a_plan_that_deletes_is_labelled_destroy_and_warns_and_a_later_clean_push_leaves_no_comment(
         pull_request_runs: PullRequestRuns, act_world: World) -> None:
-    pr, repo = pull_request_runs, act_world.repo
+    pr = pull_request_runs
     check = Checks(*pr.runs)
     first = pr.bodies[0].get("dev", "")
     warning = "\n".join(line for line in first.splitlines() if line.startswith(">"))
