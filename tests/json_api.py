@@ -29,7 +29,7 @@ def serve_json(handle: Handle) -> Iterator[str]:
             else:
                 status, data = handle(self.command, self.path, body,
                                       self.headers.get("Authorization", ""))
-            payload = json.dumps(data).encode()
+            payload = b"" if status == 204 else json.dumps(data).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))

@@ -83,6 +83,7 @@ def review_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
     return (
         Statement("StartReviewBuilds", BUILD_ACTIONS, (arns.project(project),)),
         Statement("ReadReviewBuildLogs", LOG_READ, build_logs(arns, project)),
+        *_review_documents(arns, s, s.review_prefix),
         *_wheel_upload(arns, s),
     )
 
@@ -92,8 +93,16 @@ def deploy_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
     return (
         Statement("StartDeployBuilds", BUILD_ACTIONS, tuple(arns.project(p) for p in projects)),
         Statement("ReadDeployBuildLogs", LOG_READ, build_logs(arns, *projects)),
+        *_review_documents(arns, s, s.deploy_prefix),
         *_wheel_upload(arns, s),
     )
+
+
+def _review_documents(arns: Arns, s: Scope, prefix: str) -> Iterator[Statement]:
+    """What the plan build stored for the reviewer (text plan, findings): never the plan."""
+    yield Statement("ReadPlanReviews", ("s3:GetObject",),
+                    (arns.objects(s.bucket, f"{prefix}/*.review.json"),))
+    yield kms(arns, s, "DecryptPlanReviews", write=False)
 
 
 def prune_statements(arns: Arns, s: Scope) -> Iterator[Statement]:

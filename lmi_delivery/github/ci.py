@@ -9,6 +9,7 @@ last, the error decides the exit code.
 from __future__ import annotations
 
 import platform
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from lmi_delivery.errors import ConfigError, LmiError
 from lmi_delivery.execute.executor import execute_all
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
-from lmi_delivery.github import comments, tasks
+from lmi_delivery.github import comments, labels, tasks
 from lmi_delivery.github.approval import ApprovalChecker, run_participants
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
 from lmi_delivery.github.masks import Masker
@@ -33,6 +34,9 @@ from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.events import ContextFlags, resolve
 
 RestFactory = Callable[[str, str], GithubRest]
+
+#: What a plan destroys, in its one-line summary: deletes and replacements.
+_DESTROYS = re.compile(r"(\d+) to (?:destroy|replace)\b")
 
 #: The commands whose report is the environment's plan, and so its pull request comment.
 PLANNING_COMMANDS = frozenset({"plan", "run", "drift"})
@@ -149,14 +153,41 @@ class Ci:
                 "warning", "no pull request comment: the github-token input, "
                 "GITHUB_REPOSITORY or the pull request number is missing").command())
             return
-        body = comments.comment_body(self.inputs.environment, outcome.markdown,
-                                     self.runner.run_url)
+        repo, number, env = self.runner.repository, context.pr_number, self.inputs.environment
+        changes = {"true": True, "false": False}.get(outcome.outputs.get("has-changes", ""))
+        if changes is not None:
+            self._labels(repo, number, changes, outcome.outputs.get("plan-summary", ""))
+        if self.inputs.comment_changes_only and changes is False:
+            try:
+                gone = comments.delete_stale(self.rest, repo, number, env)
+            except LmiError as exc:
+                self.say(notes.Annotation(
+                    "warning", f"the stale pull request comment could not be deleted: "
+                    f"{exc}").command())
+                return
+            self.say(f"pull request #{number}: no changes (comment-on-pr: changes-only): "
+                     + (f"deleted comment {', '.join(map(str, gone))}" if gone else
+                        "no comment"))
+            return
+        body = comments.comment_body(env, outcome.markdown, self.runner.run_url)
         try:
-            posted = comments.upsert(self.rest, self.runner.repository, context.pr_number,
-                                     self.inputs.environment, self.masker.redact(body))
+            posted = comments.upsert(self.rest, repo, number, env, self.masker.redact(body))
         except LmiError as exc:
             self.say(notes.Annotation(
                 "warning", f"the pull request comment could not be written: {exc}").command())
             return
-        self.say(f"pull request #{context.pr_number}: comment {posted.action} "
-                 f"{posted.url}".rstrip())
+        self.say(f"pull request #{number}: comment {posted.action} {posted.url}".rstrip())
+
+    def _labels(self, repo: str, number: int, changes: bool, summary: str) -> None:
+        """``lmi:<env>:changes|no-changes|destroy``; a failure is a warning, not a failed plan."""
+        assert self.rest is not None
+        destroys = sum(int(n) for n in _DESTROYS.findall(summary))
+        wanted = labels.wanted(self.inputs.environment, changes, destroys)
+        try:
+            synced = labels.sync(self.rest, repo, number, self.inputs.environment, wanted)
+        except LmiError as exc:
+            self.say(notes.Annotation(
+                "warning", f"the pull request labels could not be set: {exc}").command())
+            return
+        self.say(f"pull request #{number}: labels {', '.join(wanted)}"
+                 + (f" (removed {', '.join(synced.removed)})" if synced.removed else ""))

@@ -34,6 +34,8 @@ class CommentsApi(Protocol):
 
     def update_issue_comment(self, repo: str, comment_id: int, body: str) -> dict[str, Any]: ...
 
+    def delete_issue_comment(self, repo: str, comment_id: int) -> None: ...
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -131,3 +133,15 @@ def upsert(api: CommentsApi, repo: str, number: int, environment: str, body: str
         return Posted("updated", comment_id, str(result.get("html_url", "")))
     result = api.create_issue_comment(repo, number, body)
     return Posted("created", int(result["id"]), str(result.get("html_url", "")))
+
+
+def delete_stale(api: CommentsApi, repo: str, number: int, environment: str,
+                 identity: Identity | None = None) -> list[int]:
+    """Delete the environment's comments that ``identity`` (default: the token's) wrote: a
+    ``changes-only`` run whose plan has no changes leaves none behind. Returns their ids."""
+    author = identity or token_identity(api)
+    stale = [int(c["id"]) for c in api.list_issue_comments(repo, number)
+             if _marked(c, environment) and author.wrote(c)]
+    for comment_id in stale:
+        api.delete_issue_comment(repo, comment_id)
+    return stale

@@ -27,6 +27,9 @@ class CiInputs:
     python_version: str | None = None
     github_token: str = field(default="", repr=False)
     comment_on_pr: bool = True
+    comment_changes_only: bool = False
+    """``comment-on-pr: changes-only``: comment only on a plan with changes, and delete the
+    environment's comment when a later plan has none."""
     dry_run: bool = False
     sandbox: bool = False
     """Run against the embedded sandbox (demos and tests): no AWS account is used."""

@@ -23,12 +23,18 @@ from lmi_delivery.execute.report import RunReport, render
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
+from lmi_delivery.github.review_comment import Review
+from lmi_delivery.github.review_comment import render as render_review
+from lmi_delivery.github.review_source import review_of
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.policy import MUTATING_STAGES
 from lmi_delivery.plan.prepare import plan_for
 from lmi_delivery.plan.render import render as render_plan
 from lmi_delivery.plan.steps import AwaitApproval, DeliveryPlan, EnvVar
 
+#: What the report and the review may take of a pull request comment (the marker and the
+#: footer take the rest of GitHub's 65,536 characters).
+REVIEW_BUDGET = 62_000
 PLAN_ONLY = "command plan runs the review stages only; `command: run` applies"
 
 
@@ -131,11 +137,17 @@ def _plan_build_id(report: RunReport) -> str:
 
 
 def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
-                report_path: str) -> Outcome:
+                report_path: str, review: Review | None = None) -> Outcome:
+    """``review``: the plan's review, when the plan build stored one, rendered in what is left
+    of the comment's budget; else the plan's one-line summary is shown."""
     summary = _exported(report, "LMI_PLAN_SUMMARY")
     changes = _exported(report, "LMI_PLAN_HAS_CHANGES").lower()
     lines = [render(report, "markdown").rstrip("\n"), *_builds_markdown(report)]
-    if summary:
+    if review is not None:
+        used = sum(len(line) + 1 for line in lines) + 200
+        lines += ["", "#### Terraform plan", "",
+                  render_review(review, REVIEW_BUDGET - used).rstrip("\n")]
+    elif summary:
         lines += ["", "#### Terraform plan", "", fenced(summary)]
     if published:
         lines += ["", "#### Published versions", "",
@@ -237,4 +249,5 @@ def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], po
     if report.results.get("post-deploy") and report.results["post-deploy"].outcome == "succeeded" \
             and report.results["post-deploy"].builds:
         published = _published(p.config, p.env, aws_environ)
-    return run_outcome(report, execution.error, published, report_path)
+    review = review_of(p.config, p.env, context, aws_environ, report, plan)
+    return run_outcome(report, execution.error, published, report_path, review)

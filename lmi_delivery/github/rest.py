@@ -100,6 +100,28 @@ class GithubRest:
             "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", {"body": body})
         return result
 
+    def delete_issue_comment(self, repo: str, comment_id: int) -> None:
+        self.request("DELETE", f"/repos/{repo}/issues/comments/{comment_id}")
+
+    # -- labels (a pull request's labels are its issue's) ---------------------------------------
+
+    def list_labels(self, repo: str) -> list[dict[str, Any]]:
+        return self._pages(f"/repos/{repo}/labels")
+
+    def create_label(self, repo: str, name: str, color: str, description: str) -> None:
+        self.request("POST", f"/repos/{repo}/labels",
+                     {"name": name, "color": color, "description": description})
+
+    def list_issue_labels(self, repo: str, number: int) -> list[dict[str, Any]]:
+        return self._pages(f"/repos/{repo}/issues/{number}/labels")
+
+    def add_issue_labels(self, repo: str, number: int, names: list[str]) -> None:
+        self.request("POST", f"/repos/{repo}/issues/{number}/labels", {"labels": names})
+
+    def remove_issue_label(self, repo: str, number: int, name: str) -> None:
+        quoted = urllib.parse.quote(name, safe="")
+        self.request("DELETE", f"/repos/{repo}/issues/{number}/labels/{quoted}")
+
     # -- approvals and commits ------------------------------------------------------------------
 
     def run_approvals(self, repo: str, run_id: str) -> list[dict[str, Any]]:

@@ -277,6 +277,15 @@ class PlanStore:
                                       "plan: someone wrote at this plan's key; refusing to store")
                 # The same plan bytes again: the metadata of the first store stays.
 
+    def put_beside(self, location: PlanLocation, key: str, body: bytes) -> None:
+        """A JSON document beside a plan (under its prefix), written like the plan: only if
+        its key is new; the first one written stays."""
+        if not key.startswith(location.prefix + "/"):
+            raise GateRefused(f"{location.url(key)} is not beside the plans at "
+                              f"{location.base_url}")
+        tags = f"{EXPIRY_TAG}={self.settings.retention_days}&lmi-delivery-plan={location.kind}"
+        self._put_new(location.bucket, key, body, "application/json", tags)
+
     def metadata(self, location: PlanLocation, sha256: str) -> PlanMetadata | None:
         key = location.metadata_key(sha256)
         data = self._get(location.bucket, key)

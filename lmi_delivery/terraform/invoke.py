@@ -136,10 +136,12 @@ class TerraformRunner:
             return [line.strip() for line in result.stdout.splitlines() if line.strip()]
         raise CommandFailed(self.argv(argv), result.returncode, result.stdout, result.stderr)
 
-    def plan(self) -> None:
-        """Write the plan to :attr:`planfile` (``show`` reads it back)."""
+    def plan(self) -> str:
+        """Write the plan to :attr:`planfile` (``show`` reads it back); return Terraform's
+        output: the text plan and its warnings."""
         self._check_var_files()
-        self._run(self.command("plan"))
+        result = self._run(self.command("plan"))
+        return result.stdout + result.stderr
 
     def show_json(self) -> dict[str, Any]:
         result = self._run(self.command("show"), quiet=True)  # machine output: not for the log

@@ -19,8 +19,10 @@ from typing import Any
 from lmi_delivery.errors import GateRefused, OperationFailed
 from lmi_delivery.plan.planner import build_steps
 from lmi_delivery.plan.steps import GateCheck, Step, StorePlan, TerraformCommand
+from lmi_delivery.terraform import review_doc
 from lmi_delivery.terraform.build_services import BuildServices, timestamp
 from lmi_delivery.terraform.handoff import PlanKind, PlanLocation, PlanMetadata, sha256_hex
+from lmi_delivery.terraform.review_doc import ReviewDocument
 from lmi_delivery.terraform.summary import PlanSummary, summarize
 
 
@@ -80,6 +82,7 @@ class _PlanRun:
     svc: BuildServices
     kind: PlanKind
     plan_json: dict[str, Any] | None = None
+    plan_log: str = ""
     reports: list[Any] = field(default_factory=list)
     outcome: PlanOutcome | None = None
 
@@ -102,6 +105,8 @@ class _PlanRun:
                               f"{', '.join(result)} (gates.validation.fmt)")
         if command == "show":
             self.plan_json = result
+        elif command == "plan" and isinstance(result, str):
+            self.plan_log = result
 
     def gate(self, step: GateCheck) -> None:
         """Run one gate on the plan and print its findings; a refusal stops the store."""
@@ -144,6 +149,10 @@ class _PlanRun:
             created_at=timestamp(svc.clock()), summary=summary.to_dict(), kind=self.kind,
             event=svc.event, build_id=svc.build_id)
         svc.store.save(location, plan, metadata)
+        findings = [f for report in self.reports for f in report.findings]
+        svc.store.put_beside(location, review_doc.key(location.prefix, metadata.plan_sha256),
+                             ReviewDocument.of(metadata.summary, self.plan_log,
+                                               findings).to_json())
         self.outcome = PlanOutcome(metadata, summary, location)
 
 

@@ -32,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -101,6 +102,10 @@ def clean_environ(home: Path, *, path_front: Path | None = None) -> dict[str, st
 
 # -- the throwaway repository -----------------------------------------------------------------
 
+COMMENT_ALWAYS = 'comment-on-pr: "true"'
+COMMENT_DEV_CHANGES_ONLY = ("comment-on-pr: ${{ matrix.environment == 'dev' && 'changes-only' "
+                            "|| 'true' }}")
+
 #: A deploy-only secret of the throwaway repository's config (the sandbox makes up its value).
 DEPLOY_SECRET = "/quickstart/{env}/deploy-token"
 
@@ -143,6 +148,13 @@ class ThrowawayRepo:
         workflows.mkdir(parents=True)
         for template in sorted(TEMPLATES.glob("*.yml")):
             shutil.copy2(template, workflows / template.name)
+        # dev's pull request comment is changes-only (prod's stays the default, always), so
+        # the pull request runs cover both.
+        pull_request = workflows / "pull-request.yml"
+        text = pull_request.read_text(encoding="utf-8")
+        assert COMMENT_ALWAYS in text, f"{pull_request} no longer has {COMMENT_ALWAYS!r}"
+        pull_request.write_text(text.replace(COMMENT_ALWAYS, COMMENT_DEV_CHANGES_ONLY),
+                                encoding="utf-8")
         repo = cls(path)
         repo.git("init", "--quiet", "--initial-branch=main")
         repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
@@ -165,6 +177,33 @@ class ThrowawayRepo:
         repo.git("update-ref", f"refs/pull/{repo.pr_number}/merge", repo.shas["merge"])
         repo.git("switch", "--quiet", "main")
         return repo
+
+    def seed_state(self, sandbox: SandboxServer, config: Config, env: str, commit: str,
+                   extra: str = "") -> None:
+        """Make ``env``'s Terraform state in the sandbox what applying ``commit``'s root (plus
+        ``extra`` HCL) gives: real Terraform applies it locally, and the state it wrote is put
+        where the root's S3 backend reads it. Its next plan of ``commit`` then has no changes
+        but removing whatever ``extra`` declared."""
+        work = Path(tempfile.mkdtemp(prefix="seed-", dir=self.path.parent))
+        try:
+            root = config.terraform.working_directory
+            main = self.git("show", f"{commit}:{root}/main.tf")
+            (work / "main.tf").write_text(main + "\n" + extra, encoding="utf-8")
+            (work / "env.tfvars").write_text(
+                self.git("show", f"{commit}:{root}/env/{env}.tfvars"), encoding="utf-8")
+            terraform = [sys.executable, "-m", "lmi_delivery.terraform.embedded", f"-chdir={work}"]
+            for args in (["init", "-input=false", "-no-color"],
+                         ["apply", "-auto-approve", "-input=false", "-no-color",
+                          "-var-file=env.tfvars"]):
+                subprocess.run([*terraform, *args], check=True, capture_output=True,
+                               env={**os.environ, "TF_IN_AUTOMATION": "1",
+                                    "CHECKPOINT_DISABLE": "1"})
+            backend = dict(item.split("=", 1) for item in config.terraform.backend_config)
+            key = backend["key"].format(service=config.service, env=env, region=config.region)
+            sandbox.client("s3").put_object(Bucket=backend["bucket"], Key=key,
+                                            Body=(work / "terraform.tfstate").read_bytes())
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     def check_out(self, ref: str) -> str:
         """Make ``ref`` the working copy's HEAD (act reads GITHUB_SHA, and the ref of events

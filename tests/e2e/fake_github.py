@@ -5,10 +5,13 @@ labels, pagination, both token schemes) for the endpoints the action (``lmi-deli
 the templates' ``actions/github-script`` steps call:
 
 - pull request comments: ``GET|POST /repos/R/issues/N/comments``,
-  ``GET|PATCH /repos/R/issues/comments/ID``;
+  ``GET|PATCH|DELETE /repos/R/issues/comments/ID``;
 - issues: ``GET|POST /repos/R/issues`` (``state``, ``labels`` filters),
-  ``GET|PATCH /repos/R/issues/N`` (``state: closed`` closes), ``POST /repos/R/issues/N/labels``;
-- labels: ``GET|POST /repos/R/labels``;
+  ``GET|PATCH /repos/R/issues/N`` (``state: closed`` closes);
+- labels: ``GET|POST /repos/R/labels`` (422 ``already_exists`` for a name the repository has),
+  and of an issue or a pull request (a pull request's labels are its issue's):
+  ``GET|POST /repos/R/issues/N/labels``, ``DELETE /repos/R/issues/N/labels/NAME`` (404 when
+  the label is not on it);
 - this run's deployment approvals: ``GET /repos/R/actions/runs/ID/approvals``. ``act`` does not
   model environments with required reviewers, so by default every run has one approval for
   every environment (by :attr:`FakeGithub.approver`); :meth:`FakeGithub.approve` changes that;
@@ -27,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from json_api import serve_json
 
@@ -55,6 +58,8 @@ class FakeGithub:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pr_labels: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """Labels of pull requests (numbers that are not in :attr:`issues`)."""
     approvals: dict[str, list[dict[str, Any]]] | None = None
     """Run id -> its approvals; ``None``: every run is approved for every environment."""
     _next_id: int = 1000
@@ -67,6 +72,7 @@ class FakeGithub:
             self.comments.clear()
             self.issues.clear()
             self.labels.clear()
+            self.pr_labels.clear()
             self.approvals = None
 
     def approve(self, run_id: str, *environments: str, by: str | None = None) -> None:
@@ -110,15 +116,21 @@ class FakeGithub:
             ("GET", rf"/repos/{repo}/issues/comments/(\d+)", lambda i: self._comment(int(i))),
             ("PATCH", rf"/repos/{repo}/issues/comments/(\d+)",
              lambda i: self._update_comment(int(i), body)),
+            ("DELETE", rf"/repos/{repo}/issues/comments/(\d+)",
+             lambda i: self._delete_comment(int(i))),
             ("GET", rf"/repos/{repo}/issues", lambda: (200, self._list_issues(query))),
             ("POST", rf"/repos/{repo}/issues", lambda: self._create_issue(body)),
             ("GET", rf"/repos/{repo}/issues/(\d+)", lambda n: self._issue(int(n))),
             ("PATCH", rf"/repos/{repo}/issues/(\d+)", lambda n: self._update_issue(int(n), body)),
+            ("GET", rf"/repos/{repo}/issues/(\d+)/labels",
+             lambda n: (200, self._page(self._labels_of(int(n)), query))),
             ("POST", rf"/repos/{repo}/issues/(\d+)/labels",
              lambda n: self._add_labels(int(n), body)),
+            ("DELETE", rf"/repos/{repo}/issues/(\d+)/labels/([^/]+)",
+             lambda n, name: self._remove_label(int(n), unquote(name))),
             ("GET", rf"/repos/{repo}/labels",
              lambda: (200, self._page(list(self.labels.values()), query))),
-            ("POST", rf"/repos/{repo}/labels", lambda: (201, self._label(str(body["name"])))),
+            ("POST", rf"/repos/{repo}/labels", lambda: self._create_label(body)),
             ("GET", rf"/repos/{repo}/actions/runs/(\d+)/approvals",
              lambda run: (200, self._approvals(run))),
             ("GET", rf"/repos/{repo}/commits/(\w+)", lambda sha: (200, {
@@ -175,6 +187,41 @@ class FakeGithub:
         comment["body"] = body["body"]
         return 200, comment
 
+    def _delete_comment(self, cid: int) -> tuple[int, Any]:
+        for comments in self.comments.values():
+            for comment in comments:
+                if comment["id"] == cid:
+                    comments.remove(comment)
+                    return 204, None
+        return 404, {"message": "Not Found"}
+
+    def _create_label(self, body: Any) -> tuple[int, Any]:
+        name = body["name"]
+        if not isinstance(name, str) or not name:
+            return 422, {"message": "Validation Failed: name"}
+        if name in self.labels:
+            return 422, {"message": "Validation Failed",
+                         "errors": [{"resource": "Label", "code": "already_exists",
+                                     "field": "name"}]}
+        label = self._label(name)
+        label.update(color=str(body.get("color", "ededed")),
+                     description=body.get("description"))
+        return 201, label
+
+    def _labels_of(self, number: int) -> list[dict[str, Any]]:
+        if number in self.issues:
+            labels: list[dict[str, Any]] = self.issues[number]["labels"]
+            return labels
+        return self.pr_labels.setdefault(number, [])
+
+    def _remove_label(self, number: int, name: str) -> tuple[int, Any]:
+        labels = self._labels_of(number)
+        for label in labels:
+            if label["name"] == name:
+                labels.remove(label)
+                return 200, list(labels)
+        return 404, {"message": "Label does not exist"}
+
     def _label(self, name: str) -> dict[str, Any]:
         if name not in self.labels:
             self.labels[name] = {"id": self._id(), "name": name, "color": "ededed"}
@@ -208,14 +255,13 @@ class FakeGithub:
         return 200, issue
 
     def _add_labels(self, number: int, body: Any) -> tuple[int, Any]:
-        issue = self.issues.get(number)
-        if issue is None:
-            return 404, {"message": "Not Found"}
+        # Any number is a pull request or an issue here; GitHub creates a missing label.
+        labels = self._labels_of(number)
         names = body.get("labels") if isinstance(body, dict) else body
         for name in names or []:
-            if all(label["name"] != name for label in issue["labels"]):
-                issue["labels"].append(self._label(str(name)))
-        return 200, issue["labels"]
+            if all(label["name"] != name for label in labels):
+                labels.append(self._label(str(name)))
+        return 200, labels
 
     def _list_issues(self, query: dict[str, str]) -> list[dict[str, Any]]:
         state = query.get("state", "open")
@@ -243,6 +289,11 @@ class FakeGithub:
     def pr_comments(self, number: int) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(c) for c in self.comments.get(number, [])]
+
+    def label_names(self, number: int) -> list[str]:
+        """The names of the labels on pull request or issue ``number``."""
+        with self._lock:
+            return [str(label["name"]) for label in self._labels_of(number)]
 
 
 @contextmanager

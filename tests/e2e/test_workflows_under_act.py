@@ -114,10 +114,18 @@ def test_sandbox_serve_provisions_what_run_sandbox_provisions(world: World,
 
 # -- pull request ----------------------------------------------------------------------------
 
+#: A resource dev's state has and the pull request's root does not: its first plan deletes it.
+LEGACY = 'resource "terraform_data" "legacy_router" {\n  input = "retired"\n}\n'
+LEGACY_ADDRESS = "terraform_data.legacy_router"
+
+
 @dataclass
 class PullRequestRuns:
-    """Two runs of pull-request.yml for one pull request into dev (a re-run, a new push: the
-    comments are updated in place), and what they left in the sandbox and the fake API."""
+    """Two runs of pull-request.yml for one pull request into dev, and what they left in the
+    sandbox and the fake API. Before the first, dev's state holds :data:`LEGACY` besides what
+    the pull request declares, so its plan deletes it; before the second (a later push), the
+    state matches the pull request: no changes. dev comments ``changes-only``, prod
+    ``always`` (the throwaway repository's pull-request.yml)."""
 
     runs: list[ActRun]
     environments: list[str]
@@ -127,6 +135,10 @@ class PullRequestRuns:
     comment_ids: list[dict[str, int]]
     """Per run: environment -> the id of its comment after the run."""
     requests_authorized: bool
+    bodies: list[dict[str, str]]
+    """Per run: environment -> the body of its comment after the run."""
+    labels: list[list[str]]
+    """Per run: the pull request's labels after the run."""
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +151,9 @@ def pull_request_runs(act_world: World) -> PullRequestRuns:
         base_sha=repo.shas["dev"], merge_sha=repo.shas["merge"], before=repo.shas["dev"],
         title="Router release 2026.12.0")
     environments = matrix_environments(world, "pull-request.yml", "plan")
-    runs, writes, ids = [], [], []
-    for _ in range(2):
+    runs, writes, ids, bodies, labels = [], [], [], [], []
+    for extra in (LEGACY, ""):
+        repo.seed_state(world.sandbox, world.config, "dev", repo.shas["feature"], extra)
         seen = len(world.github.requests)
         run = world.act.run("pull_request", "pull-request.yml", payload,
                             world.sandbox.endpoint_url, head=repo.shas["merge"])
@@ -149,10 +162,13 @@ def pull_request_runs(act_world: World) -> PullRequestRuns:
         writes.append(world.github.writes(since=seen))
         ids.append({env_name: c["id"] for c in world.github.pr_comments(repo.pr_number)
                     for env_name in environments if c["body"].startswith(marker(env_name))})
+        bodies.append({env_name: c["body"] for c in world.github.pr_comments(repo.pr_number)
+                       for env_name in environments if c["body"].startswith(marker(env_name))})
+        labels.append(world.github.label_names(repo.pr_number))
     return PullRequestRuns(
         runs, environments, {e: builds_by_stage(world, e) for e in environments},
         world.github.pr_comments(repo.pr_number), writes, ids,
-        all(r.authorized for r in world.github.requests))
+        all(r.authorized for r in world.github.requests), bodies, labels)
 
 
 def test_a_pull_request_into_dev_only_plans_and_keeps_one_comment_per_environment(
@@ -178,24 +194,52 @@ def test_a_pull_request_into_dev_only_plans_and_keeps_one_comment_per_environmen
     check(len(planned) == len(pr.runs), f"{len(planned)} review/plan build(s) for "
           f"{len(pr.runs)} runs of a pull request into dev (want one per run, for dev)")
 
+    # dev's comment is changes-only: gone once the second run's plan had no changes.
+    always = [e for e in pr.environments if e != "dev"]
     per_env = Counter(env_name for c in pr.comments for env_name in pr.environments
                       if c["body"].startswith(marker(env_name)))
-    check(per_env == Counter(pr.environments) and len(pr.comments) == len(pr.environments),
+    check(per_env == Counter(always) and len(pr.comments) == len(always),
           f"comments on #{repo.pr_number}: {dict(per_env)} of {len(pr.comments)}; want exactly "
-          f"one per environment {pr.environments}")
+          f"one per environment {always}")
     check(sorted(pr.comment_ids[0]) == sorted(pr.environments),
           f"after the first run, comments for {sorted(pr.comment_ids[0])}")
-    check(pr.comment_ids[1] == pr.comment_ids[0],
+    check(pr.comment_ids[1] == {e: pr.comment_ids[0][e] for e in always},
           f"the second run replaced comments: {pr.comment_ids[0]} -> {pr.comment_ids[1]}")
-    check(not [w for w in pr.writes[1] if w[0] == "POST"],
+    check(not [w for w in pr.writes[1] if w[0] == "POST" and w[1].endswith("/comments")],
           f"the second run created comments: {pr.writes[1]}")
     updated = {path.rsplit("/", 1)[-1] for method, path in pr.writes[1] if method == "PATCH"}
-    check(updated >= {str(i) for i in pr.comment_ids[0].values()},
+    check(updated >= {str(pr.comment_ids[0][e]) for e in always},
           f"the second run did not update every environment's comment: {pr.writes[1]}")
-    dev = next((c for c in pr.comments if c["body"].startswith(marker("dev"))), None)
-    check(dev is not None and "Plan:" in dev["body"],
+    check("Plan:" in pr.bodies[0].get("dev", ""),
           "the dev comment does not show the Terraform plan")
     check(pr.requests_authorized, "a request reached the fake API without the workflow's token")
+    check.done()
+
+
+def test_a_plan_that_deletes_is_labelled_destroy_and_warns_and_a_later_clean_push_leaves_no_comment(
+        pull_request_runs: PullRequestRuns, act_world: World) -> None:
+    pr = pull_request_runs
+    check = Checks(*pr.runs)
+    first = pr.bodies[0].get("dev", "")
+    warning = "\n".join(line for line in first.splitlines() if line.startswith(">"))
+    check("[!WARNING]" in warning and f"`{LEGACY_ADDRESS}` will be **destroyed**" in warning,
+          f"the dev comment's warning block does not name {LEGACY_ADDRESS}:\n{warning or first}")
+    check("<details><summary>Terraform plan (text" in first and
+          f"# {LEGACY_ADDRESS} will be destroyed" in first,
+          "the dev comment has no text plan of the delete")
+    check(set(pr.labels[0]) == {"lmi:dev:changes", "lmi:dev:destroy"},
+          f"labels after the first run: {pr.labels[0]}")
+    check("dev" not in pr.bodies[1] and "dev" not in pr.comment_ids[1],
+          f"a stale dev comment is left after a push with no changes: {pr.bodies[1].get('dev')}")
+    deleted = {path.rsplit("/", 1)[-1] for method, path in pr.writes[1] if method == "DELETE"
+               and "/issues/comments/" in path}
+    check(deleted == {str(pr.comment_ids[0]["dev"])},
+          f"the second run deleted comments {deleted}, not dev's {pr.comment_ids[0]['dev']}")
+    check(pr.labels[1] == ["lmi:dev:no-changes"],
+          f"labels after the second run: {pr.labels[1]} (want only lmi:dev:no-changes)")
+    check(set(act_world.github.labels) >= {"lmi:dev:changes", "lmi:dev:destroy",
+                                           "lmi:dev:no-changes"},
+          f"labels the repository has: {sorted(act_world.github.labels)}")
     check.done()
 
 

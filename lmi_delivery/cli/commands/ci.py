@@ -17,6 +17,10 @@ INPUTS: dict[str, tuple[str, str]] = {
                  "comment-on-pr", "dry-run", "plan-build-id", "plan-sha256")
 }
 
+#: ``comment-on-pr``: each accepted word and the mode it means.
+COMMENT_MODES = {"true": "always", "always": "always", "changes-only": "changes-only",
+                 "false": "never", "never": "never"}
+
 
 @click.command("ci", context_settings={"show_default": True})
 @click.option(INPUTS["command"][0], "command", envvar=INPUTS["command"][1],
@@ -37,8 +41,11 @@ INPUTS: dict[str, tuple[str, str]] = {
               help="Token for PR comments and approval checks. Pass it through the "
                    "environment variable, never on the command line.")
 @click.option(INPUTS["comment-on-pr"][0], "comment_on_pr", envvar=INPUTS["comment-on-pr"][1],
-              type=click.BOOL, default=True,
-              help="On pull requests, write (or update) one comment per environment.")
+              type=click.Choice(tuple(COMMENT_MODES), case_sensitive=False),
+              default="true",
+              help="On pull requests, write (or update) one comment per environment and label "
+                   "the pull request: always (or true), changes-only (only when the plan "
+                   "changes something; a stale comment is deleted), or never (or false).")
 @click.option(INPUTS["dry-run"][0], "dry_run", envvar=INPUTS["dry-run"][1], type=click.BOOL,
               default=False, help="Start and change nothing: show what would happen.")
 @click.option(INPUTS["plan-build-id"][0], "plan_build_id", envvar=INPUTS["plan-build-id"][1],
@@ -51,7 +58,7 @@ INPUTS: dict[str, tuple[str, str]] = {
 @click.option("--sandbox", envvar="LMI_SANDBOX", type=click.BOOL, default=False, hidden=True,
               help="Run against the embedded sandbox (demos and tests).")
 def ci_command(command: str, environment: str, config: str, python_version: str | None,
-               github_token: str, comment_on_pr: bool, dry_run: bool, plan_build_id: str,
+               github_token: str, comment_on_pr: str, dry_run: bool, plan_build_id: str,
                plan_sha256: str, sandbox: bool) -> None:
     """Run one command as a GitHub Actions step (action.yml's entry).
 
@@ -67,7 +74,9 @@ def ci_command(command: str, environment: str, config: str, python_version: str 
 
     inputs = CiInputs(command=command, environment=environment, config=config,
                       python_version=python_version, github_token=github_token,
-                      comment_on_pr=comment_on_pr, dry_run=dry_run, sandbox=sandbox,
+                      comment_on_pr=COMMENT_MODES[comment_on_pr.lower()] != "never",
+                      comment_changes_only=COMMENT_MODES[comment_on_pr.lower()] == "changes-only",
+                      dry_run=dry_run, sandbox=sandbox,
                       plan_build_id=plan_build_id, plan_sha256=plan_sha256)
     outcome = Ci(inputs, dict(os.environ), sys.stdout).run()
     if outcome.error is not None:
