@@ -20,6 +20,9 @@ from lmi_delivery.errors import Location, UsageError
 
 #: The key of the one root of a config without ``terraform.roots``.
 SINGLE = ""
+#: The build variable naming the Terraform root a build is for: the build takes the root's
+#: directory, var files and functions from the config, never a path from a variable.
+ROOT_VARIABLE = "LMI_DELIVERY_ROOT"
 
 
 def has_roots(config: Config) -> bool:
@@ -71,6 +74,9 @@ def for_root(config: Config, key: str) -> Config:
     if key == SINGLE and not has_roots(config):
         return config
     roots = config.terraform.roots
+    if key == SINGLE:
+        raise UsageError(f"{config.path.name} has several Terraform roots ({', '.join(roots)}): "
+                         "name the one to use (LMI_DELIVERY_ROOT, set by the orchestrator)")
     if key not in roots:
         known = ", ".join(roots) or "none: the config has one root (terraform.working_directory)"
         raise UsageError(f"unknown Terraform root {key!r} in {config.path.name} (roots: {known})")

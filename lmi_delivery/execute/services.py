@@ -13,7 +13,7 @@ from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import GateRefused, UsageError
 from lmi_delivery.execute.executor import Execution, PlanBuild, RunServices, execute_all
 from lmi_delivery.plan.events import ContextFlags
-from lmi_delivery.plan.prepare import PlanRequest, make_plan
+from lmi_delivery.plan.prepare import PlanRequest, make_plan, make_plans
 from lmi_delivery.plan.steps import AwaitApproval, DeliveryPlan
 
 #: The stages a plan build covers: ``apply --plan-build ID`` skips them and applies that build's.
@@ -29,6 +29,8 @@ class RunRequest:
     sandbox: bool = False
     poll_interval: float | None = None
     stop_apply_on_cancel: bool = False
+    all_roots: bool = False
+    """With ``terraform.roots``: run every root, whatever changed."""
 
 
 def refuse_unapproved(step: AwaitApproval) -> None:
@@ -81,9 +83,11 @@ def execute_plans(plans: Sequence[DeliveryPlan], services: RunServices,
 def _execute(config: Config, envs: Sequence[Environment], request: RunRequest,
              environ: Mapping[str, str], poll_interval: float, log: TextIO,
              stand_in_commit: str | None = None) -> list[Execution]:
-    plans = [make_plan(PlanRequest(request.config_path, env.name, request.flags,
-                                   stand_in_commit=stand_in_commit), environ, config=config)
-             for env in envs]
+    # Every environment's plans, each environment's roots in apply order.
+    plans = [plan for env in envs for plan in make_plans(
+        PlanRequest(request.config_path, env.name, request.flags,
+                    stand_in_commit=stand_in_commit, all_roots=request.all_roots),
+        environ, config=config).plans]
     # One account and region for the run's clients: the first environment's.
     services = replace(make_services(config, envs[0], environ, poll_interval, log),
                        stop_apply_on_cancel=request.stop_apply_on_cancel)
