@@ -43,6 +43,11 @@ class RootsPlan:
             found.append((plan, reason))
         return found
 
+    def after(self, plan: DeliveryPlan) -> list[str]:
+        """The running roots ``plan``'s apply waits for."""
+        running = {p.root for p in self.plans}
+        return [d for d in plan.depends_on if d in running]
+
     def render(self, fmt: Format) -> str:
         if not self.has_roots:
             [plan] = self.plans
@@ -58,7 +63,7 @@ class RootsPlan:
         lines = [f"Terraform roots for {self.environment}: {len(self.plans)} of "
                  f"{len(self.plans) + len(self.not_running)} run"]
         for plan, reason in self.running():
-            after = f" (after {', '.join(plan.depends_on)})" if plan.depends_on else ""
+            after = f" (after {', '.join(self.after(plan))})" if self.after(plan) else ""
             lines.append(f"  runs   {plan.root}{after}: {reason}")
         lines += [f"  skips  {s.key}: {s.reason}" for s in self.not_running]
         if not self.plans:
@@ -68,8 +73,8 @@ class RootsPlan:
     def markdown_lines(self) -> list[str]:
         lines = [f"#### Terraform roots for {code_span(self.environment)}", ""]
         for plan, reason in self.running():
-            after = (f" (after {', '.join(code_span(d) for d in plan.depends_on)})"
-                     if plan.depends_on else "")
+            after = (f" (after {', '.join(code_span(d) for d in self.after(plan))})"
+                     if self.after(plan) else "")
             lines.append(f"- **runs** {code_span(plan.root or '')}{after}: "
                          f"{markdown_text(reason)}")
         lines += [f"- skips {code_span(s.key)}: {markdown_text(s.reason)}"
