@@ -15,7 +15,7 @@ apply builds are left to finish (a torn ``terraform apply`` is worse than a late
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -71,6 +71,9 @@ class RunServices:
     buildspec_override: Callable[[StartBuild], str | None] = field(default=lambda step: None)
     plan_build: PlanBuild | None = None
     """A plan build made earlier (another job): what ``bind_plan`` builds are handed."""
+    root_plan_builds: Mapping[str, PlanBuild] = field(default_factory=dict)
+    """With ``terraform.roots``: each root's plan build made earlier, by root key (over
+    :attr:`plan_build`)."""
     stop_apply_on_cancel: bool = False
     build_env: Callable[[], tuple[EnvVar, ...]] = field(default=lambda: ())
     """Variables every build is started with, besides its step's (which lmi-delivery to
@@ -278,7 +281,8 @@ def _wait(svc: RunServices, stage: str, builds: list[StartedBuild]) -> list[Buil
 
 def execute_all(plans: Sequence[DeliveryPlan], svc: RunServices) -> list[Execution]:
     """Run the plans' stages in lockstep; each environment stops at its first failure."""
-    runs = [_Run(plan, svc.plan_build) for plan in plans]
+    runs = [_Run(plan, svc.root_plan_builds.get(plan.root or "", svc.plan_build))
+            for plan in plans]
     begun = svc.clock()
     for name in STAGES:
         _stage(runs, name, svc)

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.roots import ROOT_VARIABLE
 from lmi_delivery.errors import GateRefused, UsageError
 from lmi_delivery.execute.executor import Execution, PlanBuild, RunServices, execute_all
 from lmi_delivery.plan.events import ContextFlags
@@ -117,7 +118,7 @@ def run(request: RunRequest, environ: Mapping[str, str],
 
 
 def bind_to_plan_build(codebuild: Any, build_id: str, *, commit: str | None,
-                       expected_sha256: str | None) -> PlanBuild:
+                       expected_sha256: str | None, root: str | None = None) -> PlanBuild:
     """The deploy plan build ``build_id`` as CodeBuild recorded it, or a refusal (exit 3).
 
     ``expected_sha256`` is what the plan job reported to the approver: the record must say the
@@ -138,6 +139,9 @@ def bind_to_plan_build(codebuild: Any, build_id: str, *, commit: str | None,
     if expected_sha256 and sha != expected_sha256.strip().lower():
         problems.append(f"it exported sha256 {sha or '(none)'}, not the reviewed "
                         f"{expected_sha256.strip()}")
+    if root is not None and record.variables.get(ROOT_VARIABLE, "") != root:
+        problems.append(f"it planned Terraform root "
+                        f"{record.variables.get(ROOT_VARIABLE) or '(the only one)'}, not {root}")
     if problems:
         raise GateRefused(f"no deploy plan to apply from build {build_id}: "
                           + "; ".join(problems) + ". Nothing was started.")
@@ -168,6 +172,10 @@ def apply(request: ApplyRequest, environ: Mapping[str, str],
           log: TextIO = sys.stderr) -> Execution:
     """Approval check, the apply build bound to ``plan_build_id``, then post-deploy."""
     config = load(request.config_path)
+    if config.terraform.roots:
+        raise UsageError("apply --plan-build takes one plan build; with terraform.roots each "
+                         "root has its own: use `lmi-delivery run`, or `lmi-delivery ci "
+                         "--command apply` with plan-build-id as root=ID pairs")
     env = config.environment(request.env_name)
     poll = request.poll_interval or config.codebuild.poll_interval_seconds
     plan = make_plan(PlanRequest(request.config_path, env.name, request.flags), environ,

@@ -57,11 +57,11 @@ def make_plans(request: PlanRequest, environ: Mapping[str, str], *,
         return RootsPlan(env.name, (plan_for(config, env, context, aws),), ())
     event_context = events.resolve(environ, request.flags, default_branch=env.branch)
     return plan_roots(config, env, context, aws, all_roots=request.all_roots,
-                      changes=_changes(config, event_context, environ))
+                      changes=changes_of(config, event_context, environ))
 
 
-def _changes(config: Config, context: CiContext,
-             environ: Mapping[str, str]) -> tuple[Change, ...] | None:
+def changes_of(config: Config, context: CiContext,
+               environ: Mapping[str, str]) -> tuple[Change, ...] | None:
     """What the event changed, from the repository's git history (``None``: unknown)."""
     from lmi_delivery.terraform.gitdiff import change_range, changed_files
 

@@ -18,6 +18,7 @@ import pytest
 
 from lmi_delivery.config import load
 from lmi_delivery.config.roots import ROOT_VARIABLE
+from lmi_delivery.errors import GateRefused
 from lmi_delivery.execute.executor import execute_all
 from lmi_delivery.execute.sandbox_run import create_projects, snapshot
 from lmi_delivery.execute.services import make_services
@@ -220,3 +221,91 @@ def test_a_failing_provider_apply_starts_no_service_apply(sandbox: Sandbox, repo
         assert service.error is not None
         assert service.error.exit_code == 1
     assert builds["post-deploy"] == []
+
+
+# -- the GitHub Action's pipeline (`lmi-delivery ci`) on the same repository -------------------
+
+def _ci(sandbox: Sandbox, repo: Repo, tmp_path: Path, event: str, payload: dict[str, Any],
+        sha: str, ref: str, **given: str) -> Any:
+    from lmi_delivery.github.ci import Ci
+    from lmi_delivery.github.context import CiInputs
+    from lmi_delivery.github.rest import GithubRest
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    event_path = tmp_path / f"{event}-{sha[:8]}.json"
+    event_path.write_text(json.dumps(payload), encoding="utf-8")
+    environ = {**os.environ, "AWS_ENDPOINT_URL": sandbox.endpoint_url,
+               "AWS_REGION": "us-east-1", "GITHUB_ACTIONS": "true",
+               "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(event_path),
+               "GITHUB_SHA": sha, "GITHUB_REF": ref, "GITHUB_REPOSITORY": "acme/platform",
+               "GITHUB_RUN_ID": "9", "RUNNER_TEMP": str(tmp_path),
+               "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+               "GITHUB_OUTPUT": str(tmp_path / "output")}
+    inputs = CiInputs(environment="dev", config=str(repo.path / "lmi-delivery.yml"),
+                      comment_on_pr=False, **given)  # type: ignore[arg-type]
+    return Ci(inputs, environ, io.StringIO(),
+              rest_factory=lambda url, token: GithubRest(token, url)).run()
+
+
+def _provision(sandbox: Sandbox, repo: Repo) -> None:
+    config = load(repo.path / "lmi-delivery.yml")
+    codebuild = sandbox.client("codebuild")
+    sandbox.seed_from_config(config, ["dev"])
+    for name in codebuild.list_projects()["projects"]:
+        codebuild.delete_project(name=name)
+    # The builds check out the repository itself, at the event's commit.
+    create_projects(codebuild, config, config.environment("dev"), repo.path,
+                    sandbox.account_id)
+
+
+def test_the_action_reviews_one_root_then_the_approved_job_applies_each_roots_plan(
+        sandbox: Sandbox, repo: Repo, tmp_path: Path) -> None:
+    _provision(sandbox, repo)
+    head = repo.commit("search: a new release", {
+        "services/search/env/dev.tfvars": 'environment = "dev"\nrelease     = "2026.12.1"\n'})
+    pr = {"number": 7, "pull_request": {"number": 7, "base": {"ref": "dev", "sha": repo.first},
+                                        "head": {"ref": "search", "sha": head}}}
+    review = _ci(sandbox, repo, tmp_path / "pr", "pull_request", pr, head,
+                 "refs/pull/7/merge", command="plan")
+    assert review.error is None, review.markdown
+    assert review.outputs["roots"] == "search"
+    assert len(review.outputs["build-ids"].split()) == 1
+    assert review.outputs["build-ids"].startswith("platform-dev-tf-review:")
+    # The environment's one comment: the root that runs, and the ones skipped with the reason.
+    assert "1 of 3 run: `search`." in review.markdown
+    assert "- `provider`: no change to its files" in review.markdown
+    assert "#### Root `search`" in review.markdown
+    # The push after the merge: the plan job plans every root the merge touches ...
+    merged = repo.commit("provider: more vCPUs", {
+        "platform/provider/env/dev.tfvars": 'environment    = "dev"\nmax_vcpu_count = 48\n'})
+    push = {"ref": "refs/heads/dev", "before": repo.first, "after": merged}
+    planned = _ci(sandbox, repo, tmp_path / "plan", "push", push, merged, "refs/heads/dev",
+                  command="plan")
+    assert planned.error is None, planned.markdown
+    assert planned.outputs["roots"] == "provider orders search"
+    builds = dict(pair.split("=") for pair in planned.outputs["plan-build-id"].split())
+    shas = dict(pair.split("=") for pair in planned.outputs["plan-sha256"].split())
+    assert sorted(builds) == sorted(shas) == ["orders", "provider", "search"]
+    # ... and the approved job applies each root bound to its own plan build, in order.
+    applied = _ci(sandbox, repo, tmp_path / "apply", "push", push, merged, "refs/heads/dev",
+                  command="apply", plan_build_id=planned.outputs["plan-build-id"],
+                  plan_sha256=planned.outputs["plan-sha256"])
+    assert applied.error is None, applied.markdown
+    stages = json.loads(applied.outputs["stages"])
+    assert {root: s["apply"] for root, s in stages.items()} == dict.fromkeys(
+        ["provider", "orders", "search"], "succeeded")
+    codebuild = sandbox.client("codebuild")
+    ids = codebuild.list_builds_for_project(projectName="platform-dev-tf-apply")["ids"]
+    records = {_variables(b)[ROOT_VARIABLE]: b for b in codebuild.batch_get_builds(
+        ids=ids)["builds"]}
+    for key in builds:
+        assert _variables(records[key])["LMI_PLAN_BUILD_ID"] == builds[key]
+    for service in ("orders", "search"):
+        assert records[service]["startTime"] >= records["provider"]["endTime"]
+    # Swapping two roots' plan builds is refused before anything starts.
+    swapped = f"provider={builds['orders']} orders={builds['provider']}"
+    with pytest.raises(GateRefused, match="it planned Terraform root orders, not provider"):
+        _ci(sandbox, repo, tmp_path / "swap", "push", push, merged, "refs/heads/dev",
+            command="apply", plan_build_id=swapped)
+    assert len(codebuild.list_builds_for_project(projectName="platform-dev-tf-apply")[
+        "ids"]) == 3
