@@ -26,6 +26,7 @@ from lmi_delivery.config.model import (
     Scaling,
     SecurityGate,
     TerraformManages,
+    TerraformRoot,
     TerraformSettings,
     ValidationGate,
     Waiver,
@@ -66,12 +67,13 @@ def build(data: Data, *, path: Path, root: Path, digest: str,
         naming=str(data.get("naming", DEFAULT_NAMING)),
         terraform=TerraformSettings(
             version=str(terraform.get("version", DEFAULT_TERRAFORM_VERSION)),
-            working_directory=str(terraform["working_directory"]),
+            working_directory=str(terraform.get("working_directory", "")),
             var_files=tuple(terraform.get("var_files", ())),
             backend_config=tuple(terraform.get("backend_config", ())),
             manages=TerraformManages(
                 resources=tuple(terraform.get("manages", {}).get("resources", ())),
                 pass_roles=tuple(terraform.get("manages", {}).get("pass_roles", ()))),
+            roots={key: _root(key, root) for key, root in terraform.get("roots", {}).items()},
         ),
         codebuild=_codebuild(codebuild),
         environments={
@@ -109,6 +111,17 @@ def _codebuild(data: Data) -> CodeBuildSettings:
             sha256=str(index["sha256"]))
     return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]),
                              secrets=secrets, review_secrets=review, **extra)
+
+
+def _root(key: str, data: Data) -> TerraformRoot:
+    def listed(name: str) -> tuple[str, ...] | None:
+        return tuple(str(v) for v in data[name]) if name in data else None
+
+    return TerraformRoot(
+        key=key, working_directory=str(data["working_directory"]),
+        var_files=listed("var_files"), backend_config=listed("backend_config"),
+        environments=listed("environments"), depends_on=listed("depends_on") or (),
+        functions=listed("functions") or (), watch=listed("watch") or ())
 
 
 def _canary(data: Data) -> Canary:

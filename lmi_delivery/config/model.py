@@ -45,13 +45,42 @@ class TerraformManages:
 
 
 @dataclass(frozen=True)
+class TerraformRoot:
+    """One entry of ``terraform.roots``: a root module of its own, with its own state."""
+
+    key: str
+    working_directory: str
+    var_files: tuple[str, ...] | None = None
+    """``None``: the ``terraform.var_files`` every root shares."""
+    backend_config: tuple[str, ...] | None = None
+    """``None``: the ``terraform.backend_config`` every root shares."""
+    environments: tuple[str, ...] | None = None
+    """The environments the root deploys to; ``None``: every environment."""
+    depends_on: tuple[str, ...] = ()
+    """Keys of the roots applied before this one."""
+    functions: tuple[str, ...] = ()
+    """Keys of the functions whose post-deploy follows this root's apply."""
+    watch: tuple[str, ...] = ()
+    """Repository-relative globs whose changes run this root too."""
+
+    def deploys_to(self, env: str) -> bool:
+        return self.environments is None or env in self.environments
+
+
+@dataclass(frozen=True)
 class TerraformSettings:
     version: str
     working_directory: str
+    """The root module's directory; with ``roots``, the directory of the root this settings
+    was projected for (:func:`lmi_delivery.config.roots.for_root`), empty before that."""
     var_files: tuple[str, ...] = ()
     backend_config: tuple[str, ...] = ()
     """``-backend-config`` values: files or ``key=value`` pairs; may use ``{env}`` etc."""
     manages: TerraformManages = field(default_factory=TerraformManages)
+    roots: Mapping[str, TerraformRoot] = field(default_factory=dict)
+    """``terraform.roots`` by key; empty for the one-root ``working_directory`` form."""
+    root: str | None = None
+    """The key of the root these settings are projected for; ``None`` for the one-root form."""
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,13 @@ def plan_prefix(config: Config, env: Environment, commit: str, kind: str = "depl
     where = artifact_location(config)
     if kind == "review":
         where = ArtifactLocation(where.bucket, config.codebuild.review_prefix.strip("/"))
-    return where.key(config.service, env.name, commit)
+    return where.key(config.service, env.name, *_root_part(config), commit)
+
+
+def _root_part(config: Config) -> tuple[str, ...]:
+    """``roots/<key>`` for a config projected onto one of several roots: two roots' plans,
+    locks and records never share a key."""
+    return ("roots", config.terraform.root) if config.terraform.root else ()
 
 
 def plan_keys(config: Config, env: Environment, commit: str, sha256: str,
@@ -108,7 +114,7 @@ def plan_keys(config: Config, env: Environment, commit: str, sha256: str,
 
 def environment_key(config: Config, env: Environment, *parts: str) -> str:
     """A key of the environment's own records (apply history, the apply lock)."""
-    return artifact_location(config).key(config.service, env.name, *parts)
+    return artifact_location(config).key(config.service, env.name, *_root_part(config), *parts)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,21 @@ from lmi_delivery.errors import Diagnostic
 
 
 def check_paths(config: Config, *, templates_ok: bool = True) -> list[Diagnostic]:
-    """Problems with ``terraform.working_directory`` and, if it is sound, the var files."""
+    """Problems with ``terraform.working_directory`` and, if it is sound, the var files.
+
+    A config with ``terraform.roots`` has its roots checked one by one
+    (:mod:`lmi_delivery.config.roots_check`, through :func:`check_root_paths`)."""
+    if config.terraform.roots or not config.terraform.working_directory:
+        return []
+    return check_root_paths(config, ("terraform", "working_directory"),
+                            "terraform working directory", templates_ok=templates_ok)
+
+
+def check_root_paths(config: Config, at: PathKey, label: str, *, templates_ok: bool = True,
+                     var_files_at: PathKey = ("terraform", "var_files")) -> list[Diagnostic]:
+    """Problems with the working directory of a one-root ``config`` (reported at ``at`` as
+    ``label``) and, if it is sound, its var files (at ``var_files_at``)."""
     directory = config.terraform.working_directory
-    at: PathKey = ("terraform", "working_directory")
     try:
         root = config.root.resolve()
         workdir = (root / directory).resolve()
@@ -27,10 +39,10 @@ def check_paths(config: Config, *, templates_ok: bool = True) -> list[Diagnostic
     except (OSError, ValueError, RuntimeError) as exc:
         problem = f"is not a usable path ({exc.__class__.__name__})"
     if problem:
-        return [_at(config, at, f"terraform working directory {directory!r} {problem}")]
+        return [_at(config, at, f"{label} {directory!r} {problem}")]
     if not templates_ok:
         return []
-    return list(_var_files(config, root, workdir))
+    return list(_var_files(config, root, workdir, var_files_at))
 
 
 def _workdir_problem(root: Path, workdir: Path) -> str | None:
@@ -43,7 +55,8 @@ def _workdir_problem(root: Path, workdir: Path) -> str | None:
     return None
 
 
-def _var_files(config: Config, root: Path, workdir: Path) -> Iterator[Diagnostic]:
+def _var_files(config: Config, root: Path, workdir: Path,
+               var_files_at: PathKey) -> Iterator[Diagnostic]:
     for index, template in enumerate(config.terraform.var_files):
         missing: list[str] = []
         outside: list[str] = []
@@ -57,7 +70,7 @@ def _var_files(config: Config, root: Path, workdir: Path) -> Iterator[Diagnostic
                     missing.append(f"{env.name} ({rendered})")
             except (OSError, ValueError, RuntimeError):
                 missing.append(f"{env.name} ({rendered})")
-        at: PathKey = ("terraform", "var_files", index)
+        at: PathKey = (*var_files_at, index)
         where = config.terraform.working_directory
         if outside:
             yield _at(config, at, f"var file {template!r} resolves outside the repository root "

@@ -12,7 +12,7 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lmi_delivery.config import naming
+from lmi_delivery.config import naming, roots_check
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.config.paths import check_paths
 from lmi_delivery.config.schema import suggest
@@ -59,6 +59,7 @@ def check(config: Config) -> list[Diagnostic]:
         for env in config.environments.values():
             found += _derived_names(config, env)
     found += check_paths(config, templates_ok=not template_problems)
+    found += roots_check.check(config, templates_ok=not template_problems)
     return found
 
 
@@ -136,6 +137,11 @@ def templates(config: Config) -> Iterator[tuple[PathKey, str]]:
         yield ("terraform", "var_files", i), template
     for i, template in enumerate(config.terraform.backend_config):
         yield ("terraform", "backend_config", i), template
+    for key, root in config.terraform.roots.items():
+        for i, template in enumerate(root.var_files or ()):
+            yield ("terraform", "roots", key, "var_files", i), template
+        for i, template in enumerate(root.backend_config or ()):
+            yield ("terraform", "roots", key, "backend_config", i), template
     for i, template in enumerate(config.terraform.manages.pass_roles):
         yield ("terraform", "manages", "pass_roles", i), template
     for name, reference in config.codebuild.secrets.items():

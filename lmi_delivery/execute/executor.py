@@ -15,7 +15,7 @@ apply builds are left to finish (a torn ``terraform apply`` is worse than a late
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -71,6 +71,9 @@ class RunServices:
     buildspec_override: Callable[[StartBuild], str | None] = field(default=lambda step: None)
     plan_build: PlanBuild | None = None
     """A plan build made earlier (another job): what ``bind_plan`` builds are handed."""
+    root_plan_builds: Mapping[str, PlanBuild] = field(default_factory=dict)
+    """With ``terraform.roots``: each root's plan build made earlier, by root key (over
+    :attr:`plan_build`)."""
     stop_apply_on_cancel: bool = False
     build_env: Callable[[], tuple[EnvVar, ...]] = field(default=lambda: ())
     """Variables every build is started with, besides its step's (which lmi-delivery to
@@ -167,9 +170,62 @@ def _stage(runs: Sequence[_Run], name: str, svc: RunServices) -> None:
         return
     begin = svc.clock()
     svc.reporter.group_start(f"stage {name}")
+    try:
+        # Applies follow depends_on: a root's apply build starts once the roots it depends on
+        # applied; every other stage starts all its builds together.
+        waves = _waves(runs, active) if name == "apply" else [active]
+        interrupted: LmiError | None = None
+        for wave in waves:
+            if interrupted is not None:
+                for run, result in wave:
+                    run.fail(result, interrupted)
+                continue
+            interrupted = _wave(runs, wave, name, svc)
+    finally:
+        for run, result in active:
+            result.seconds = svc.clock() - begin
+            run.previous = result
+        svc.reporter.group_end()
+
+
+def _waves(runs: Sequence[_Run],
+           active: list[tuple[_Run, StageResult]]) -> list[list[tuple[_Run, StageResult]]]:
+    """``active`` in dependency order: each run after the runs of the same environment whose
+    root it depends on (:attr:`DeliveryPlan.depends_on`)."""
+    keys = {(r.plan.environment, r.plan.root) for r in runs}
+    waves: list[list[tuple[_Run, StageResult]]] = []
+    placed: set[tuple[str, str | None]] = set()
+    pending = list(active)
+    while pending:
+        wave = [(r, res) for r, res in pending
+                if all((r.plan.environment, d) in placed or (r.plan.environment, d) not in keys
+                       for d in r.plan.depends_on)] or pending
+        waves.append(wave)
+        placed |= {(r.plan.environment, r.plan.root) for r, _ in wave}
+        pending = [item for item in pending if item not in wave]
+    return waves
+
+
+def _stopped_by(runs: Sequence[_Run], run: _Run) -> list[str]:
+    """The roots ``run`` depends on whose run did not succeed."""
+    return [other.plan.root or "" for other in runs
+            if other.plan.environment == run.plan.environment and other.error is not None
+            and other.plan.root in run.plan.depends_on]
+
+
+def _wave(runs: Sequence[_Run], wave: list[tuple[_Run, StageResult]], name: str,
+          svc: RunServices) -> LmiError | None:
+    """Start the wave's builds together and wait on all of them; the error that interrupted
+    the wait, if one did."""
     started: list[tuple[_Run, StageResult, StartedBuild]] = []
     try:
-        for run, result in active:
+        for run, result in wave:
+            if failed := _stopped_by(runs, run):
+                result.outcome = "not-run"
+                result.detail = (f"not started: root {', '.join(failed)} did not {name} "
+                                 "successfully")
+                run.error = OperationFailed(f"{run.plan.label}: {result.detail}")
+                continue
             try:
                 step = _runner_steps(svc, run.plan.stage(name).steps)
                 if step is not None:
@@ -200,14 +256,11 @@ def _stage(runs: Sequence[_Run], name: str, svc: RunServices) -> None:
     except LmiError as exc:  # interrupted while waiting: every started build was stopped
         for run, result, _ in started:
             run.fail(result, exc)
-        for run, result in active:
+        for run, result in wave:
             if run.error is None:
                 run.fail(result, exc)
-    finally:
-        for run, result in active:
-            result.seconds = svc.clock() - begin
-            run.previous = result
-        svc.reporter.group_end()
+        return exc
+    return None
 
 
 def _wait(svc: RunServices, stage: str, builds: list[StartedBuild]) -> list[BuildResult]:
@@ -228,7 +281,8 @@ def _wait(svc: RunServices, stage: str, builds: list[StartedBuild]) -> list[Buil
 
 def execute_all(plans: Sequence[DeliveryPlan], svc: RunServices) -> list[Execution]:
     """Run the plans' stages in lockstep; each environment stops at its first failure."""
-    runs = [_Run(plan, svc.plan_build) for plan in plans]
+    runs = [_Run(plan, svc.root_plan_builds.get(plan.root or "", svc.plan_build))
+            for plan in plans]
     begun = svc.clock()
     for name in STAGES:
         _stage(runs, name, svc)

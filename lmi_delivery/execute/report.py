@@ -114,4 +114,5 @@ def render_many(reports: list[RunReport], fmt: Format) -> str:
         import json
 
         return json.dumps([r.to_dict() for r in reports], indent=2) + "\n"
-    return "\n".join(f"[{r.plan.environment}]\n{render(r, fmt)}" for r in reports)
+    return "\n".join(f"[{r.plan.environment}{'' if r.plan.root is None else ' / ' + r.plan.root}]"
+                     f"\n{render(r, fmt)}" for r in reports)

@@ -10,10 +10,11 @@ from typing import Any, TextIO
 
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.roots import ROOT_VARIABLE
 from lmi_delivery.errors import GateRefused, UsageError
 from lmi_delivery.execute.executor import Execution, PlanBuild, RunServices, execute_all
 from lmi_delivery.plan.events import ContextFlags
-from lmi_delivery.plan.prepare import PlanRequest, make_plan
+from lmi_delivery.plan.prepare import PlanRequest, make_plan, make_plans
 from lmi_delivery.plan.steps import AwaitApproval, DeliveryPlan
 
 #: The stages a plan build covers: ``apply --plan-build ID`` skips them and applies that build's.
@@ -29,6 +30,8 @@ class RunRequest:
     sandbox: bool = False
     poll_interval: float | None = None
     stop_apply_on_cancel: bool = False
+    all_roots: bool = False
+    """With ``terraform.roots``: run every root, whatever changed."""
 
 
 def refuse_unapproved(step: AwaitApproval) -> None:
@@ -81,9 +84,11 @@ def execute_plans(plans: Sequence[DeliveryPlan], services: RunServices,
 def _execute(config: Config, envs: Sequence[Environment], request: RunRequest,
              environ: Mapping[str, str], poll_interval: float, log: TextIO,
              stand_in_commit: str | None = None) -> list[Execution]:
-    plans = [make_plan(PlanRequest(request.config_path, env.name, request.flags,
-                                   stand_in_commit=stand_in_commit), environ, config=config)
-             for env in envs]
+    # Every environment's plans, each environment's roots in apply order.
+    plans = [plan for env in envs for plan in make_plans(
+        PlanRequest(request.config_path, env.name, request.flags,
+                    stand_in_commit=stand_in_commit, all_roots=request.all_roots),
+        environ, config=config).plans]
     # One account and region for the run's clients: the first environment's.
     services = replace(make_services(config, envs[0], environ, poll_interval, log),
                        stop_apply_on_cancel=request.stop_apply_on_cancel)
@@ -113,7 +118,7 @@ def run(request: RunRequest, environ: Mapping[str, str],
 
 
 def bind_to_plan_build(codebuild: Any, build_id: str, *, commit: str | None,
-                       expected_sha256: str | None) -> PlanBuild:
+                       expected_sha256: str | None, root: str | None = None) -> PlanBuild:
     """The deploy plan build ``build_id`` as CodeBuild recorded it, or a refusal (exit 3).
 
     ``expected_sha256`` is what the plan job reported to the approver: the record must say the
@@ -134,6 +139,9 @@ def bind_to_plan_build(codebuild: Any, build_id: str, *, commit: str | None,
     if expected_sha256 and sha != expected_sha256.strip().lower():
         problems.append(f"it exported sha256 {sha or '(none)'}, not the reviewed "
                         f"{expected_sha256.strip()}")
+    if root is not None and record.variables.get(ROOT_VARIABLE, "") != root:
+        problems.append(f"it planned Terraform root "
+                        f"{record.variables.get(ROOT_VARIABLE) or '(the only one)'}, not {root}")
     if problems:
         raise GateRefused(f"no deploy plan to apply from build {build_id}: "
                           + "; ".join(problems) + ". Nothing was started.")
@@ -164,6 +172,10 @@ def apply(request: ApplyRequest, environ: Mapping[str, str],
           log: TextIO = sys.stderr) -> Execution:
     """Approval check, the apply build bound to ``plan_build_id``, then post-deploy."""
     config = load(request.config_path)
+    if config.terraform.roots:
+        raise UsageError("apply --plan-build takes one plan build; with terraform.roots each "
+                         "root has its own: use `lmi-delivery run`, or `lmi-delivery ci "
+                         "--command apply` with plan-build-id as root=ID pairs")
     env = config.environment(request.env_name)
     poll = request.poll_interval or config.codebuild.poll_interval_seconds
     plan = make_plan(PlanRequest(request.config_path, env.name, request.flags), environ,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.roots import has_roots
 from lmi_delivery.errors import GateRefused, UsageError
 from lmi_delivery.escape import code_span, fenced, link, markdown_text
 from lmi_delivery.execute.executor import RunServices, execute_all
@@ -180,8 +181,13 @@ def run_pipeline(p: Pipeline, environ: Mapping[str, str], report_path: str) -> O
     """Plan and execute (or, with ``dry-run``, only plan) the delivery for one environment.
 
     ``apply`` (the deploy workflow's approved job) executes only the apply and post-deploy
-    stages, bound to the plan job's build: it never plans again.
+    stages, bound to the plan job's build: it never plans again. A config with several
+    Terraform roots runs through :func:`lmi_delivery.github.roots_pipeline.run_roots`.
     """
+    if has_roots(p.config):
+        from lmi_delivery.github.roots_pipeline import run_roots
+
+        return run_roots(p, environ, report_path)
     if p.inputs.command == "apply":
         if not p.inputs.plan_build_id:
             raise UsageError("command apply needs plan-build-id: the plan job's "

@@ -12,6 +12,7 @@ from typing import cast
 
 from lmi_delivery.config import naming
 from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.roots import ROOT_VARIABLE
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.policy import Mode, StagePolicy, in_build
 from lmi_delivery.plan.release_steps import post_deploy_steps
@@ -84,6 +85,7 @@ def _build_env(config: Config, env: Environment, context: CiContext, stage: str,
         EnvVar("LMI_DELIVERY_EVENT", context.event),
         EnvVar("LMI_DELIVERY_MODE", mode),
         EnvVar("LMI_DELIVERY_COMMIT", context.commit or ""),
+        *((EnvVar(ROOT_VARIABLE, config.terraform.root),) if config.terraform.root else ()),
         *secret_env(config, env, review=mode != "deploy"),
     )
 
@@ -212,6 +214,9 @@ def build_plan(config: Config, env: Environment, context: CiContext, policy: Sta
         stages=stages,
         notes=notes,
         capacity=dict(live.peaks) if live is not None else {},
+        root=config.terraform.root,
+        depends_on=(config.terraform.roots[config.terraform.root].depends_on
+                    if config.terraform.root else ()),
     )
 
 

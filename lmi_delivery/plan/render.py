@@ -38,10 +38,13 @@ def _stage_text(index: int, stage: StagePlan) -> list[str]:
 
 def to_text(plan: DeliveryPlan) -> str:
     lines = [
-        f"lmi-delivery plan: {plan.service} / {plan.environment}",
+        f"lmi-delivery plan: {plan.label}",
         f"context: {_context_line(plan)}",
         f"mode:    {plan.mode}: {plan.reason}",
     ]
+    if plan.root is not None:
+        after = f", applied after {', '.join(plan.depends_on)}" if plan.depends_on else ""
+        lines.append(f"root:    Terraform root {plan.root}{after}")
     if plan.offline:
         lines.append("offline: no AWS state was read; post-deploy versions resolve at run time")
     lines += [f"note:    {n}" for n in plan.notes]
@@ -64,7 +67,8 @@ def _md_cell(text: str) -> str:
 
 def to_markdown(plan: DeliveryPlan) -> str:
     lines = [
-        f"### lmi-delivery plan: `{plan.service}` / `{plan.environment}`",
+        f"### lmi-delivery plan: `{plan.service}` / `{plan.environment}`"
+        + (f" / root `{plan.root}`" if plan.root is not None else ""),
         "",
         f"**Context:** {_md_cell(_context_line(plan))}  ",
         f"**Mode:** {plan.mode}: {_md_cell(plan.reason)}",

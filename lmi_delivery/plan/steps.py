@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from lmi_delivery.plan.changes import Selection
 from lmi_delivery.plan.policy import Status
 
 RUNNER = "runner"
@@ -346,6 +347,13 @@ class DeliveryPlan:
     provider's ``MaxVCpuCount`` (:meth:`~lmi_delivery.plan.headroom.CutoverPeak.describe`), read
     from AWS; shown whether or not post-deploy runs now (a pull request's review shows what the
     merge's deploy will need). Empty when AWS was not read."""
+    root: str | None = None
+    """The Terraform root (``terraform.roots``) this plan delivers; ``None`` for the one-root
+    form."""
+    depends_on: tuple[str, ...] = ()
+    """The roots whose apply this root's apply waits for."""
+    selection: tuple[Selection, ...] = ()
+    """Change detection's answer for every root of the environment: which run, and why."""
 
     def stage(self, name: str) -> StagePlan:
         for s in self.stages:
@@ -366,4 +374,14 @@ class DeliveryPlan:
             "notes": list(self.notes),
             "capacity": dict(self.capacity),
             "stages": [s.to_dict() for s in self.stages],
+            **({} if self.root is None else {
+                "root": {"key": self.root, "depends_on": list(self.depends_on)},
+                "roots": [{"key": s.key, "runs": s.runs, "reasons": list(s.reasons)}
+                          for s in self.selection]}),
         }
+
+    @property
+    def label(self) -> str:
+        """``service / env``, with ``/ root`` when the plan is for one of several roots."""
+        text = f"{self.service} / {self.environment}"
+        return text if self.root is None else f"{text} / {self.root}"

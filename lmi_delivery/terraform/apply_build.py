@@ -82,7 +82,7 @@ class _ApplyRun:
         if svc.codebuild is None:  # pragma: no cover - make_services always provides one
             raise GateRefused("no CodeBuild client to read the plan build's record with")
         plan_build = verify_plan_build(svc.codebuild, claim, project=step.plan_project,
-                                       commit=commit)
+                                       commit=commit, root=svc.config.terraform.root or "")
         location = svc.location("deploy")
         if step.location != location.base_url:
             raise OperationFailed(f"the verify step names {step.location}, not this build's "

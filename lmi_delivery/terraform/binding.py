@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lmi_delivery.config.roots import ROOT_VARIABLE
 from lmi_delivery.errors import GateRefused, UsageError
 
 #: Events that may produce a deploy plan (and so an apply): a push or a manual dispatch on the
@@ -88,9 +89,15 @@ def read_plan_build(codebuild: Any, build_id: str) -> PlanBuildRecord:
 
 
 def problems(record: PlanBuildRecord, claim: PlanClaim, *, project: str,
-             commit: str) -> list[str]:
-    """Every reason the plan build does not vouch for ``claim`` (empty: it does)."""
+             commit: str, root: str = "") -> list[str]:
+    """Every reason the plan build does not vouch for ``claim`` (empty: it does). ``root``:
+    the Terraform root of this apply (``terraform.roots``), which the plan build must have
+    been started for; empty for the one-root form."""
     found: list[str] = []
+    planned_root = record.variables.get(ROOT_VARIABLE, "")
+    if planned_root != root:
+        found.append(f"it planned Terraform root {planned_root or '(the only one)'!s}, not "
+                     f"{root or '(the only one)'}")
     if record.project != project:
         found.append(f"it ran in project {record.project!r}, not this environment's plan "
                      f"project {project!r}")
@@ -112,10 +119,10 @@ def problems(record: PlanBuildRecord, claim: PlanClaim, *, project: str,
 
 
 def verify_plan_build(codebuild: Any, claim: PlanClaim, *, project: str,
-                      commit: str) -> PlanBuildRecord:
+                      commit: str, root: str = "") -> PlanBuildRecord:
     """Refuse (exit 3) unless the plan build's own record vouches for ``claim``."""
     record = read_plan_build(codebuild, claim.build_id)
-    found = problems(record, claim, project=project, commit=commit)
+    found = problems(record, claim, project=project, commit=commit, root=root)
     if found:
         raise GateRefused(f"plan build {claim.build_id} does not vouch for this apply:\n  "
                           + "\n  ".join(found), context={"plan_build_id": claim.build_id})

@@ -24,6 +24,7 @@ from typing import Any
 from lmi_delivery import process
 from lmi_delivery.config import load, naming
 from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.config.roots import ROOT_VARIABLE, for_root
 from lmi_delivery.errors import GateRefused, UsageError
 from lmi_delivery.plan.context import is_pull_request_event
 from lmi_delivery.terraform import lineage
@@ -168,7 +169,9 @@ def make_services(request: BuildRequest, environ: Mapping[str, str], *,
     """Load the config, resolve the commit, build the AWS clients and the Terraform runner."""
     from lmi_delivery.aws.clients import clients_for
 
-    config = load(request.config_path)
+    # The root comes from the orchestrator's build variable; its directory, var files and
+    # functions come from the config of the checked-out commit, never from a variable.
+    config = for_root(load(request.config_path), environ.get(ROOT_VARIABLE, "").strip())
     env = config.environment(request.env_name)
     commit = resolve_commit(request.commit, environ)
     runner = TerraformRunner(

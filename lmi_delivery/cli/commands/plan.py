@@ -46,16 +46,21 @@ def names_command(config_path: str, env_name: str | None, fmt: str) -> None:
 @format_option
 @click.option("--offline", is_flag=True,
               help="Read no AWS state (automatic when no AWS credentials are found).")
+@click.option("--all-roots", is_flag=True,
+              help="With terraform.roots: run every root, not only those the change touches "
+                   "(and the roots that depend on them).")
 def plan_command(config_path: str, env_name: str, event: str | None, ref: str | None,
          base_ref: str | None, sha: str | None, event_file: str | None, fmt: str,
-         offline: bool) -> None:
+         offline: bool, all_roots: bool) -> None:
     """Show what a run would do, without doing any of it (a dry run).
 
     The plan lists the five stages (security, validate, plan, apply, post-deploy), whether each
     runs for this event and environment and why, and every step with its resolved parameters:
     CodeBuild projects, Terraform commands with their -chdir and var files, the versions to
     publish, the aliases to move, the scaling to set and what to prune. `lmi-delivery run`
-    executes exactly these steps. Nothing is started, changed or deleted.
+    executes exactly these steps. Nothing is started, changed or deleted. With
+    terraform.roots it first says which roots run and why (their files changed, a root they
+    depend on runs) and which are skipped and why, then shows each root's plan in apply order.
 
     \b
     Example: what would a merge to dev do? And a pull request into dev?
@@ -72,5 +77,6 @@ def plan_command(config_path: str, env_name: str, event: str | None, ref: str | 
                            event_file=event_file),
         fmt=fmt,
         offline=offline,
+        all_roots=all_roots,
     )
     click.echo(plan_report(request, dict(os.environ)), nl=False)

@@ -65,8 +65,10 @@ def _functions(f: F) -> F:
 
 def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, *,
          steps: tuple[str, ...] | None = None, functions: tuple[str, ...] = (),
-         versions_to: str | None = None, report_path: str | None = None) -> None:
+         versions_to: str | None = None, report_path: str | None = None,
+         root: str = "") -> None:
     from lmi_delivery.config import load, naming
+    from lmi_delivery.config.roots import for_root
     from lmi_delivery.plan.release_steps import selected
     from lmi_delivery.postdeploy.history import Provenance
     from lmi_delivery.postdeploy.publish import WaitSettings
@@ -74,6 +76,7 @@ def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, 
     from lmi_delivery.postdeploy.sequence import DISPLAY, LIVE, RunOptions, run_post_deploy
 
     config = load(config_path)
+    config = for_root(config, root) if root else config
     env = config.environment(env_name)
     clients = make_clients(config, env, dict(os.environ))
     versions = None
@@ -110,8 +113,11 @@ def _write(path: str, report: PostDeployReport) -> None:
 @_common
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the JSON report here.")
+@click.option("--root", default="", envvar="LMI_DELIVERY_ROOT",
+              help="With terraform.roots: only the functions of this root (default: "
+                   "$LMI_DELIVERY_ROOT, which the orchestrator sets; unset: every function).")
 def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
-                        poll_interval: float, report_path: str | None) -> None:
+                        poll_interval: float, report_path: str | None, root: str) -> None:
     """Run the post-deploy steps: publish, scale, warm, alias, prune.
 
     The steps run in the order post_deploy.steps lists; `lmi-delivery plan` shows them. The
@@ -125,7 +131,8 @@ def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str
     alias's history (the record `lmi-delivery rollback` reads); when it cannot be written the
     alias does not move (exit 1).
     """
-    _run(config_path, env_name, dry_run, fmt, poll_interval, report_path=report_path)
+    _run(config_path, env_name, dry_run, fmt, poll_interval, report_path=report_path,
+         root=root)
 
 
 @click.command("publish")

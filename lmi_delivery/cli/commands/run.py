@@ -27,10 +27,13 @@ from lmi_delivery.cli.options import config_option, context_options, format_opti
                    ", 1 in the sandbox).")
 @click.option("--stop-apply-on-cancel", is_flag=True,
               help="On Ctrl-C, stop a running apply build too (default: leave it to finish).")
+@click.option("--all-roots", is_flag=True,
+              help="With terraform.roots: run every root, not only those the change touches "
+                   "(and the roots that depend on them).")
 def run_command(config_path: str, env_names: tuple[str, ...], event: str | None, ref: str | None,
                 base_ref: str | None, sha: str | None, event_file: str | None, fmt: str,
                 report_path: Path | None, sandbox: bool, poll_interval: float | None,
-                stop_apply_on_cancel: bool) -> None:
+                stop_apply_on_cancel: bool, all_roots: bool) -> None:
     """Run the pipeline: exactly what `lmi-delivery plan` shows.
 
     For each --env in lockstep.
@@ -40,7 +43,10 @@ def run_command(config_path: str, env_names: tuple[str, ...], event: str | None,
     apply build (the reviewed plan verified, then applied; approval environments are refused
     here and applied only by the deploy workflow's approved job), then post-deploy. Build logs
     stream to stderr as they arrive; Ctrl-C stops every started build except a running apply
-    build, which is left to finish (`lmi-delivery codebuild wait ID` follows it).
+    build, which is left to finish (`lmi-delivery codebuild wait ID` follows it). With
+    terraform.roots, the roots the change touches run: their plan builds together, their apply
+    builds in depends_on order (a failed apply starts none of the roots that depend on it),
+    post-deploy for the functions of each root that applied.
 
     \b
     The whole pipeline on this machine, no AWS account needed:
@@ -54,8 +60,12 @@ def run_command(config_path: str, env_names: tuple[str, ...], event: str | None,
                          ContextFlags(event=event, ref=ref, base_ref=base_ref, sha=sha,
                                       event_file=event_file),
                          sandbox=sandbox, poll_interval=poll_interval,
-                         stop_apply_on_cancel=stop_apply_on_cancel)
+                         stop_apply_on_cancel=stop_apply_on_cancel, all_roots=all_roots)
     executions = run(request, dict(os.environ))
+    if not executions:
+        click.echo("nothing ran: no Terraform root's files changed (--all-roots runs them "
+                   "all)")
+        return
     reports = [e.report for e in executions]
     if report_path is not None:
         write_report(report_path, render_many(reports, "json"))

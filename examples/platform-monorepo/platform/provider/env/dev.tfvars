@@ -1,0 +1,2 @@
+environment    = "dev"
+max_vcpu_count = 24

@@ -1,0 +1,2 @@
+environment    = "prod"
+max_vcpu_count = 96

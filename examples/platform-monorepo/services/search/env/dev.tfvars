@@ -1,0 +1,2 @@
+environment = "dev"
+release     = "2026.11.1"

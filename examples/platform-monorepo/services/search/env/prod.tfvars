@@ -1,0 +1,2 @@
+environment = "prod"
+release     = "2026.11.1"
