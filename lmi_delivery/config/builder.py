@@ -21,6 +21,7 @@ from lmi_delivery.config.model import (
     Gates,
     GitHubSettings,
     LmiDeliveryIndex,
+    Notification,
     PostDeploy,
     Rollout,
     Scaling,
@@ -88,6 +89,7 @@ def build(data: Data, *, path: Path, root: Path, digest: str,
         post_deploy=_post_deploy(data.get("post_deploy", {})),
         gates=_gates(data.get("gates", {})),
         github=GitHubSettings(**_only(data.get("github", {}), "repository", "default_branch")),
+        notifications=tuple(_notification(n) for n in data.get("notifications", ())),
         locations=dict(locations),
     )
 
@@ -109,6 +111,11 @@ def _codebuild(data: Data) -> CodeBuildSettings:
             sha256=str(index["sha256"]))
     return CodeBuildSettings(projects=projects, artifacts=str(data["artifacts"]),
                              secrets=secrets, review_secrets=review, **extra)
+
+
+def _notification(data: Data) -> Notification:
+    extra = {"events": tuple(data["events"])} if "events" in data else {}
+    return Notification(kind=cast(Any, str(data["type"])), url=str(data["url"]), **extra)
 
 
 def _canary(data: Data) -> Canary:
