@@ -25,10 +25,12 @@ from lmi_delivery.github import comments, tasks
 from lmi_delivery.github.approval import ApprovalChecker, run_participants
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
 from lmi_delivery.github.masks import Masker
+from lmi_delivery.github.notifying import NotifierFactory, no_notifier
 from lmi_delivery.github.outputs import write_outputs
 from lmi_delivery.github.pipeline import Pipeline, run_pipeline
 from lmi_delivery.github.rest import GithubRest
 from lmi_delivery.github.summary import append_summary, section
+from lmi_delivery.notify import Notify
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.events import ContextFlags, resolve
 
@@ -91,21 +93,48 @@ class Ci:
             approve = ApprovalChecker(self.rest, self.runner.repository, self.runner.run_id,
                                       context.sha, say=self.say, participants=participants)
             pipeline = Pipeline(self.inputs, config, env, context, self.runner, self.log,
-                                approve, self.executor)
+                                approve, self.executor, self._notifier(config, env))
             return run_pipeline(pipeline, self.environ, report_path)
         if command == "doctor":
             return tasks.doctor(config, self.runner, self.log, report_path)
         self.say(notes.group(f"lmi-delivery {command} {env.name}"))
         try:
             with self._aws(config, env) as (aws, poll):
+                tell = tasks.Teller(self._notifier(config, env)(aws), config, env, context,
+                                    self.runner.run_url or "")
                 if command == "post-deploy":
                     return tasks.post_deploy(config, env, self.inputs, aws, self.say,
-                                             report_path, poll)
+                                             report_path, poll, tell)
                 if command == "prune":
-                    return tasks.prune(config, env, self.inputs, aws, self.say, report_path)
-                return tasks.rollback(config, env, self.inputs, aws, self.say, report_path)
+                    return tasks.prune(config, env, self.inputs, aws, self.say, report_path,
+                                       tell)
+                return tasks.rollback(config, env, self.inputs, aws, self.say, report_path,
+                                      tell)
         finally:
             self.say(notes.END_GROUP)
+
+    def _notifier(self, config: Config, env: Environment) -> NotifierFactory:
+        """The webhooks of ``notifications`` (none for a dry run), their URLs read from the
+        AWS environment the command runs against, masked as soon as they are read."""
+        if not config.notifications or self.inputs.dry_run:
+            return no_notifier
+
+        def mask(value: str) -> None:
+            for line in self.masker.add(value):
+                self.log.write(line + "\n")
+            self.log.flush()
+
+        def warn(message: str) -> None:
+            self.say(notes.Annotation("warning", message,
+                                      title="lmi-delivery notification").command())
+
+        def make(aws_environ: Mapping[str, str]) -> Notify:
+            from lmi_delivery.aws.clients import clients_for
+            from lmi_delivery.notify import Notifier
+
+            return Notifier(config, env, clients_for(config, env, aws_environ, max_attempts=2),
+                            mask, warn)
+        return make
 
     @contextmanager
     def _aws(self, config: Config, env: Environment) -> Iterator[tuple[Mapping[str, str], float]]:

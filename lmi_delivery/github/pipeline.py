@@ -23,6 +23,8 @@ from lmi_delivery.execute.report import RunReport, render
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
+from lmi_delivery.github.notifying import ApplyWatch, NotifierFactory, apply_ended, no_notifier
+from lmi_delivery.notify import Event, Notify
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.policy import MUTATING_STAGES
 from lmi_delivery.plan.prepare import plan_for
@@ -42,6 +44,13 @@ class Pipeline:
     log: TextIO
     approve: Callable[[AwaitApproval], None]
     executor: Executor = execute_all
+    notifier: NotifierFactory = no_notifier
+
+    def event(self, kind: str, *, plan_sha256: str = "", detail: str = "") -> Event:
+        """An event of this run: its environment, commit, approver and link."""
+        return Event(kind, self.config.service, self.env.name, self.context.commit or "",
+                     plan_sha256, ",".join(getattr(self.approve, "approved_by", ())),
+                     self.runner.run_url or "", detail)
 
 
 def delivery_plan(config: Config, env: Environment, context: CiContext,
@@ -70,8 +79,10 @@ def _annotating_setup_check(p: Pipeline) -> Callable[[], Sequence[str]]:
     return check
 
 
-def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float) -> RunServices:
+def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
+              notify: Notify) -> tuple[RunServices, ApplyWatch]:
     from lmi_delivery.codebuild import GithubReporter
+    from lmi_delivery.config.naming import project_name
     from lmi_delivery.execute.services import make_services
 
     services = make_services(p.config, p.env, aws_environ, poll, p.log)
@@ -83,9 +94,10 @@ def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float) -> RunSe
             ("LMI_DELIVERY_APPROVER", approvers), ("LMI_DELIVERY_RUN_URL",
                                                     p.runner.run_url or "")) if value)
 
-    return replace(services, reporter=GithubReporter(p.log, p.runner.output_path),
-                   approve=p.approve, check_setup=_annotating_setup_check(p),
-                   apply_env=apply_env)
+    watch = ApplyWatch(GithubReporter(p.log, p.runner.output_path),
+                       project_name(p.config, p.env, "apply"), notify, p.event)
+    return replace(services, reporter=watch, approve=p.approve,
+                   check_setup=_annotating_setup_check(p), apply_env=apply_env), watch
 
 
 def _published(config: Config, env: Environment, aws_environ: Mapping[str, str]) -> dict[str, str]:
@@ -208,13 +220,14 @@ def _apply(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
     plan = plan_for(p.config, p.env, p.context, aws_environ)
     if plan.stage("apply").status == "skipped":
         raise GateRefused(f"nothing to apply: {plan.stage('apply').reason}")
-    services = _services(p, aws_environ, poll)
+    services, watch = _services(p, aws_environ, poll, p.notifier(aws_environ))
     bound = bind_to_plan_build(services.codebuild, p.inputs.plan_build_id,
                                commit=p.context.commit,
                                expected_sha256=p.inputs.plan_sha256 or None)
     [execution] = execute_plans([apply_only(plan, bound)],
                                 replace(services, plan_build=bound), p.executor)
     report = execution.report
+    apply_ended(watch, report, bound.sha256)
     published: dict[str, str] = {}
     if report.results["post-deploy"].outcome == "succeeded" and \
             report.results["post-deploy"].builds:
@@ -231,8 +244,10 @@ def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], po
 
     plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only,
                          drift=p.inputs.command == "drift")
-    [execution] = execute_plans([plan], _services(p, aws_environ, poll), p.executor)
+    services, watch = _services(p, aws_environ, poll, p.notifier(aws_environ))
+    [execution] = execute_plans([plan], services, p.executor)
     report = execution.report
+    apply_ended(watch, report, _exported(report, "LMI_PLAN_SHA256"))
     published: dict[str, str] = {}
     if report.results.get("post-deploy") and report.results["post-deploy"].outcome == "succeeded" \
             and report.results["post-deploy"].builds:
