@@ -23,6 +23,7 @@ from lmi_delivery.execute.report import RunReport, render
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
+from lmi_delivery.github.drift_report import DriftReport
 from lmi_delivery.github.notifying import ApplyWatch, NotifierFactory, apply_ended, no_notifier
 from lmi_delivery.notify import Event, Notify
 from lmi_delivery.plan.context import CiContext
@@ -45,6 +46,8 @@ class Pipeline:
     approve: Callable[[AwaitApproval], None]
     executor: Executor = execute_all
     notifier: NotifierFactory = no_notifier
+    on_drift: Callable[[DriftReport, Notify], None] | None = None
+    """``drift``: called with the run's drift report while AWS is still reachable."""
 
     def event(self, kind: str, *, plan_sha256: str = "", detail: str = "") -> Event:
         """An event of this run: its environment, commit, approver and link."""
@@ -162,6 +165,7 @@ def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
         "build-ids": " ".join(b.id for r in report.results.values() for b in r.builds),
         "published-versions": json.dumps(dict(sorted(published.items()))),
         "report-path": report_path,
+        "drift": "",
     }
     return Outcome(f"{report.plan.service} / {report.plan.environment}: run {report.outcome}",
                    "\n".join(lines) + "\n", render(report, "json"), outputs, error)
@@ -171,7 +175,7 @@ def dry_run_outcome(plan: DeliveryPlan, report_path: str) -> Outcome:
     outputs = {"stages": json.dumps({s.name: s.status for s in plan.stages}),
                "plan-summary": "", "plan-sha256": "", "plan-build-id": "", "has-changes": "",
                "build-ids": "",
-               "published-versions": "{}", "report-path": report_path}
+               "published-versions": "{}", "report-path": report_path, "drift": ""}
     return Outcome(f"{plan.service} / {plan.environment}: dry run",
                    render_plan(plan, "markdown"), render_plan(plan, "json"), outputs)
 
@@ -244,7 +248,8 @@ def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], po
 
     plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only,
                          drift=p.inputs.command == "drift")
-    services, watch = _services(p, aws_environ, poll, p.notifier(aws_environ))
+    notify = p.notifier(aws_environ)
+    services, watch = _services(p, aws_environ, poll, notify)
     [execution] = execute_plans([plan], services, p.executor)
     report = execution.report
     apply_ended(watch, report, _exported(report, "LMI_PLAN_SHA256"))
@@ -252,4 +257,25 @@ def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], po
     if report.results.get("post-deploy") and report.results["post-deploy"].outcome == "succeeded" \
             and report.results["post-deploy"].builds:
         published = _published(p.config, p.env, aws_environ)
-    return run_outcome(report, execution.error, published, report_path)
+    outcome = run_outcome(report, execution.error, published, report_path)
+    if p.inputs.command == "drift":
+        _drift(p, report, aws_environ, notify, outcome)
+    return outcome
+
+
+def _drift(p: Pipeline, report: RunReport, aws_environ: Mapping[str, str], notify: Notify,
+           outcome: Outcome) -> None:
+    """The drift report (the plan's resources and post-deploy's state), in the summary, the
+    ``drift`` output and, through ``on_drift``, the environment's drift issue."""
+    from lmi_delivery.github.drift_report import gather, render_body
+
+    names = ("LMI_PLAN_HAS_CHANGES", "LMI_PLAN_SUMMARY", "LMI_PLAN_SHA256",
+             "LMI_PLAN_METADATA_URL")
+    plan = report.results.get("plan")
+    drift = gather(p.config, p.env, aws_environ, {n: _exported(report, n) for n in names},
+                   plan is not None and plan.outcome == "succeeded", p.runner.run_url or "")
+    outcome.drift = drift
+    outcome.outputs["drift"] = ("true" if drift.drifted else "false") if drift.known else ""
+    outcome.markdown += "\n" + render_body(drift).split("\n", 1)[1]
+    if p.on_drift is not None:
+        p.on_drift(drift, notify)

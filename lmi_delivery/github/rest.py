@@ -100,6 +100,37 @@ class GithubRest:
             "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", {"body": body})
         return result
 
+    # -- issues ---------------------------------------------------------------------------------
+
+    def list_issues(self, repo: str, *, state: str = "open", labels: str = "") -> list[Any]:
+        """Issues (and pull requests, which carry ``pull_request``) with every label of
+        ``labels`` (comma-separated), every page."""
+        items: list[Any] = []
+        path = f"/repos/{repo}/issues"
+        for page in range(1, MAX_PAGES + 1):
+            query: dict[str, str | int] = {"state": state, "per_page": PAGE_SIZE, "page": page}
+            if labels:
+                query["labels"] = labels
+            chunk = self.request("GET", path, query=query)
+            if not isinstance(chunk, list):
+                raise GithubApiError("GET", path, 200, "expected a JSON list")
+            items += chunk
+            if len(chunk) < PAGE_SIZE:
+                break
+        return items
+
+    def create_issue(self, repo: str, title: str, body: str,
+                     labels: list[str]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST", f"/repos/{repo}/issues", {"title": title, "body": body, "labels": labels})
+        return result
+
+    def update_issue(self, repo: str, number: int, **fields: str) -> dict[str, Any]:
+        """``PATCH`` an issue: ``body``, ``state`` (``closed``), ``state_reason``, ..."""
+        result: dict[str, Any] = self.request("PATCH", f"/repos/{repo}/issues/{number}",
+                                              dict(fields))
+        return result
+
     # -- approvals and commits ------------------------------------------------------------------
 
     def run_approvals(self, repo: str, run_id: str) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ def _silent(config: Config, env: Environment) -> Teller:
 
 def _outputs(report_path: str, **extra: str) -> dict[str, str]:
     base = {"stages": "{}", "plan-summary": "", "plan-sha256": "", "has-changes": "",
-            "build-ids": "", "published-versions": "{}", "report-path": report_path}
+            "build-ids": "", "published-versions": "{}", "report-path": report_path, "drift": ""}
     return {**base, **extra}
 
 

@@ -2,6 +2,7 @@
 
 :mod:`~lmi_delivery.notify.event` says what happened (and how Slack and a JSON webhook are
 told); :mod:`~lmi_delivery.notify.send` resolves each webhook's URL from its reference and posts.
+It never fails a delivery because a webhook failed, and never shows a URL.
 """
 
 from lmi_delivery.notify.event import Event
