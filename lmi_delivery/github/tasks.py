@@ -86,12 +86,18 @@ def prune(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, 
 
     request = PruneRequest(config_path=str(config.path), env_name=env.name,
                            dry_run=inputs.dry_run)
-    outcome = run_prune(request, aws)
+    told = tell or _silent(config, env)
+    try:
+        outcome = run_prune(request, aws)
+    except GateRefused as exc:
+        if not inputs.dry_run:
+            told("prune-refused", exc.message)
+        raise
     error: LmiError | None = None
     if outcome.refusal:
         error = GateRefused(outcome.refusal)
         if not inputs.dry_run:
-            (tell or _silent(config, env))("prune-refused", outcome.refusal)
+            told("prune-refused", outcome.refusal)
     elif outcome.errors:
         error = OperationFailed(f"{len(outcome.errors)} version(s) could not be deleted:\n  "
                                 + "\n  ".join(outcome.errors[:10]))

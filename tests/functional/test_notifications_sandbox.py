@@ -64,7 +64,8 @@ class Receiver:
 
 def _slack_kind(text: str) -> str:
     titles = {"apply started": "apply-started", "apply succeeded": "apply-succeeded",
-              "apply failed": "apply-failed", "rolled back": "rollback"}
+              "apply failed": "apply-failed", "rolled back": "rollback",
+              "drift detected": "drift-opened", "drift gone": "drift-closed"}
     head = text.split("\n", 1)[0]
     return next(kind for title, kind in titles.items() if f": {title}" in head)
 
@@ -141,7 +142,37 @@ class Ran:
                          if not line.startswith("::add-mask::"))
 
 
-def ci(world: World, tmp: Path, command: str, event: str = "push") -> Ran:
+@dataclass
+class Issues:
+    """The issue endpoints of GitHub's REST API the drift issue uses, nothing else."""
+
+    token: str = "ghs_notifyFakeToken0123456789"
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    comments: list[tuple[int, str]] = field(default_factory=list)
+    url: str = ""
+
+    def handle(self, method: str, target: str, body: Any, auth: str) -> tuple[int, Any]:
+        if auth != f"Bearer {self.token}":
+            return 401, {"message": "Bad credentials"}
+        path = target.split("?", 1)[0].removeprefix(f"/repos/{REPOSITORY}/issues")
+        if path == "" and method == "GET":
+            return 200, [i for i in self.issues.values() if i["state"] == "open"]
+        if path == "" and method == "POST":
+            number = len(self.issues) + 1
+            self.issues[number] = {**body, "number": number, "state": "open",
+                                   "html_url": f"https://github.com/{REPOSITORY}/issues/{number}"}
+            return 201, self.issues[number]
+        if re.fullmatch(r"/\d+", path) and method == "PATCH":
+            self.issues[int(path[1:])].update(body)
+            return 200, self.issues[int(path[1:])]
+        if re.fullmatch(r"/\d+/comments", path) and method == "POST":
+            self.comments.append((int(path.split("/")[1]), body["body"]))
+            return 201, {"id": len(self.comments)}
+        return 404, {"message": "Not Found"}
+
+
+def ci(world: World, tmp: Path, command: str, event: str = "push",
+       github: Issues | None = None) -> Ran:
     tmp.mkdir(parents=True, exist_ok=True)
     payload = {"ref": "refs/heads/dev", "after": world.commit, "before": "0" * 40,
                "repository": {"full_name": REPOSITORY}, "sender": {"login": "alice"},
@@ -154,9 +185,12 @@ def ci(world: World, tmp: Path, command: str, event: str = "push") -> Ran:
                "GITHUB_RUN_ID": RUN_ID, "GITHUB_SERVER_URL": "https://github.com",
                "GITHUB_ACTOR": "alice", "GITHUB_OUTPUT": str(tmp / "output"),
                "RUNNER_TEMP": str(tmp), "GITHUB_WORKSPACE": str(world.workspace)}
+    if github is not None:
+        environ["GITHUB_API_URL"] = github.url
     log = io.StringIO()
     inputs = CiInputs(command=command, environment="dev",
-                      config=str(world.workspace / "lmi-delivery.yml"), comment_on_pr=False)
+                      config=str(world.workspace / "lmi-delivery.yml"), comment_on_pr=False,
+                      github_token=github.token if github is not None else "")
     outcome = Ci(inputs, environ, log).run()
     code = 0 if outcome.error is None else outcome.error.exit_code
     return Ran(code, log.getvalue(), outcome.error)
@@ -238,3 +272,22 @@ def test_one_message_per_event_of_a_deploy_a_failed_apply_and_a_rollback(
             assert secret not in ran.visible, f"{secret[:8]}… reached the log"
     for ran in (deploy, failed, rolled):
         assert f"::add-mask::{world.receiver.url}/slack/{SLACK_TOKEN}" in ran.log
+
+
+def test_drift_opened_is_told_once_not_again_while_the_issue_is_updated(
+        world: World, tmp_path: Path) -> None:
+    """The apply check's trigger changes on every plan: Terraform always finds drift here."""
+    before = counts(world)
+    with serve_json((github := Issues()).handle) as url:
+        github.url = url
+        runs = [ci(world, tmp_path / f"drift{i}", "drift", event="schedule", github=github)
+                for i in (1, 2)]
+    for ran in runs:
+        assert ran.code == 0, ran.log[-4000:]
+    assert [i["title"] for i in github.issues.values()] == ["Drift detected in dev"]
+    assert "drift issue: opened" in runs[0].log
+    assert "drift issue: updated" in runs[1].log
+    after = counts(world)
+    assert {p: after[p][len(before[p]):] for p in PATHS} == {p: ["drift-opened"] for p in PATHS}
+    hook = world.receiver.got[f"/hook/{HOOK_TOKEN}"][-1]
+    assert hook["detail"].endswith(f"https://github.com/{REPOSITORY}/issues/1")
