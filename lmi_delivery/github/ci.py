@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
@@ -24,7 +24,6 @@ from lmi_delivery.github import annotations as notes
 from lmi_delivery.github import comments, drift_issue, tasks
 from lmi_delivery.github.approval import ApprovalChecker, run_participants
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
-from lmi_delivery.github.drift_report import DriftReport
 from lmi_delivery.github.masks import Masker
 from lmi_delivery.github.notifying import NotifierFactory, no_notifier
 from lmi_delivery.github.outputs import write_outputs
@@ -34,6 +33,9 @@ from lmi_delivery.github.summary import append_summary, section
 from lmi_delivery.notify import Event, Notify
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.events import ContextFlags, resolve
+
+if TYPE_CHECKING:
+    from lmi_delivery.github.drift_report import DriftReport
 
 RestFactory = Callable[[str, str], GithubRest]
 

@@ -11,7 +11,6 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lmi_delivery.errors import LmiError
 
@@ -87,5 +86,3 @@ class Outcome:
     outputs: dict[str, str] = field(default_factory=dict)
     error: LmiError | None = None
     report_suffix: str = "json"
-    drift: Any = None
-    """``drift``: the :class:`~lmi_delivery.github.drift_report.DriftReport` of the run."""

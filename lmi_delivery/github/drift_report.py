@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.escape import code_span, link, markdown_text
-from lmi_delivery.postdeploy.drift import DriftFinding
+
+if TYPE_CHECKING:
+    from lmi_delivery.postdeploy.drift import DriftFinding
 
 #: GitHub takes 65,536 characters in an issue body or comment; stay well under.
 MAX_BODY = 60_000

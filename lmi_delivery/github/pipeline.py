@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import GateRefused, UsageError
@@ -23,7 +23,6 @@ from lmi_delivery.execute.report import RunReport, render
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
-from lmi_delivery.github.drift_report import DriftReport
 from lmi_delivery.github.notifying import ApplyWatch, NotifierFactory, apply_ended, no_notifier
 from lmi_delivery.notify import Event, Notify
 from lmi_delivery.plan.context import CiContext
@@ -31,6 +30,9 @@ from lmi_delivery.plan.policy import MUTATING_STAGES
 from lmi_delivery.plan.prepare import plan_for
 from lmi_delivery.plan.render import render as render_plan
 from lmi_delivery.plan.steps import AwaitApproval, DeliveryPlan, EnvVar
+
+if TYPE_CHECKING:
+    from lmi_delivery.github.drift_report import DriftReport
 
 PLAN_ONLY = "command plan runs the review stages only; `command: run` applies"
 
@@ -274,7 +276,6 @@ def _drift(p: Pipeline, report: RunReport, aws_environ: Mapping[str, str], notif
     plan = report.results.get("plan")
     drift = gather(p.config, p.env, aws_environ, {n: _exported(report, n) for n in names},
                    plan is not None and plan.outcome == "succeeded", p.runner.run_url or "")
-    outcome.drift = drift
     outcome.outputs["drift"] = ("true" if drift.drifted else "false") if drift.known else ""
     outcome.markdown += "\n" + render_body(drift).split("\n", 1)[1]
     if p.on_drift is not None:
