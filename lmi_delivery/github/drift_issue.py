@@ -53,7 +53,7 @@ def sync(rest: GithubRest, repo: str, report: DriftReport,
         number = int(existing["number"])
         rest.update_issue(repo, number, body=body)
         rest.create_issue_comment(repo, number, redact(
-            f"Drift is still there: {report.environment}'s body now shows what {run} found."))
+            f"Drift is still there: the description above now shows what {run} found."))
         return IssueResult("updated", number, str(existing.get("html_url", "")))
     if existing is None:
         return IssueResult("none")
