@@ -13,6 +13,7 @@ workflow command they can never end the command or start another one.
 - :func:`code_span`: inline code, delimited by a backtick run longer than any inside.
 - :func:`fenced`: a fenced code block whose fence no line inside can close.
 - :func:`link`: a link whose target is an ``http(s)`` URL, else plain text.
+- :func:`slack_text`: text in a Slack message (Slack's three entities).
 - :func:`command_data` / :func:`command_property`: the runner's workflow command escaping, as
   ``@actions/core`` does (``%``, CR, LF; in properties also ``:`` and ``,``).
 
@@ -114,6 +115,12 @@ def link(label: str, url: str | None) -> str:
         return text
     target = urllib.parse.quote(_one_line(url).strip(), safe=":/?#[]@!$&'*+,;=%~-._")
     return f"[{text}]({target})"
+
+
+def slack_text(text: str) -> str:
+    """``text`` shown literally in a Slack message: ``&``, ``<`` and ``>`` as entities (what
+    Slack asks for), so that no link, ``<!channel>`` mention or user mention can be formed."""
+    return "".join(_ENTITIES.get(char, char) for char in text.replace("\0", "\ufffd"))
 
 
 def command_data(text: str) -> str:

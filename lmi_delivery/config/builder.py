@@ -21,6 +21,7 @@ from lmi_delivery.config.model import (
     Gates,
     GitHubSettings,
     LmiDeliveryIndex,
+    Notification,
     PostDeploy,
     Rollout,
     Scaling,
@@ -90,6 +91,7 @@ def build(data: Data, *, path: Path, root: Path, digest: str,
         post_deploy=_post_deploy(data.get("post_deploy", {})),
         gates=_gates(data.get("gates", {})),
         github=GitHubSettings(**_only(data.get("github", {}), "repository", "default_branch")),
+        notifications=tuple(_notification(n) for n in data.get("notifications", ())),
         locations=dict(locations),
     )
 
@@ -122,6 +124,10 @@ def _root(key: str, data: Data) -> TerraformRoot:
         var_files=listed("var_files"), backend_config=listed("backend_config"),
         environments=listed("environments"), depends_on=listed("depends_on") or (),
         functions=listed("functions") or (), watch=listed("watch") or ())
+
+def _notification(data: Data) -> Notification:
+    extra = {"events": tuple(data["events"])} if "events" in data else {}
+    return Notification(kind=cast(Any, str(data["type"])), url=str(data["url"]), **extra)
 
 
 def _canary(data: Data) -> Canary:

@@ -92,6 +92,25 @@ class GitHubSettings:
     default_branch: str = "main"
 
 
+#: What a notification is sent for (``notifications[].events``; all of them by default).
+NOTIFY_EVENTS: tuple[str, ...] = (
+    "apply-started", "apply-succeeded", "apply-failed", "rollback", "canary-rolled-back",
+    "drift-opened", "drift-closed", "prune-refused",
+)
+NotifyKind = Literal["slack", "webhook"]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One ``notifications`` entry: where to tell people about deliveries, and what."""
+
+    kind: NotifyKind
+    """``slack`` (an incoming webhook: ``{"text": ...}``) or ``webhook`` (the event as JSON)."""
+    url: str
+    """A reference to the URL, never the URL: ``ssm:/name`` or ``secretsmanager:id``."""
+    events: tuple[str, ...] = NOTIFY_EVENTS
+
+
 @dataclass(frozen=True)
 class LmiDeliveryIndex:
     """``codebuild.lmi_delivery``: builds install this release from the team's own index."""
@@ -284,6 +303,7 @@ class Config:
     post_deploy: PostDeploy = field(default_factory=PostDeploy)
     gates: Gates = field(default_factory=Gates)
     github: GitHubSettings = field(default_factory=GitHubSettings)
+    notifications: tuple[Notification, ...] = ()
     locations: Mapping[tuple[str | int, ...], Location] = field(
         default_factory=dict, repr=False, compare=False
     )

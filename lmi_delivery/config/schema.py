@@ -108,6 +108,12 @@ def _diagnostics(error: ValidationError, document: Document) -> Iterator[Diagnos
         yield _at(document, path, "expected a reference (ssm:/parameter/name or "
                                   "secretsmanager:name-or-arn); the value is not shown")
         return
+    if len(path) == 3 and path[0] == "notifications" and path[2] == "url":
+        # A webhook URL is a secret (whoever has it can post): never echo it, not even here.
+        yield _at(document, path, "expected a reference to the webhook URL (ssm:/parameter/name "
+                                  "or secretsmanager:name-or-arn), never the URL itself; the "
+                                  "value is not shown")
+        return
     if "propertyNames" in error.schema_path:
         name = str(error.instance)
         at = (*path, name)

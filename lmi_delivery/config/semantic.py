@@ -146,6 +146,8 @@ def templates(config: Config) -> Iterator[tuple[PathKey, str]]:
         yield ("terraform", "manages", "pass_roles", i), template
     for name, reference in config.codebuild.secrets.items():
         yield ("codebuild", "secrets", name), reference
+    for i, notification in enumerate(config.notifications):
+        yield ("notifications", i, "url"), notification.url
 
 
 def template_problem(template: str) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from lmi_delivery.config import load
 from lmi_delivery.config.model import Config, Environment
@@ -22,16 +22,21 @@ from lmi_delivery.errors import ConfigError, LmiError
 from lmi_delivery.execute.executor import execute_all
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
-from lmi_delivery.github import comments, labels, tasks
+from lmi_delivery.github import comments, drift_issue, labels, tasks
 from lmi_delivery.github.approval import ApprovalChecker, run_participants
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
 from lmi_delivery.github.masks import Masker
+from lmi_delivery.github.notifying import NotifierFactory, no_notifier
 from lmi_delivery.github.outputs import write_outputs
 from lmi_delivery.github.pipeline import Pipeline, run_pipeline
 from lmi_delivery.github.rest import GithubRest
 from lmi_delivery.github.summary import append_summary, section
+from lmi_delivery.notify import Event, Notify
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.events import ContextFlags, resolve
+
+if TYPE_CHECKING:
+    from lmi_delivery.github.drift_report import DriftReport
 
 RestFactory = Callable[[str, str], GithubRest]
 
@@ -95,21 +100,75 @@ class Ci:
             approve = ApprovalChecker(self.rest, self.runner.repository, self.runner.run_id,
                                       context.sha, say=self.say, participants=participants)
             pipeline = Pipeline(self.inputs, config, env, context, self.runner, self.log,
-                                approve, self.executor)
+                                approve, self.executor, self._notifier(config, env),
+                                self._drift_issue)
             return run_pipeline(pipeline, self.environ, report_path)
         if command == "doctor":
             return tasks.doctor(config, self.runner, self.log, report_path)
         self.say(notes.group(f"lmi-delivery {command} {env.name}"))
         try:
             with self._aws(config, env) as (aws, poll):
+                tell = tasks.Teller(self._notifier(config, env)(aws), config, env, context,
+                                    self.runner.run_url or "")
                 if command == "post-deploy":
                     return tasks.post_deploy(config, env, self.inputs, aws, self.say,
-                                             report_path, poll)
+                                             report_path, poll, tell)
                 if command == "prune":
-                    return tasks.prune(config, env, self.inputs, aws, self.say, report_path)
-                return tasks.rollback(config, env, self.inputs, aws, self.say, report_path)
+                    return tasks.prune(config, env, self.inputs, aws, self.say, report_path,
+                                       tell)
+                return tasks.rollback(config, env, self.inputs, aws, self.say, report_path,
+                                      tell)
         finally:
             self.say(notes.END_GROUP)
+
+    def _drift_issue(self, drift: DriftReport, notify: Notify) -> None:
+        """Open, update or close the environment's drift issue; tell the webhooks when it
+        opens or closes. A failure to write it is a warning: the run's verdict stands."""
+        if not drift.known:
+            self.say(notes.Annotation("warning", "drift could not be told (the plan or the "
+                                      "read of post-deploy's state failed): the drift issue "
+                                      "is left as it is").command())
+            return
+        if self.rest is None or not self.runner.repository:
+            self.say(notes.Annotation("warning", "no drift issue: the github-token input or "
+                                      "GITHUB_REPOSITORY is missing").command())
+            return
+        try:
+            done = drift_issue.sync(self.rest, self.runner.repository, drift,
+                                    self.masker.redact)
+        except LmiError as exc:
+            self.say(notes.Annotation(
+                "warning", f"the drift issue could not be written: {exc}").command())
+            return
+        self.say(f"drift issue: {done.action} {done.url}".rstrip())
+        if done.action in ("opened", "closed"):
+            detail = f"{drift.summary}; {len(drift.findings)} post-deploy finding(s)" \
+                if done.action == "opened" else "drift is gone"
+            notify(Event(f"drift-{done.action}", drift.service, drift.environment,
+                         run_url=drift.run_url, detail=f"{detail} {done.url}".strip()))
+
+    def _notifier(self, config: Config, env: Environment) -> NotifierFactory:
+        """The webhooks of ``notifications`` (none for a dry run), their URLs read from the
+        AWS environment the command runs against, masked as soon as they are read."""
+        if not config.notifications or self.inputs.dry_run:
+            return no_notifier
+
+        def mask(value: str) -> None:
+            for line in self.masker.add(value):
+                self.log.write(line + "\n")
+            self.log.flush()
+
+        def warn(message: str) -> None:
+            self.say(notes.Annotation("warning", message,
+                                      title="lmi-delivery notification").command())
+
+        def make(aws_environ: Mapping[str, str]) -> Notify:
+            from lmi_delivery.aws.clients import clients_for
+            from lmi_delivery.notify import Notifier
+
+            return Notifier(config, env, clients_for(config, env, aws_environ, max_attempts=2),
+                            mask, warn)
+        return make
 
     @contextmanager
     def _aws(self, config: Config, env: Environment) -> Iterator[tuple[Mapping[str, str], float]]:

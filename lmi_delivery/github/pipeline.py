@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.config.roots import has_roots
@@ -24,14 +24,19 @@ from lmi_delivery.execute.report import RunReport, render
 from lmi_delivery.execute.services import Executor
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
+from lmi_delivery.github.notifying import ApplyWatch, NotifierFactory, apply_ended, no_notifier
 from lmi_delivery.github.review_comment import Review
 from lmi_delivery.github.review_comment import render as render_review
 from lmi_delivery.github.review_source import review_of
+from lmi_delivery.notify import Event, Notify
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.policy import MUTATING_STAGES
 from lmi_delivery.plan.prepare import plan_for
 from lmi_delivery.plan.render import render as render_plan
 from lmi_delivery.plan.steps import AwaitApproval, DeliveryPlan, EnvVar
+
+if TYPE_CHECKING:
+    from lmi_delivery.github.drift_report import DriftReport
 
 #: What the report and the review may take of a pull request comment (the marker and the
 #: footer take the rest of GitHub's 65,536 characters).
@@ -49,6 +54,15 @@ class Pipeline:
     log: TextIO
     approve: Callable[[AwaitApproval], None]
     executor: Executor = execute_all
+    notifier: NotifierFactory = no_notifier
+    on_drift: Callable[[DriftReport, Notify], None] | None = None
+    """``drift``: called with the run's drift report while AWS is still reachable."""
+
+    def event(self, kind: str, *, plan_sha256: str = "", detail: str = "") -> Event:
+        """An event of this run: its environment, commit, approver and link."""
+        return Event(kind, self.config.service, self.env.name, self.context.commit or "",
+                     plan_sha256, ",".join(getattr(self.approve, "approved_by", ())),
+                     self.runner.run_url or "", detail)
 
 
 def delivery_plan(config: Config, env: Environment, context: CiContext,
@@ -77,8 +91,10 @@ def _annotating_setup_check(p: Pipeline) -> Callable[[], Sequence[str]]:
     return check
 
 
-def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float) -> RunServices:
+def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
+              notify: Notify) -> tuple[RunServices, ApplyWatch]:
     from lmi_delivery.codebuild import GithubReporter
+    from lmi_delivery.config.naming import project_name
     from lmi_delivery.execute.services import make_services
 
     services = make_services(p.config, p.env, aws_environ, poll, p.log)
@@ -90,9 +106,10 @@ def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float) -> RunSe
             ("LMI_DELIVERY_APPROVER", approvers), ("LMI_DELIVERY_RUN_URL",
                                                     p.runner.run_url or "")) if value)
 
-    return replace(services, reporter=GithubReporter(p.log, p.runner.output_path),
-                   approve=p.approve, check_setup=_annotating_setup_check(p),
-                   apply_env=apply_env)
+    watch = ApplyWatch(GithubReporter(p.log, p.runner.output_path),
+                       project_name(p.config, p.env, "apply"), notify, p.event)
+    return replace(services, reporter=watch, approve=p.approve,
+                   check_setup=_annotating_setup_check(p), apply_env=apply_env), watch
 
 
 def _published(config: Config, env: Environment, aws_environ: Mapping[str, str]) -> dict[str, str]:
@@ -138,16 +155,18 @@ def _plan_build_id(report: RunReport) -> str:
 
 
 def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
-                report_path: str, review: Review | None = None) -> Outcome:
+                report_path: str, review: Review | None = None,
+                budget: int = REVIEW_BUDGET) -> Outcome:
     """``review``: the plan's review, when the plan build stored one, rendered in what is left
-    of the comment's budget; else the plan's one-line summary is shown."""
+    of ``budget`` (the comment's, or a root's share of it); else the plan's one-line summary
+    is shown."""
     summary = _exported(report, "LMI_PLAN_SUMMARY")
     changes = _exported(report, "LMI_PLAN_HAS_CHANGES").lower()
     lines = [render(report, "markdown").rstrip("\n"), *_builds_markdown(report)]
     if review is not None:
         used = sum(len(line) + 1 for line in lines) + 200
         lines += ["", "#### Terraform plan", "",
-                  render_review(review, REVIEW_BUDGET - used).rstrip("\n")]
+                  render_review(review, budget - used).rstrip("\n")]
     elif summary:
         lines += ["", "#### Terraform plan", "", fenced(summary)]
     if published:
@@ -163,6 +182,7 @@ def run_outcome(report: RunReport, error: Any, published: Mapping[str, str],
         "build-ids": " ".join(b.id for r in report.results.values() for b in r.builds),
         "published-versions": json.dumps(dict(sorted(published.items()))),
         "report-path": report_path,
+        "drift": "",
     }
     return Outcome(f"{report.plan.service} / {report.plan.environment}: run {report.outcome}",
                    "\n".join(lines) + "\n", render(report, "json"), outputs, error)
@@ -172,7 +192,7 @@ def dry_run_outcome(plan: DeliveryPlan, report_path: str) -> Outcome:
     outputs = {"stages": json.dumps({s.name: s.status for s in plan.stages}),
                "plan-summary": "", "plan-sha256": "", "plan-build-id": "", "has-changes": "",
                "build-ids": "",
-               "published-versions": "{}", "report-path": report_path}
+               "published-versions": "{}", "report-path": report_path, "drift": ""}
     return Outcome(f"{plan.service} / {plan.environment}: dry run",
                    render_plan(plan, "markdown"), render_plan(plan, "json"), outputs)
 
@@ -226,13 +246,14 @@ def _apply(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
     plan = plan_for(p.config, p.env, p.context, aws_environ)
     if plan.stage("apply").status == "skipped":
         raise GateRefused(f"nothing to apply: {plan.stage('apply').reason}")
-    services = _services(p, aws_environ, poll)
+    services, watch = _services(p, aws_environ, poll, p.notifier(aws_environ))
     bound = bind_to_plan_build(services.codebuild, p.inputs.plan_build_id,
                                commit=p.context.commit,
                                expected_sha256=p.inputs.plan_sha256 or None)
     [execution] = execute_plans([apply_only(plan, bound)],
                                 replace(services, plan_build=bound), p.executor)
     report = execution.report
+    apply_ended(watch, report, bound.sha256)
     published: dict[str, str] = {}
     if report.results["post-deploy"].outcome == "succeeded" and \
             report.results["post-deploy"].builds:
@@ -249,11 +270,34 @@ def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], po
 
     plan = delivery_plan(p.config, p.env, context, aws_environ, review_only=review_only,
                          drift=p.inputs.command == "drift")
-    [execution] = execute_plans([plan], _services(p, aws_environ, poll), p.executor)
+    notify = p.notifier(aws_environ)
+    services, watch = _services(p, aws_environ, poll, notify)
+    [execution] = execute_plans([plan], services, p.executor)
     report = execution.report
+    apply_ended(watch, report, _exported(report, "LMI_PLAN_SHA256"))
     published: dict[str, str] = {}
     if report.results.get("post-deploy") and report.results["post-deploy"].outcome == "succeeded" \
             and report.results["post-deploy"].builds:
         published = _published(p.config, p.env, aws_environ)
     review = review_of(p.config, p.env, context, aws_environ, report, plan)
-    return run_outcome(report, execution.error, published, report_path, review)
+    outcome = run_outcome(report, execution.error, published, report_path, review)
+    if p.inputs.command == "drift":
+        _drift(p, report, aws_environ, notify, outcome)
+    return outcome
+
+
+def _drift(p: Pipeline, report: RunReport, aws_environ: Mapping[str, str], notify: Notify,
+           outcome: Outcome) -> None:
+    """The drift report (the plan's resources and post-deploy's state), in the summary, the
+    ``drift`` output and, through ``on_drift``, the environment's drift issue."""
+    from lmi_delivery.github.drift_report import gather, render_body
+
+    names = ("LMI_PLAN_HAS_CHANGES", "LMI_PLAN_SUMMARY", "LMI_PLAN_SHA256",
+             "LMI_PLAN_METADATA_URL")
+    plan = report.results.get("plan")
+    drift = gather(p.config, p.env, aws_environ, {n: _exported(report, n) for n in names},
+                   plan is not None and plan.outcome == "succeeded", p.runner.run_url or "")
+    outcome.outputs["drift"] = ("true" if drift.drifted else "false") if drift.known else ""
+    outcome.markdown += "\n" + render_body(drift).split("\n", 1)[1]
+    if p.on_drift is not None:
+        p.on_drift(drift, notify)

@@ -61,10 +61,11 @@ class GithubRest:
             raise GithubApiError(method, path, 0, str(getattr(exc, "reason", exc))) from None
         return json.loads(text) if text.strip() else None
 
-    def _pages(self, path: str) -> list[Any]:
+    def _pages(self, path: str, query: dict[str, str | int] | None = None) -> list[Any]:
         items: list[Any] = []
         for page in range(1, MAX_PAGES + 1):
-            chunk = self.request("GET", path, query={"per_page": PAGE_SIZE, "page": page})
+            chunk = self.request("GET", path,
+                                 query={**(query or {}), "per_page": PAGE_SIZE, "page": page})
             if not isinstance(chunk, list):
                 raise GithubApiError("GET", path, 200, "expected a JSON list")
             items += chunk
@@ -121,6 +122,28 @@ class GithubRest:
     def remove_issue_label(self, repo: str, number: int, name: str) -> None:
         quoted = urllib.parse.quote(name, safe="")
         self.request("DELETE", f"/repos/{repo}/issues/{number}/labels/{quoted}")
+
+    # -- issues ---------------------------------------------------------------------------------
+
+    def list_issues(self, repo: str, *, state: str = "open", labels: str = "") -> list[Any]:
+        """Issues (and pull requests, which carry ``pull_request``) with every label of
+        ``labels`` (comma-separated), every page."""
+        query: dict[str, str | int] = {"state": state}
+        if labels:
+            query["labels"] = labels
+        return self._pages(f"/repos/{repo}/issues", query)
+
+    def create_issue(self, repo: str, title: str, body: str,
+                     labels: list[str]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST", f"/repos/{repo}/issues", {"title": title, "body": body, "labels": labels})
+        return result
+
+    def update_issue(self, repo: str, number: int, **fields: str) -> dict[str, Any]:
+        """``PATCH`` an issue: ``body``, ``state`` (``closed``), ``state_reason``, ..."""
+        result: dict[str, Any] = self.request("PATCH", f"/repos/{repo}/issues/{number}",
+                                              dict(fields))
+        return result
 
     # -- approvals and commits ------------------------------------------------------------------
 

@@ -22,13 +22,17 @@ from lmi_delivery.config.roots import for_root, root_keys
 from lmi_delivery.errors import GateRefused, LmiError, UsageError
 from lmi_delivery.execute.executor import Execution, PlanBuild
 from lmi_delivery.github.context import Outcome
+from lmi_delivery.github.notifying import apply_ended
 from lmi_delivery.github.pipeline import (
     PLAN_ONLY,
+    REVIEW_BUDGET,
     Pipeline,
     _services,
     run_outcome,
 )
+from lmi_delivery.github.review_comment import Review
 from lmi_delivery.github.roots_comment import compose
+from lmi_delivery.notify import no_notify
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.policy import MUTATING_STAGES
 from lmi_delivery.plan.prepare import changes_of, plan_for, plan_roots
@@ -104,7 +108,8 @@ def run_roots(p: Pipeline, environ: Mapping[str, str], report_path: str) -> Outc
                           head_sha=commit if p.context.head_sha else None)
         say(f"sandbox: commit {commit[:12]} stands for {(p.context.commit or '?')[:12]}")
         roots = _roots(p, context, sandbox_environ, environ)
-        return _execute(p, roots, sandbox_environ, SANDBOX_POLL_SECONDS, report_path)
+        return _execute(p, roots, sandbox_environ, SANDBOX_POLL_SECONDS, report_path,
+                        context=context)
 
 
 def _skipped(roots: RootsPlan) -> list[tuple[str, str]]:
@@ -112,20 +117,30 @@ def _skipped(roots: RootsPlan) -> list[tuple[str, str]]:
 
 
 def _execute(p: Pipeline, roots: RootsPlan, aws: Mapping[str, str], poll: float,
-             report_path: str, plan_builds: Mapping[str, PlanBuild] | None = None) -> Outcome:
+             report_path: str, plan_builds: Mapping[str, PlanBuild] | None = None,
+             context: CiContext | None = None) -> Outcome:
     from lmi_delivery.execute.services import execute_plans
+    from lmi_delivery.github.review_source import review_of
 
-    services = _services(p, aws, poll)
+    services, watch = _services(p, aws, poll, p.notifier(aws))
     if plan_builds:
         services = replace(services, root_plan_builds=dict(plan_builds))
     executions = execute_plans(list(roots.plans), services, p.executor) if roots.plans else []
-    return _outcome(p, roots, executions, report_path)
+    applied = [e.report for e in executions if "apply" in e.report.results]
+    failed = [r for r in applied if r.results["apply"].outcome != "succeeded"]
+    if applied:  # one apply-succeeded or apply-failed for the run, whatever its roots
+        apply_ended(watch, (failed or applied)[-1])
+    reviews = {e.report.plan.root or "": review_of(
+        for_root(p.config, e.report.plan.root), p.env, context or p.context, aws, e.report,
+        e.report.plan) for e in executions if e.report.plan.root}
+    return _outcome(p, roots, executions, report_path, reviews)
 
 
 def _outcome(p: Pipeline, roots: RootsPlan, executions: list[Execution],
-             report_path: str) -> Outcome:
-    each = [(e.report.plan.root or "", run_outcome(e.report, e.error, {}, report_path))
-            for e in executions]
+             report_path: str, reviews: Mapping[str, Review | None]) -> Outcome:
+    share = REVIEW_BUDGET // max(1, len(executions))  # every root's review fits the comment
+    each = [(root, run_outcome(e.report, e.error, {}, report_path, reviews.get(root), share))
+            for e in executions for root in (e.report.plan.root or "",)]
     errors = [e.error for e in executions if e.error is not None]
     error: LmiError | None = max(errors, key=lambda e: e.exit_code) if errors else None
 
@@ -166,7 +181,7 @@ def _apply(p: Pipeline, environ: Mapping[str, str], report_path: str) -> Outcome
     unknown = sorted(set(builds) - set(p.config.terraform.roots))
     if unknown:
         raise UsageError(f"plan-build-id names unknown Terraform root(s) {', '.join(unknown)}")
-    services = _services(p, environ, p.config.codebuild.poll_interval_seconds)
+    services, _ = _services(p, environ, p.config.codebuild.poll_interval_seconds, no_notify)
     plans: list[DeliveryPlan] = []
     bound: dict[str, PlanBuild] = {}
     for key in root_keys(p.config):

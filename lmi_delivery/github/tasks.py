@@ -9,27 +9,51 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TextIO
 
 from lmi_delivery.config.model import Config, Environment
 from lmi_delivery.errors import GateRefused, LmiError, OperationFailed
 from lmi_delivery.github import annotations as notes
 from lmi_delivery.github.context import CiInputs, Outcome, RunnerFiles
+from lmi_delivery.notify import Event, Notify, no_notify
+from lmi_delivery.plan.context import CiContext
 
 Say = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class Teller:
+    """Sends one event of this command, with the run's environment, commit and link."""
+
+    notify: Notify
+    config: Config
+    env: Environment
+    context: CiContext | None = None
+    run_url: str = ""
+
+    def __call__(self, kind: str, detail: str = "") -> None:
+        commit = (self.context.commit or "") if self.context is not None else ""
+        self.notify(Event(kind, self.config.service, self.env.name, commit,
+                          run_url=self.run_url, detail=detail))
+
+
+def _silent(config: Config, env: Environment) -> Teller:
+    return Teller(no_notify, config, env)
+
+
 def _outputs(report_path: str, **extra: str) -> dict[str, str]:
     base = {"stages": "{}", "plan-summary": "", "plan-sha256": "", "has-changes": "",
-            "build-ids": "", "published-versions": "{}", "report-path": report_path}
+            "build-ids": "", "published-versions": "{}", "report-path": report_path, "drift": ""}
     return {**base, **extra}
 
 
 def post_deploy(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
-                say: Say, report_path: str, poll: float) -> Outcome:
+                say: Say, report_path: str, poll: float, tell: Teller | None = None) -> Outcome:
     from lmi_delivery.cli.commands.postdeploy import make_clients
     from lmi_delivery.postdeploy.publish import WaitSettings
     from lmi_delivery.postdeploy.report import PostDeployReport, ProgressLog
+    from lmi_delivery.postdeploy.rollout import RolloutRolledBack
     from lmi_delivery.postdeploy.scale import ScaleWait
     from lmi_delivery.postdeploy.sequence import DISPLAY, LIVE, RunOptions, run_post_deploy
 
@@ -45,6 +69,8 @@ def post_deploy(config: Config, env: Environment, inputs: CiInputs, aws: Mapping
         if not isinstance(partial, PostDeployReport):
             raise
         report, error = partial, exc
+        if isinstance(exc, RolloutRolledBack) and not inputs.dry_run:
+            (tell or _silent(config, env))("canary-rolled-back", exc.message)
     published = {f.function: f.published_version for f in report.functions.values()
                  if f.published_version}
     outputs = _outputs(report_path, stages=json.dumps({"post-deploy": report.status}),
@@ -54,16 +80,24 @@ def post_deploy(config: Config, env: Environment, inputs: CiInputs, aws: Mapping
 
 
 def prune(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
-          say: Say, report_path: str) -> Outcome:
+          say: Say, report_path: str, tell: Teller | None = None) -> Outcome:
     from lmi_delivery.postdeploy.prune.report import render_prune_report
     from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 
     request = PruneRequest(config_path=str(config.path), env_name=env.name,
                            dry_run=inputs.dry_run)
-    outcome = run_prune(request, aws)
+    told = tell or _silent(config, env)
+    try:
+        outcome = run_prune(request, aws)
+    except GateRefused as exc:
+        if not inputs.dry_run:
+            told("prune-refused", exc.message)
+        raise
     error: LmiError | None = None
     if outcome.refusal:
         error = GateRefused(outcome.refusal)
+        if not inputs.dry_run:
+            told("prune-refused", outcome.refusal)
     elif outcome.errors:
         error = OperationFailed(f"{len(outcome.errors)} version(s) could not be deleted:\n  "
                                 + "\n  ".join(outcome.errors[:10]))
@@ -76,13 +110,17 @@ def prune(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, 
 
 
 def rollback(config: Config, env: Environment, inputs: CiInputs, aws: Mapping[str, str],
-             say: Say, report_path: str) -> Outcome:
+             say: Say, report_path: str, tell: Teller | None = None) -> Outcome:
     from lmi_delivery.cli.commands.postdeploy import make_clients
     from lmi_delivery.postdeploy.report import ProgressLog
     from lmi_delivery.postdeploy.rollback import rollback as do_rollback
 
     report = do_rollback(config, env, make_clients(config, env, dict(aws)),
                          dry_run=inputs.dry_run, reporter=ProgressLog(say))
+    moved = [f"{r.function}:{r.alias} {r.from_version} -> {r.to_version}"
+             for r in report.results if r.action != "unchanged"]
+    if moved and not inputs.dry_run:
+        (tell or _silent(config, env))("rollback", "; ".join(moved))
     return Outcome(f"{config.service} / {env.name}: rollback", report.render("markdown"),
                    report.render("json"), _outputs(report_path))
 

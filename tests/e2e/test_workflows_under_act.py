@@ -354,8 +354,38 @@ def runner_wheel_sha256(world: World) -> str:
 
 # -- drift -----------------------------------------------------------------------------------
 
-def test_drift_on_a_schedule_stores_no_deploy_plan_and_opens_an_issue_with_the_plan(
-        world: World) -> None:
+def apply_as_terraform_would(world: World, env_name: str, workdir: Path) -> None:
+    """Undo an environment's drift the way a person would: apply the main branch's root to its
+    state in the sandbox with the embedded Terraform (outside any workflow)."""
+    import os
+    import subprocess
+    import sys
+
+    env = world.config.environment(env_name)
+    root = workdir / "terraform"
+    world.repo.check_out("main")
+    shutil.copytree(world.repo.path / "terraform", root)
+    environ = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))},
+               "AWS_ENDPOINT_URL": world.sandbox.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": world.config.region,
+               "TF_IN_AUTOMATION": "1"}
+    backend = [f"-backend-config={naming.render(t, **naming.values(world.config, env))}"
+               for t in world.config.terraform.backend_config]
+    var_files = [f"-var-file={naming.render(t, **naming.values(world.config, env))}"
+                 for t in world.config.terraform.var_files]
+    for argv in (["init", "-input=false", "-no-color", *backend],
+                 ["apply", "-input=false", "-no-color", "-auto-approve", *var_files]):
+        done = subprocess.run([sys.executable, "-m", "lmi_delivery.terraform.embedded",
+                               f"-chdir={root}", *argv], env=environ, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, f"terraform {argv[0]}: {done.stdout}{done.stderr}"
+
+
+def test_drift_on_a_schedule_stores_no_deploy_plan_and_opens_then_closes_its_issue(
+        world: World, tmp_path: Path) -> None:
+    """Two scheduled runs: the first finds drift in both environments (a fresh sandbox has no
+    state) and opens one issue each; dev's drift is then undone, so the second closes dev's
+    issue with a comment and updates prod's in place."""
     payload = webhook_payloads.schedule("41 6 * * 1-5", ".github/workflows/drift.yml")
     run = world.act.run("schedule", "drift.yml", payload, world.sandbox.endpoint_url,
                         head="main")
@@ -366,29 +396,63 @@ def test_drift_on_a_schedule_stores_no_deploy_plan_and_opens_an_issue_with_the_p
     stored = world.sandbox.keys(where.bucket, where.prefix.rstrip("/") + "/")
     check(not stored, f"drift stored under the deploy-plan prefix s3://{where.bucket}/"
           f"{where.prefix}/: {stored}")
-    for env_name in matrix_environments(world, "drift.yml", "drift"):
+    environments = matrix_environments(world, "drift.yml", "drift")
+    for env_name in environments:
         builds = builds_by_stage(world, env_name)
         check(not builds["apply"] and not builds["post_deploy"],
               f"{env_name}: drift started apply or post-deploy builds")
 
-    changed = {str(o.matrix.get("environment")): o.value for o in run.outputs("has-changes")
-               if len(o.step) == 1}
-    summaries = {str(o.matrix.get("environment")): o.value
-                 for o in run.outputs("plan-summary") if len(o.step) == 1 and o.value}
-    issues = list(world.github.issues.values())
-    check(changed.get("dev") == "true", f"has-changes per environment: {changed} (dev has "
-          "unapplied changes in a fresh sandbox)")
-    for env_name in (e for e, value in changed.items() if value == "true"):
-        found = [i for i in issues if i["title"] == f"Drift detected in {env_name}"]
+    def per_env(ran: ActRun, name: str) -> dict[str, str]:
+        return {str(o.matrix.get("environment")): o.value for o in ran.outputs(name)
+                if len(o.step) == 1}
+
+    changed, summaries = per_env(run, "has-changes"), per_env(run, "plan-summary")
+    check(changed == dict.fromkeys(environments, "true"), f"has-changes per environment: "
+          f"{changed} (no environment has state in a fresh sandbox)")
+    check(per_env(run, "drift") == dict.fromkeys(environments, "true"),
+          f"drift per environment: {per_env(run, 'drift')}")
+    opened: dict[str, int] = {}
+    for env_name in environments:
+        found = [i for i in world.github.issues.values()
+                 if i["title"] == f"Drift detected in {env_name}"]
         if not check(len(found) == 1, f"{env_name}: {len(found)} drift issues"):
             continue
+        opened[env_name] = found[0]["number"]
         body = found[0]["body"] or ""
         summary = summaries.get(env_name, "")
         check(bool(summary) and summary in body,
               f"{env_name}: the drift issue's body does not hold the plan summary "
               f"{summary!r}: {body!r}")
+        check("`create` `terraform_data.router_release`" in body,
+              f"{env_name}: the drift issue does not list the drifted resource: {body!r}")
+        check(f"/{REPOSITORY}/actions/runs/" in body,
+              f"{env_name}: the drift issue does not link the run: {body!r}")
         check(any(label["name"] == "drift" for label in found[0]["labels"]),
               f"{env_name}: the drift issue has no drift label")
+    check.done()
+
+    apply_as_terraform_would(world, "dev", tmp_path)
+    seen = len(world.github.requests)
+    again = world.act.run("schedule", "drift.yml", payload, world.sandbox.endpoint_url,
+                          head="main")
+    check = Checks(again)
+    check(again.returncode == 0, f"act exited {again.returncode}; jobs: {again.job_results}")
+    check(per_env(again, "has-changes") == {"dev": "false", "prod": "true"},
+          f"has-changes after dev's drift was undone: {per_env(again, 'has-changes')}")
+    writes = world.github.writes(since=seen)
+    check(("POST", f"/repos/{REPOSITORY}/issues") not in writes,
+          f"the second run opened another issue: {writes}")
+    dev, prod = (world.github.issues.get(opened.get(e, -1)) or {} for e in ("dev", "prod"))
+    check(dev.get("state") == "closed", f"dev's drift issue is {dev.get('state')} once its "
+          "drift is gone")
+    dev_comments = world.github.comments.get(dev.get("number", -1), [])
+    check(any("Drift is gone" in c["body"] for c in dev_comments),
+          f"dev's issue was closed without a comment saying why: {dev_comments}")
+    check(prod.get("state") == "open", f"prod's drift issue is {prod.get('state')}, still "
+          "drifted")
+    check(("PATCH", f"/repos/{REPOSITORY}/issues/{prod.get('number')}") in writes
+          and ("POST", f"/repos/{REPOSITORY}/issues/{prod.get('number')}/comments") in writes,
+          f"prod's issue was not updated in place: {writes}")
     check.done()
 
 

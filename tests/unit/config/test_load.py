@@ -10,7 +10,7 @@ import pytest
 from config_helpers import BASE, WriteConfig
 
 from lmi_delivery.config import load
-from lmi_delivery.config.model import Config, Scaling
+from lmi_delivery.config.model import NOTIFY_EVENTS, Config, Scaling
 from lmi_delivery.errors import ConfigError, InputError, Location
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -110,6 +110,11 @@ def test_full_fixture_builds_the_exact_model() -> None:
     waiver = config.gates.security.waivers[0]
     assert waiver.expires == "2026-12-31"
     assert config.gates.security.scanners == ("checkov", "trivy")
+    slack, hook = config.notifications
+    assert (slack.kind, slack.url, slack.events) == (
+        "slack", "ssm:/{service}/{env}/slack-webhook", NOTIFY_EVENTS)
+    assert (hook.kind, hook.events) == ("webhook", ("apply-failed", "rollback",
+                                                    "canary-rolled-back"))
     assert config.location("functions", "clm-router", "scaling", "max") == Location(
         str(DATA / "valid" / "full.yml"), 39, 28)
     assert config.location("functions", "clm-router", "nope") == config.location(
