@@ -141,12 +141,17 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
+        from lmi_delivery.sandbox.cloudformation import register
+        from lmi_delivery.sandbox.iam.bucket_policies import defer_to_authorizer
+
+        register()
+        defer_to_authorizer()
         reset_moto()
         self.state.clear()
         self._workdir = Path(tempfile.mkdtemp(prefix="lmi-sandbox-"))
         moto_app = _moto_app()
         self.extensions = []
-        app = SandboxApp(self.options, moto_app, self.extensions, Control(self))
+        app = SandboxApp(self.options, moto_app, self.extensions, Control(self), ACCOUNT_ID)
         self._app = app
         if importlib.util.find_spec(CODEBUILD_MODULE) is not None:
             module = importlib.import_module(CODEBUILD_MODULE)
