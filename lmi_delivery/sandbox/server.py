@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from lmi_delivery.sandbox.app import SandboxApp
+from lmi_delivery.sandbox.cloudformation.failures import StackFailures
 from lmi_delivery.sandbox.control import Control
 from lmi_delivery.sandbox.extension import Extension, Sweeper
 from lmi_delivery.sandbox.journal import JournalEntry
@@ -161,6 +162,7 @@ class Sandbox:
                      AliasOperations, InvokeOperations, FunctionOperations, PermissionOperations):
             self.extensions.append(kind(self.state, self.options, app.forward))
         self.extensions.append(S3Writes(app.forward, self.options.region))
+        self.extensions.append(StackFailures(app.forward, ACCOUNT_ID, self.options.region))
         server = make_server("127.0.0.1", self.options.port, app, threaded=True,
                              request_handler=_QuietHandler)
         self._server = server

@@ -21,14 +21,13 @@ FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function"
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
+def sandbox_server() -> Iterator[Sandbox]:
     with Sandbox(SandboxOptions(iam=True)) as running:
         yield running
 
 
 @pytest.fixture
 def box(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
     return sandbox
 
 
