@@ -60,6 +60,16 @@ def kms(arns: Arns, s: Scope, sid: str, *, write: bool) -> Statement:
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}})
 
 
+def alias_history(arns: Arns, s: Scope) -> str:
+    """The environment's alias histories (:mod:`lmi_delivery.postdeploy.history`)."""
+    return arns.objects(s.bucket, f"{s.deploy_prefix}/history/*")
+
+
+def list_alias_histories(arns: Arns, s: Scope) -> Statement:
+    return Statement("ListAliasHistories", ("s3:ListBucket",), (arns.bucket(s.bucket),),
+                     conditions={"StringLike": {"s3:prefix": f"{s.deploy_prefix}/history/*"}})
+
+
 def wheel_read(arns: Arns, s: Scope) -> Statement:
     return Statement("ReadLmiDeliveryWheel", ("s3:GetObject",),
                      (arns.objects(s.bucket, f"{s.wheel_prefix}/*"),))
@@ -103,6 +113,10 @@ def prune_statements(arns: Arns, s: Scope) -> Iterator[Statement]:
     if s.functions:
         yield Statement("ReadFunctionVersions", PRUNE_FUNCTION_READS, functions(arns, s))
         yield Statement("DeleteFunctionVersions", PRUNE_DELETES, functions(arns, s))
+    # The pruner keeps the versions the alias histories name as rollback targets.
+    yield list_alias_histories(arns, s)
+    yield Statement("ReadAliasHistory", ("s3:GetObject",), (alias_history(arns, s),))
+    yield kms(arns, s, "ArtifactsKey", write=False)
     yield Statement("ListWithoutResourceLevelPermissions", tuple(UNSCOPED_ACTIONS), ("*",))
 
 
