@@ -86,6 +86,18 @@ def _wheel_upload(arns: Arns, s: Scope) -> Iterator[Statement]:
     yield kms(arns, s, "EncryptLmiDeliveryWheel", write=True)
 
 
+def _live_reads(arns: Arns, s: Scope) -> Iterator[Statement]:
+    """What planning reads (:mod:`lmi_delivery.postdeploy.live`) so that the plan a job shows
+    is concrete: where the aliases point and the cutover's capacity headroom. Read-only."""
+    if s.functions:
+        yield Statement("ReadLiveAliases", ("lambda:GetAlias", "lambda:GetFunctionConfiguration",
+                                            "lambda:GetFunctionScalingConfig"),
+                        functions(arns, s))
+    if s.capacity_providers:
+        yield Statement("ReadCapacityHeadroom", ("lambda:GetCapacityProvider",),
+                        providers(arns, s))
+
+
 # -- roles assumed from GitHub ---------------------------------------------------------------
 
 def review_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
@@ -93,6 +105,7 @@ def review_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
     return (
         Statement("StartReviewBuilds", BUILD_ACTIONS, (arns.project(project),)),
         Statement("ReadReviewBuildLogs", LOG_READ, build_logs(arns, project)),
+        *_live_reads(arns, s),
         *_wheel_upload(arns, s),
     )
 
@@ -102,6 +115,7 @@ def deploy_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
     return (
         Statement("StartDeployBuilds", BUILD_ACTIONS, tuple(arns.project(p) for p in projects)),
         Statement("ReadDeployBuildLogs", LOG_READ, build_logs(arns, *projects)),
+        *_live_reads(arns, s),
         *_wheel_upload(arns, s),
     )
 

@@ -53,6 +53,9 @@ def deliver(world: Bootstrapped, role: str, flags: ContextFlags) -> Execution:
     env = environ(world, role)
     config = world.config
     plan = make_plan(PlanRequest(str(QUICKSTART), "dev", flags), env, config=config)
+    # The job's role reads what the plan shows (where the aliases point), read-only.
+    assert not plan.offline, plan.notes
+    assert "read current aliases from AWS (read-only) and the capacity headroom" in plan.notes
     services = make_services(config, config.environment("dev"), env, 0.2, io.StringIO())
     [execution] = execute_plans([plan], services)
     return execution

@@ -74,6 +74,18 @@ def resources(plane: Plane, key: str, action: str) -> set[str]:
             and action in s.actions for r in s.resources}
 
 
+def test_github_roles_read_what_planning_reads_and_write_no_function(dev: Plane) -> None:
+    fns = {f"arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-{f}{q}"
+           for f in ("router", "worker") for q in ("", ":*")}
+    for key in ("review", "deploy"):
+        assert not {a for a in actions(dev, key) if a.startswith("lambda:") and is_write(a)}
+        for action in ("lambda:GetAlias", "lambda:GetFunctionScalingConfig",
+                       "lambda:GetFunctionConfiguration"):
+            assert resources(dev, key, action) == fns, (key, action)
+        assert resources(dev, key, "lambda:GetCapacityProvider") == {
+            "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:shop-dev-shared"}
+
+
 def test_the_review_role_may_start_only_the_review_project(dev: Plane) -> None:
     assert resources(dev, "review", "codebuild:StartBuild") == {
         "arn:aws:codebuild:eu-west-1:123456789012:project/shop-dev-tf-review"}
