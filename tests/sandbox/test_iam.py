@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,8 +141,6 @@ def test_codebuild_refusals_are_json_access_denied(box: Sandbox) -> None:
 
 
 def _service_role(box: Sandbox, project: str, bucket: str) -> str:
-    import json
-
     trust = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": "sts:AssumeRole",
         "Principal": {"Service": "codebuild.amazonaws.com"},
@@ -193,3 +196,33 @@ def test_the_cost_of_authorizing_a_call(box: Sandbox) -> None:
     print(f"ListFunctions: {unchecked * 1000:.2f} ms as the account, "
           f"{checked * 1000:.2f} ms as a role (policies evaluated)")
     assert checked < unchecked + 0.02
+
+
+def test_serve_iam_enforces_iam_for_any_client(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    argv = [sys.executable, "-m", "lmi_delivery.cli.commands.sandbox", "serve", "--iam"]
+    bad = subprocess.run([*argv, "--repository", f"https://github.com/a/b.git={tmp_path}/no"],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert bad.returncode == 2
+    assert "expected URL=DIR with an existing DIR" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    try:
+        assert process.stdout is not None
+        exports = dict(process.stdout.readline().strip().removeprefix("export ").split("=", 1)
+                       for _ in range(4))
+        url = exports["AWS_ENDPOINT_URL"]
+        root = {"aws_access_key_id": exports["AWS_ACCESS_KEY_ID"],
+                "aws_secret_access_key": exports["AWS_SECRET_ACCESS_KEY"]}
+        iam = client_as(url, "us-east-1", "iam", root)
+        arn = github_role(iam, "nothing", f"{REPO}:pull_request",
+                          policy(statement(["s3:GetObject"], ["arn:aws:s3:::none/*"])))
+        creds = assume(client_as(url, "us-east-1", "sts", root), arn, f"{REPO}:pull_request")
+        with pytest.raises(ClientError) as denied:
+            client_as(url, "us-east-1", "lambda", creds).list_functions()
+        assert refusal(denied)[:2] == (403, "AccessDeniedException")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
