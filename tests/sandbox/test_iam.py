@@ -226,3 +226,31 @@ def test_serve_iam_enforces_iam_for_any_client(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
     assert process.returncode == 0
+
+
+def test_objects_encrypted_with_a_kms_key_need_the_key_too(box: Sandbox) -> None:
+    kms = box.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/artifacts", TargetKeyId=key)
+    s3 = box.client("s3")
+    s3.create_bucket(Bucket="enc")
+    s3.put_bucket_encryption(Bucket="enc", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                               "KMSMasterKeyID": key}}]})
+    objects = statement(["s3:PutObject", "s3:GetObject"], ["arn:aws:s3:::enc/*"])
+    without = as_role(box, "s3", "no-key", f"{REPO}:pull_request", objects)
+    with pytest.raises(ClientError) as denied:
+        without.put_object(Bucket="enc", Key="a", Body=b"1")
+    assert f"kms:GenerateDataKey on resource: {key}" in refusal(denied)[2]
+    s3.put_object(Bucket="enc", Key="a", Body=b"1")
+    with pytest.raises(ClientError) as denied:
+        without.get_object(Bucket="enc", Key="a")
+    assert f"kms:Decrypt on resource: {key}" in refusal(denied)[2]
+    # Granted through the alias, as the bootstrap grants its key.
+    via_alias = statement(["kms:GenerateDataKey", "kms:Decrypt"],
+                          [f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*"],
+                          Condition={"ForAnyValue:StringEquals": {
+                              "kms:ResourceAliases": "alias/artifacts"}})
+    keyed = as_role(box, "s3", "keyed", f"{REPO}:pull_request", objects, via_alias)
+    keyed.put_object(Bucket="enc", Key="b", Body=b"2")
+    assert keyed.get_object(Bucket="enc", Key="a")["Body"].read() == b"1"

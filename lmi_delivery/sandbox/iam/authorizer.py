@@ -1,11 +1,12 @@
 """The decision on one request: allowed (None) or the service's ``AccessDenied`` answer.
 
 Identity policies of the caller (its inline and attached policies, as moto collects them) and,
-for S3, the bucket's policy: an explicit deny in either refuses; an allow in either permits
-(same account); else the call is refused. The account's own credentials (:mod:`.principal`)
-skip the identity policies but not a bucket policy's deny. The sandbox's own calls (marked
-with the internal header: seeding, and CodeBuild reading projects and shipping logs as the
-service would) are not authorized.
+for S3, the bucket's policy, for the call and for the KMS calls S3 makes for the caller
+(:mod:`.kms`): an explicit deny in either refuses; an allow in either permits (same account);
+else the call is refused. The account's own credentials (:mod:`.principal`) skip the identity
+policies but not a bucket policy's deny. The sandbox's own calls (marked with the internal
+header: seeding, and CodeBuild reading projects and shipping logs as the service would) are
+not authorized.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from moto.iam.access_control import PermissionResult
 from moto.s3.models import s3_backends
 from werkzeug.wrappers import Request, Response
 
-from lmi_delivery.sandbox.iam import webidentity
+from lmi_delivery.sandbox.iam import kms, webidentity
 from lmi_delivery.sandbox.iam.actions import Check, checks
 from lmi_delivery.sandbox.iam.denied import access_denied, message
 from lmi_delivery.sandbox.iam.policy import evaluate
@@ -41,9 +42,10 @@ class Authorizer:
             return access_denied(call, request, "The security token included in the request "
                                                 "is invalid")
         for check in checks(request, call, self.account):
-            refusal = self.decide(caller, check)
-            if refusal is not None:
-                return access_denied(call, request, refusal)
+            for needed in (check, *kms.implied(request, check, self.account)):
+                refusal = self.decide(caller, needed)
+                if refusal is not None:
+                    return access_denied(call, request, refusal)
         return None
 
     def decide(self, caller: Caller | None, check: Check) -> str | None:
