@@ -195,7 +195,7 @@ def test_the_cost_of_authorizing_a_call(box: Sandbox) -> None:
     checked = (time.perf_counter() - began) / 50
     print(f"ListFunctions: {unchecked * 1000:.2f} ms as the account, "
           f"{checked * 1000:.2f} ms as a role (policies evaluated)")
-    assert checked < unchecked + 0.02
+    assert checked < unchecked + 0.02  # a loose bound: the machine is shared
 
 
 def test_serve_iam_enforces_iam_for_any_client(tmp_path: Path) -> None:
