@@ -106,3 +106,7 @@ def test_apply_deploys_the_cloudformation_template_only(sandbox: Sandbox) -> Non
     done = bootstrap(sandbox, "--stack-name", "x")
     assert done.returncode == 2
     assert "need --apply" in done.stderr
+    done = bootstrap(sandbox, "--apply", "--github-commands")
+    assert done.returncode == 2
+    assert "--apply deploys the stack and writes no files" in done.stderr
+    assert sandbox.client("cloudformation").list_stacks()["StackSummaries"] == []

@@ -80,6 +80,9 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
         raise UsageError("--apply deploys the CloudFormation template: drop --format terraform")
     if not apply and (stack_name or no_shared):
         raise UsageError("--stack-name and --no-shared-resources need --apply")
+    if apply and (out_dir is not None or github_commands):
+        raise UsageError("--apply deploys the stack and writes no files: render them with "
+                         "--out or --github-commands in a run without --apply")
     out = check_out_dir(out_dir) if out_dir is not None else None
     config = load(config_path)
     env = config.environment(env_name)
