@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,12 +30,13 @@ def sandbox_server() -> Iterator[Sandbox]:
         yield running
 
 
-def bootstrap(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+def bootstrap(sandbox: Sandbox, *args: str, config: Path = QUICKSTART,
+              ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GITHUB_"))}
     env.update(AWS_ENDPOINT_URL=sandbox.endpoint_url, AWS_ACCESS_KEY_ID="testing",
                AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
     return subprocess.run(
-        [sys.executable, "-m", "lmi_delivery", "bootstrap", "--config", str(QUICKSTART),
+        [sys.executable, "-m", "lmi_delivery", "bootstrap", "--config", str(config),
          "--env", "dev", "--repository", "acme/quickstart", *args],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120, check=False)
 
@@ -75,6 +77,21 @@ def test_apply_deploys_the_plane_then_finds_nothing_to_change(sandbox: Sandbox) 
     again = bootstrap(sandbox, "--apply")
     assert again.returncode == 0, again.stderr
     assert f"stack {STACK} unchanged" in again.stdout
+
+
+def test_a_changed_config_updates_the_stack(sandbox: Sandbox, tmp_path: Path) -> None:
+    assert bootstrap(sandbox, "--apply").returncode == 0
+    repo = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART.parent, repo)
+    config = repo / "lmi-delivery.yml"
+    text = config.read_text().replace("codebuild:\n", "codebuild:\n  timeout_minutes: 30\n")
+    config.write_text(text)
+    done = bootstrap(sandbox, "--apply", config=config)
+    assert done.returncode == 0, done.stderr
+    assert f"stack {STACK} updated" in done.stdout
+    assert "UPDATE_COMPLETE" in done.stderr
+    project = sandbox.client("codebuild").batch_get_projects(names=["quickstart-dev-tf-apply"])
+    assert project["projects"][0]["timeoutInMinutes"] == 30
 
 
 def test_a_failed_stack_names_the_resource_and_why(sandbox: Sandbox) -> None:
