@@ -6,7 +6,8 @@ for S3, the bucket's policy, for the call and for the KMS calls S3 makes for the
 else the call is refused. The account's own credentials (:mod:`.principal`) skip the identity
 policies but not a bucket policy's deny. The sandbox's own calls (marked with the internal
 header: seeding, and CodeBuild reading projects and shipping logs as the service would) are
-not authorized.
+not authorized; any client could send that header, so the sandbox tests roles, it is no
+security boundary.
 """
 
 from __future__ import annotations
