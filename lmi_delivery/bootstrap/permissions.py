@@ -60,6 +60,16 @@ def kms(arns: Arns, s: Scope, sid: str, *, write: bool) -> Statement:
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}})
 
 
+def alias_history(arns: Arns, s: Scope) -> str:
+    """The environment's alias histories (:mod:`lmi_delivery.postdeploy.history`)."""
+    return arns.objects(s.bucket, f"{s.deploy_prefix}/history/*")
+
+
+def list_alias_histories(arns: Arns, s: Scope) -> Statement:
+    return Statement("ListAliasHistories", ("s3:ListBucket",), (arns.bucket(s.bucket),),
+                     conditions={"StringLike": {"s3:prefix": f"{s.deploy_prefix}/history/*"}})
+
+
 def wheel_read(arns: Arns, s: Scope) -> Statement:
     return Statement("ReadLmiDeliveryWheel", ("s3:GetObject",),
                      (arns.objects(s.bucket, f"{s.wheel_prefix}/*"),))
@@ -76,6 +86,18 @@ def _wheel_upload(arns: Arns, s: Scope) -> Iterator[Statement]:
     yield kms(arns, s, "EncryptLmiDeliveryWheel", write=True)
 
 
+def _live_reads(arns: Arns, s: Scope) -> Iterator[Statement]:
+    """What planning reads (:mod:`lmi_delivery.postdeploy.live`) so that the plan a job shows
+    is concrete: where the aliases point and the cutover's capacity headroom. Read-only."""
+    if s.functions:
+        yield Statement("ReadLiveAliases", ("lambda:GetAlias", "lambda:GetFunctionConfiguration",
+                                            "lambda:GetFunctionScalingConfig"),
+                        functions(arns, s))
+    if s.capacity_providers:
+        yield Statement("ReadCapacityHeadroom", ("lambda:GetCapacityProvider",),
+                        providers(arns, s))
+
+
 # -- roles assumed from GitHub ---------------------------------------------------------------
 
 def review_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
@@ -84,6 +106,7 @@ def review_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
         Statement("StartReviewBuilds", BUILD_ACTIONS, (arns.project(project),)),
         Statement("ReadReviewBuildLogs", LOG_READ, build_logs(arns, project)),
         *_review_documents(arns, s, s.review_prefix),
+        *_live_reads(arns, s),
         *_wheel_upload(arns, s),
     )
 
@@ -94,6 +117,7 @@ def deploy_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
         Statement("StartDeployBuilds", BUILD_ACTIONS, tuple(arns.project(p) for p in projects)),
         Statement("ReadDeployBuildLogs", LOG_READ, build_logs(arns, *projects)),
         *_review_documents(arns, s, s.deploy_prefix),
+        *_live_reads(arns, s),
         *_wheel_upload(arns, s),
     )
 
@@ -112,6 +136,10 @@ def prune_statements(arns: Arns, s: Scope) -> Iterator[Statement]:
     if s.functions:
         yield Statement("ReadFunctionVersions", PRUNE_FUNCTION_READS, functions(arns, s))
         yield Statement("DeleteFunctionVersions", PRUNE_DELETES, functions(arns, s))
+    # The pruner keeps the versions the alias histories name as rollback targets.
+    yield list_alias_histories(arns, s)
+    yield Statement("ReadAliasHistory", ("s3:GetObject",), (alias_history(arns, s),))
+    yield kms(arns, s, "ArtifactsKey", write=False)
     yield Statement("ListWithoutResourceLevelPermissions", tuple(UNSCOPED_ACTIONS), ("*",))
 
 

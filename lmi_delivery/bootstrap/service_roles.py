@@ -21,9 +21,11 @@ from lmi_delivery.bootstrap.permissions import (
     PRUNE_FUNCTION_READS,
     PRUNE_PROVIDER_READS,
     UNSCOPED_ACTIONS,
+    alias_history,
     build_logs,
     functions,
     kms,
+    list_alias_histories,
     providers,
     wheel_read,
 )
@@ -85,9 +87,10 @@ def _deploy_plans(arns: Arns, s: Scope) -> tuple[str, ...]:
 
 
 def _records(arns: Arns, s: Scope) -> tuple[str, ...]:
-    """The environment's own records beside its plans: apply history, locks, post-deploy."""
+    """The environment's own records beside its plans: apply history, locks, post-deploy,
+    alias histories."""
     return tuple(arns.objects(s.bucket, f"{s.deploy_prefix}/{part}/*")
-                 for part in ("applied", "locks", "post-deploy"))
+                 for part in ("applied", "locks", "post-deploy", "history"))
 
 
 def plan_build(arns: Arns, s: Scope) -> tuple[Statement, ...]:
@@ -131,7 +134,8 @@ def post_deploy_build(arns: Arns, s: Scope) -> Iterator[Statement]:
     fns = functions(arns, s)
     if fns:
         yield Statement("PublishAndShift", (
-            "lambda:GetFunctionConfiguration", "lambda:PublishVersion", "lambda:GetAlias",
+            "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:PublishVersion",
+            "lambda:GetAlias",
             "lambda:CreateAlias", "lambda:UpdateAlias", "lambda:PutFunctionScalingConfig",
             "lambda:InvokeFunction", "lambda:AddPermission", *PRUNE_FUNCTION_READS), fns)
         yield Statement("PruneVersions", PRUNE_DELETES, fns)
@@ -147,5 +151,8 @@ def post_deploy_build(arns: Arns, s: Scope) -> Iterator[Statement]:
                         tuple(arns.alarm(a) for a in s.alarms))
     last = arns.objects(s.bucket, s.last_deploy_key)
     yield Statement("LastDeployRecord", ("s3:GetObject", "s3:PutObject"), (last,))
+    # Appended before every alias move: read, then a conditional put (If-Match / If-None-Match).
+    yield Statement("AliasHistory", ("s3:GetObject", "s3:PutObject"), (alias_history(arns, s),))
+    yield list_alias_histories(arns, s)
     yield kms(arns, s, "ArtifactsKey", write=True)
     yield from _secrets(arns, s, review=False)

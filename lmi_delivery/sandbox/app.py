@@ -3,8 +3,9 @@
 Order for every AWS call: control endpoints (``/_sandbox/...``) are answered first; then,
 unless the request carries the internal header, an injected fault may answer (or drop the
 connection); the rate limit counts the call as it arrives (as AWS's front door does, before
-any work); the call's latency passes, then a call over the limit is answered 429; then each
-extension is offered the request; whatever is left goes to moto unchanged. So a throttle costs a
+any work); the call's latency passes, then a call over the limit is answered 429; then, with
+``iam`` on, the call is authorized (:mod:`~lmi_delivery.sandbox.iam`); then each extension is
+offered the request; whatever is left goes to moto unchanged. So a throttle costs a
 round trip as on AWS, and the jitter of the latency does not move the instants the limiter
 sees. Every Lambda error, whoever
 answered it, leaves in AWS's form (:func:`~lmi_delivery.sandbox.protocol.as_lambda_error`).
@@ -23,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from lmi_delivery.sandbox.extension import Extension, call_of
 from lmi_delivery.sandbox.faults import FaultInjector
+from lmi_delivery.sandbox.iam import Authorizer
 from lmi_delivery.sandbox.journal import Journal
 from lmi_delivery.sandbox.latency import LatencyModel
 from lmi_delivery.sandbox.options import SandboxOptions
@@ -40,13 +42,15 @@ CONTROL_PREFIX = "/_sandbox/"
 
 class SandboxApp:
     def __init__(self, options: SandboxOptions, moto_app: WsgiApp,
-                 extensions: list[Extension], control: Callable[[Request], Response]) -> None:
+                 extensions: list[Extension], control: Callable[[Request], Response],
+                 account: str) -> None:
         self.options = options
         self.moto_app = moto_app
         self.extensions = extensions
         self.control = control
         self.faults = FaultInjector(options.faults, options.seed)
         self.journal = Journal()
+        self.authorizer = Authorizer(account) if options.iam else None
         self.latency = LatencyModel(options.latency, options.latency_seconds, options.seed)
         self.limiter = RateLimiter(
             options.rate_limit_per_second, options.get_function_rate_per_second,
@@ -70,6 +74,8 @@ class SandboxApp:
         if request.path.startswith(CONTROL_PREFIX):
             return self.control(request)(environ, start_response)
         answer = self.gate(request)
+        if answer is None and self.authorizer is not None:
+            answer = self.authorizer.authorize(request, call_of(request, self.options.region))
         if answer is None:
             for extension in self.extensions:
                 answer = extension.handle(request)

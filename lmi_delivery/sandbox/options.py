@@ -152,6 +152,12 @@ class SandboxOptions:
     call when it arrives; its answer, a throttle included, leaves after the latency."""
     faults: Mapping[str, FaultRates] = field(default_factory=dict)
     seed: int = 0
+    iam: bool = False
+    """Authorize every call against its caller's IAM policies (:mod:`.iam`); the sandbox's
+    own made-up credentials stay the account's, which IAM does not restrict."""
+    repositories: Mapping[str, str] = field(default_factory=dict)
+    """Clone URL (``https://github.com/OWNER/REPO.git``) → the local directory a CodeBuild
+    project whose source is that URL builds from (a project made by CloudFormation, say)."""
     port: int = 0
     """0 picks a free port."""
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from lmi_delivery.sandbox.app import SandboxApp
+from lmi_delivery.sandbox.cloudformation.failures import StackFailures
 from lmi_delivery.sandbox.control import Control
 from lmi_delivery.sandbox.extension import Extension, Sweeper
 from lmi_delivery.sandbox.journal import JournalEntry
@@ -141,12 +142,17 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
+        from lmi_delivery.sandbox.cloudformation import register
+        from lmi_delivery.sandbox.iam.bucket_policies import defer_to_authorizer
+
+        register()
+        defer_to_authorizer()
         reset_moto()
         self.state.clear()
         self._workdir = Path(tempfile.mkdtemp(prefix="lmi-sandbox-"))
         moto_app = _moto_app()
         self.extensions = []
-        app = SandboxApp(self.options, moto_app, self.extensions, Control(self))
+        app = SandboxApp(self.options, moto_app, self.extensions, Control(self), ACCOUNT_ID)
         self._app = app
         if importlib.util.find_spec(CODEBUILD_MODULE) is not None:
             module = importlib.import_module(CODEBUILD_MODULE)
@@ -156,6 +162,7 @@ class Sandbox:
                      AliasOperations, InvokeOperations, FunctionOperations, PermissionOperations):
             self.extensions.append(kind(self.state, self.options, app.forward))
         self.extensions.append(S3Writes(app.forward, self.options.region))
+        self.extensions.append(StackFailures(app.forward, ACCOUNT_ID, self.options.region))
         server = make_server("127.0.0.1", self.options.port, app, threaded=True,
                              request_handler=_QuietHandler)
         self._server = server

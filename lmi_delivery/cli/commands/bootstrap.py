@@ -1,10 +1,18 @@
-"""``lmi-delivery bootstrap``: render one environment's delivery plane; it changes nothing."""
+"""``lmi-delivery bootstrap``: render one environment's delivery plane, and with ``--apply``
+deploy it as a CloudFormation stack."""
 
 from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
 
 import click
 
 from lmi_delivery.cli.options import config_option
+from lmi_delivery.errors import UsageError
+
+if TYPE_CHECKING:
+    from lmi_delivery.config.model import Config, Environment
 
 
 @click.command("bootstrap")
@@ -21,10 +29,22 @@ from lmi_delivery.cli.options import config_option
 @click.option("--repository", metavar="OWNER/REPO",
               help="The GitHub repository the roles trust (default: github.repository).")
 @click.option("--account-id", metavar="ACCOUNT",
-              help="The AWS account (default: environments.ENV.account_id).")
+              help="The AWS account (default: environments.ENV.account_id; with --apply, "
+                   "else the credentials' account).")
+@click.option("--apply", "apply", is_flag=True,
+              help="Deploy the CloudFormation stack (create or update it), wait for it while "
+                   "printing its events, then print its outputs. Without it nothing is "
+                   "deployed: the rendering printed is the dry run.")
+@click.option("--stack-name", metavar="NAME",
+              help="With --apply: the stack's name (default: the naming rule's "
+                   "{service}-{env}-delivery).")
+@click.option("--no-shared-resources", "no_shared", is_flag=True,
+              help="With --apply: CreateSharedResources=false, when another environment's "
+                   "stack in this account created the OIDC provider, the buckets and the key.")
 def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | None,
                       github_commands: bool, repository: str | None,
-                      account_id: str | None) -> None:
+                      account_id: str | None, apply: bool, stack_name: str | None,
+                      no_shared: bool) -> None:
     """Render an environment's least-privilege AWS and GitHub setup.
 
     From lmi-delivery.yml and the naming rule: GitHub's OIDC provider; the roles GitHub
@@ -38,22 +58,38 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
     The repository comes from github.repository or --repository, the account from
     environments.ENV.account_id or --account-id. Resources every environment of an account
     shares (the OIDC provider, the buckets, the key) are created unless
-    CreateSharedResources=false (Terraform: create_shared_resources = false). Nothing is
-    deployed: deploy the template with CloudFormation, or apply the Terraform file.
+    CreateSharedResources=false (Terraform: create_shared_resources = false). Without
+    --apply nothing is deployed: deploy the template with CloudFormation, or apply the
+    Terraform file. With --apply the stack is deployed with the credentials of the
+    environment (AWS_* variables; exit 1 if the stack fails, naming the failing resource
+    and CloudFormation's reason; exit 3 if the credentials are of another account or the
+    stack is busy).
 
     \b
     Example:
       lmi-delivery bootstrap --env dev --repository acme/shop --out infra/bootstrap
       lmi-delivery bootstrap --env prod --format terraform --github-commands --out infra
+      lmi-delivery bootstrap --env dev --apply
     """
     from lmi_delivery.bootstrap import build_plane, render
     from lmi_delivery.bootstrap.plane import resolve_account, resolve_repository
     from lmi_delivery.bootstrap.render import check_out_dir, write
     from lmi_delivery.config import load
 
+    if apply and fmt != "cloudformation":
+        raise UsageError("--apply deploys the CloudFormation template: drop --format terraform")
+    if not apply and (stack_name or no_shared):
+        raise UsageError("--stack-name and --no-shared-resources need --apply")
+    if apply and (out_dir is not None or github_commands):
+        raise UsageError("--apply deploys the stack and writes no files: render them with "
+                         "--out or --github-commands in a run without --apply")
     out = check_out_dir(out_dir) if out_dir is not None else None
     config = load(config_path)
     env = config.environment(env_name)
+    if apply:
+        _apply(config, env, resolve_repository(config, repository), account_id, stack_name,
+               not no_shared)
+        return
     plane = build_plane(config, env, repository=resolve_repository(config, repository),
                         account=resolve_account(config, env, account_id))
     rendering = render(plane, "terraform" if fmt == "terraform" else "cloudformation",
@@ -67,3 +103,20 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
         return
     for path in write(rendering, out):
         click.echo(f"wrote {path}")
+
+
+def _apply(config: Config, env: Environment, repository: str, account: str | None,
+           stack: str | None, shared: bool) -> None:
+    from lmi_delivery.aws.clients import clients_for
+    from lmi_delivery.bootstrap.apply import apply_plane
+
+    clients = clients_for(config, env, dict(os.environ), assume_role=False)
+    plane, deployed = apply_plane(config, env, repository=repository, account=account,
+                                  stack=stack, shared=shared, clients=clients,
+                                  say=lambda line: click.echo(line, err=True))
+    click.echo(f"stack {deployed.stack} {deployed.outcome}")
+    for key, value in sorted(deployed.outputs.items()):
+        click.echo(f"{key}: {value}")
+    click.echo("backend_config for lmi-delivery.yml (terraform.backend_config):")
+    for line in plane.backend_config:
+        click.echo(f"  - {line}")

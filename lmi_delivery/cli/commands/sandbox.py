@@ -100,11 +100,23 @@ def _stop(signum: int, frame: FrameType | None) -> None:
               help="Seed of the random draws (faults, latency jitter, weighted alias routing).")
 @click.option("--region", default=None, help="Default region (default: the config's, "
                                              "else us-east-1).")
+@click.option("--iam", is_flag=True,
+              help="Enforce IAM: authorize every call against its caller's policies (the "
+                   "credentials printed here stay the account's own, unrestricted); "
+                   "AssumeRoleWithWebIdentity checks the role's trust policy against the "
+                   "token's claims (the token's signature is not checked); builds run with "
+                   "their project's service role.")
+@click.option("--repository", "repositories", multiple=True, metavar="URL=DIR",
+              callback=lambda _c, _p, v: _repositories(v),
+              help="Builds of a project whose source is the clone URL build from DIR (a "
+                   "project made by `bootstrap --apply`, say). With --config, the config's "
+                   "github.repository maps to the config's directory. Repeatable.")
 def serve(port: int, config_path: Path | None, seed_path: Path | None,
           env_names: tuple[str, ...], publish_delay: float, rate_limit: float | None,
           delete_delay: float, deleting_versions_count: bool, scaling_delay: float,
           capacity_provider_delay: float, faults: dict[str, FaultRates],
-          latency: dict[str, Latency], fault_seed: int, region: str | None) -> None:
+          latency: dict[str, Latency], fault_seed: int, region: str | None, iam: bool,
+          repositories: dict[str, str]) -> None:
     """Start the sandbox on 127.0.0.1 and serve until interrupted.
 
     \b
@@ -113,8 +125,10 @@ def serve(port: int, config_path: Path | None, seed_path: Path | None,
       lmi-delivery sandbox serve --fault PutFunctionScalingConfig=500:1.0 --delete-delay 2
       lmi-delivery sandbox serve --rate-limit 15 --fault 'lambda:*=throttle:0.1'
       lmi-delivery sandbox serve --rate-limit 15 --latency '*=150+-30'
+      lmi-delivery sandbox serve --iam --config lmi-delivery.yml
     """
-    knobs = {"publish_delay_seconds": publish_delay, "rate_limit_per_second": rate_limit,
+    knobs = {"iam": iam, "repositories": repositories,
+             "publish_delay_seconds": publish_delay, "rate_limit_per_second": rate_limit,
              "delete_delay_seconds": delete_delay,
              "deleting_counts_against_quota": deleting_versions_count,
              "scaling_delay_seconds": scaling_delay,
@@ -132,6 +146,17 @@ def _faults(specs: tuple[str, ...]) -> dict[str, FaultRates]:
         return parse_faults(specs)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--fault'") from None
+
+
+def _repositories(specs: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for spec in specs:
+        url, sep, directory = spec.rpartition("=")
+        if not sep or not url or not Path(directory).is_dir():
+            raise click.BadParameter(f"{spec!r}: expected URL=DIR with an existing DIR",
+                                     param_hint="'--repository'")
+        found[url] = str(Path(directory).resolve())
+    return found
 
 
 def _latency(specs: tuple[str, ...]) -> dict[str, Latency]:
@@ -153,6 +178,9 @@ def _serve(port: int, config_path: Path | None, seed_path: Path | None,
         config = load(config_path)
     elif env_names:
         raise UsageError("--env needs --config")
+    if config is not None and config.github.repository:
+        url = f"https://github.com/{config.github.repository}.git"
+        knobs["repositories"] = {url: str(config.root.resolve()), **knobs["repositories"]}
     options = SandboxOptions(region=region or (config.region if config else "us-east-1"),
                              port=port, **knobs)
     sandbox = Sandbox(options)

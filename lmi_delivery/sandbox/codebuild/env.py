@@ -133,17 +133,23 @@ def machine_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if not _DROPPED.match(k)}
 
 
-def sandbox_variables(*, endpoint_url: str, region: str, access_key: str) -> dict[str, str]:
-    """What makes every AWS CLI or SDK call inside the build reach the sandbox."""
-    return {
+def sandbox_variables(*, endpoint_url: str, region: str, access_key: str,
+                      secret_key: str = "sandbox-secret-key",
+                      session_token: str | None = None) -> dict[str, str]:
+    """What makes every AWS CLI or SDK call inside the build reach the sandbox, with the
+    build's credentials (its service role's session, or the caller's key)."""
+    found = {
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_ACCESS_KEY_ID": access_key,
-        "AWS_SECRET_ACCESS_KEY": "sandbox-secret-key",
+        "AWS_SECRET_ACCESS_KEY": secret_key,
         "AWS_EC2_METADATA_DISABLED": "true",
         "CHECKPOINT_DISABLE": "1",
     }
+    if session_token:
+        found["AWS_SESSION_TOKEN"] = session_token
+    return found
 
 
 def tool_path(base_path: str, tools_dir: Path | None, hidden: Iterable[str] = ()) -> str:

@@ -19,7 +19,9 @@ inside the source; empty means ``buildspec.yml``.
 or in ``environmentVariablesOverride``) sets the build's timeout in seconds, below CodeBuild's
 five-minute minimum.
 
-Commands see ``AWS_ENDPOINT_URL`` (the sandbox), the caller's region and access key, the
+Commands see ``AWS_ENDPOINT_URL`` (the sandbox), the caller's region, credentials of an STS
+session of the project's service role (:mod:`.role`; the caller's key when the sandbox has no
+such role), a project source mapped through ``SandboxOptions.repositories``, the
 ``CODEBUILD_*`` variables, and the tools of the build image (:mod:`.build_image`): a ``PATH``
 that finds ``python3`` (this interpreter's base installation, outside its virtualenv), ``aws``
 and Terraform 1.12.2 (the embedded one when no such binary is installed), but no
@@ -54,6 +56,7 @@ from lmi_delivery.sandbox.codebuild import image as build_image
 from lmi_delivery.sandbox.codebuild import projects
 from lmi_delivery.sandbox.codebuild.image import BuildImage
 from lmi_delivery.sandbox.codebuild.model import IN_PROGRESS
+from lmi_delivery.sandbox.codebuild.role import RoleRefused, service_role_session
 from lmi_delivery.sandbox.codebuild.run import PhaseRunner
 from lmi_delivery.sandbox.codebuild.start import (
     Caller,
@@ -61,6 +64,7 @@ from lmi_delivery.sandbox.codebuild.start import (
     SandboxBuildServices,
     plan_build,
 )
+from lmi_delivery.sandbox.options import SandboxOptions
 from lmi_delivery.sandbox.protocol import INTERNAL_HEADER
 
 if TYPE_CHECKING:
@@ -86,6 +90,9 @@ class SandboxLike(Protocol):
 
     @property
     def workdir(self) -> Path: ...
+
+    @property
+    def options(self) -> SandboxOptions: ...
 
 
 class ApiError(Exception):
@@ -166,6 +173,18 @@ class CodeBuildExtension:
         project = self._project(caller, name)
         if project is None:
             raise ApiError("ResourceNotFoundException", f"Project cannot be found: {name}")
+        options = self._sandbox.options
+        source = dict(project.get("source") or {})
+        if str(source.get("location")) in options.repositories:
+            source["location"] = options.repositories[str(source["location"])]
+            project = {**project, "source": source}
+        build_uuid = str(uuid.uuid4())
+        try:
+            credentials = service_role_session(
+                str(project["arn"]), str(project.get("serviceRole") or ""), build_uuid,
+                enforce=options.iam)
+        except RoleRefused as refused:
+            raise ApiError("InvalidInputException", str(refused)) from None
         with self._lock:
             key = (caller.region, str(project["name"]))
             limit = projects.limit_of(project)
@@ -179,7 +198,8 @@ class CodeBuildExtension:
             self._numbers[key] = number = self._numbers.get(key, 0) + 1
         try:
             plan = plan_build(body, project, caller=caller, number=number,
-                              services=self._services(caller))
+                              services=self._services(caller), credentials=credentials,
+                              build_uuid=build_uuid)
         except InvalidInput as error:
             raise ApiError("InvalidInputException", str(error)) from None
         runner = PhaseRunner(plan)

@@ -18,6 +18,7 @@ from lmi_delivery.sandbox.codebuild import env as build_env
 from lmi_delivery.sandbox.codebuild.image import BuildImage
 from lmi_delivery.sandbox.codebuild.logs import LogShipper
 from lmi_delivery.sandbox.codebuild.model import BuildRecord
+from lmi_delivery.sandbox.codebuild.role import BuildCredentials
 from lmi_delivery.sandbox.codebuild.run import BuildPlan
 
 if TYPE_CHECKING:
@@ -54,9 +55,13 @@ class SandboxBuildServices:
 
 
 def plan_build(request: Mapping[str, Any], project: Mapping[str, Any], *, caller: Caller,
-               number: int, services: SandboxBuildServices) -> BuildPlan:
+               number: int, services: SandboxBuildServices,
+               credentials: BuildCredentials | None = None,
+               build_uuid: str | None = None) -> BuildPlan:
+    """The build of ``request``; its commands run with ``credentials`` (the service role's
+    session) or, without, the caller's key."""
     name = str(project["name"])
-    build_uuid = str(uuid.uuid4())
+    build_uuid = build_uuid or str(uuid.uuid4())
     build_id = f"{name}:{build_uuid}"
     partition_region_account = str(project["arn"]).rsplit(":project/", 1)[0]
     arn = f"{partition_region_account}:build/{build_id}"
@@ -86,9 +91,10 @@ def plan_build(request: Mapping[str, Any], project: Mapping[str, Any], *, caller
         start=start,
     )
     base_env = build_env.machine_environment(services.machine_env)
-    base_env.update(build_env.sandbox_variables(endpoint_url=services.endpoint_url,
-                                                region=caller.region,
-                                                access_key=caller.access_key))
+    keys = credentials or BuildCredentials(caller.access_key, "sandbox-secret-key")
+    base_env.update(build_env.sandbox_variables(
+        endpoint_url=services.endpoint_url, region=caller.region, access_key=keys.access_key,
+        secret_key=keys.secret_key, session_token=keys.session_token))
     base_env["PATH"] = services.image.path(base_env.get("PATH", ""))
     base_env.update(services.image.variables)
     codebuild_env = {

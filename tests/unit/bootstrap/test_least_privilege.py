@@ -74,6 +74,18 @@ def resources(plane: Plane, key: str, action: str) -> set[str]:
             and action in s.actions for r in s.resources}
 
 
+def test_github_roles_read_what_planning_reads_and_write_no_function(dev: Plane) -> None:
+    fns = {f"arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-{f}{q}"
+           for f in ("router", "worker") for q in ("", ":*")}
+    for key in ("review", "deploy"):
+        assert not {a for a in actions(dev, key) if a.startswith("lambda:") and is_write(a)}
+        for action in ("lambda:GetAlias", "lambda:GetFunctionScalingConfig",
+                       "lambda:GetFunctionConfiguration"):
+            assert resources(dev, key, action) == fns, (key, action)
+        assert resources(dev, key, "lambda:GetCapacityProvider") == {
+            "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:shop-dev-shared"}
+
+
 def test_the_review_role_may_start_only_the_review_project(dev: Plane) -> None:
     assert resources(dev, "review", "codebuild:StartBuild") == {
         "arn:aws:codebuild:eu-west-1:123456789012:project/shop-dev-tf-review"}
@@ -95,8 +107,12 @@ def test_the_prune_role_makes_exactly_the_pruner_s_calls(dev: Plane) -> None:
         "lambda:GetCapacityProvider", "lambda:ListFunctionVersionsByCapacityProvider",
         "lambda:ListVersionsByFunction", "lambda:ListAliases",
         "lambda:GetFunctionScalingConfig", "lambda:DeleteFunction", "lambda:ListFunctions",
-        "lambda:ListEventSourceMappings"}
+        "lambda:ListEventSourceMappings",
+        # the alias histories name the rollback targets the prune keeps
+        "s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
     assert "lambda:PublishVersion" not in actions(dev, "prune")
+    assert resources(dev, "prune", "s3:GetObject") == {
+        "arn:aws:s3:::shop-artifacts/plans/shop/dev/history/*"}
     assert resources(dev, "prune", "lambda:DeleteFunction") == {
         f"arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-{f}{q}"
         for f in ("router", "worker") for q in ("", ":*")}
@@ -136,7 +152,7 @@ def test_plan_stores_are_conditional_puts_and_never_the_records_beside_them(
     denied = [s for s in dev.role("plan-build").policy.statements if s.effect == "Deny"]
     assert {r for s in denied for r in s.resources} == {
         f"arn:aws:s3:::shop-artifacts/plans/shop/dev/{p}/*"
-        for p in ("applied", "locks", "post-deploy")}
+        for p in ("applied", "locks", "post-deploy", "history")}
 
 
 def test_only_the_apply_build_changes_what_terraform_manages(dev: Plane) -> None:
@@ -159,7 +175,8 @@ def test_post_deploy_holds_the_calls_post_deploy_makes(dev: Plane) -> None:
     assert resources(dev, "post-deploy-build", "cloudwatch:DescribeAlarms") == {
         "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-router-errors"}
     assert resources(dev, "post-deploy-build", "s3:PutObject") == {
-        "arn:aws:s3:::shop-artifacts/plans/shop/dev/post-deploy/last.json"}
+        "arn:aws:s3:::shop-artifacts/plans/shop/dev/post-deploy/last.json",
+        "arn:aws:s3:::shop-artifacts/plans/shop/dev/history/*"}
 
 
 def test_the_artifacts_bucket_refuses_overwrites_deletes_and_plain_http(dev: Plane) -> None:

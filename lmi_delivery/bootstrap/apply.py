@@ -1,0 +1,57 @@
+"""``bootstrap --env ENV --apply``: render the plane for the account the credentials reach and
+deploy its CloudFormation stack (:mod:`.deploy`).
+
+The account is ``environments.ENV.account_id`` or ``--account-id``, else the one STS says the
+credentials belong to; credentials of another account than the environment's are refused
+before anything is deployed. The stack is named by the naming rule (``{service}-{env}-delivery``
+with the default rule), unless ``--stack-name`` names it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from lmi_delivery.aws.errors import translated
+from lmi_delivery.bootstrap.cloudformation import render_cloudformation
+from lmi_delivery.bootstrap.deploy import Deployed, deploy_stack
+from lmi_delivery.bootstrap.model import Plane
+from lmi_delivery.bootstrap.plane import build_plane, resolve_account
+from lmi_delivery.config import naming
+from lmi_delivery.config.model import Config, Environment
+from lmi_delivery.errors import GateRefused, UsageError
+
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+
+
+def stack_name(config: Config, env: Environment, flag: str | None) -> str:
+    name = flag or naming.render(config.naming, **naming.values(config, env, "delivery"))
+    if not STACK_NAME.fullmatch(name):
+        raise UsageError(f"stack name {name!r} is not a CloudFormation stack name (a letter, "
+                         "then up to 127 letters, digits and hyphens); pass --stack-name")
+    return name
+
+
+def caller_account(sts: Any) -> str:
+    with translated("GetCallerIdentity"):
+        return str(sts.get_caller_identity()["Account"])
+
+
+def apply_plane(config: Config, env: Environment, *, repository: str, account: str | None,
+                stack: str | None, shared: bool, clients: Any,
+                say: Callable[[str], None]) -> tuple[Plane, Deployed]:
+    """Deploy ``env``'s plane with ``clients`` (a client factory: ``.client(name)``)."""
+    name = stack_name(config, env, stack)
+    reached = caller_account(clients.client("sts"))
+    wanted = account or env.account_id
+    if wanted and wanted != reached:
+        raise GateRefused(f"the credentials are of account {reached}, but environment "
+                          f"{env.name} is account {wanted}: nothing was deployed")
+    plane = build_plane(config, env, repository=repository,
+                        account=resolve_account(config, env, account or reached))
+    deployed = deploy_stack(clients.client("cloudformation"), name,
+                            render_cloudformation(plane),
+                            parameters={"CreateSharedResources": "true" if shared else "false"},
+                            say=say)
+    return plane, deployed
