@@ -2,9 +2,9 @@
 
 ``AWS::CodeBuild::Project`` (a project of the sandbox's own CodeBuild: builds of it run),
 ``AWS::IAM::OIDCProvider`` and ``AWS::S3::BucketPolicy`` create real sandbox resources;
-``AWS::S3::Bucket`` is moto's, plus the ``LifecycleConfiguration`` and
-``PublicAccessBlockConfiguration`` moto's model ignores. :func:`register` makes moto's parser
-see them (it caches its table of types on first use).
+``AWS::S3::Bucket`` is moto's, plus the ``LifecycleConfiguration``,
+``PublicAccessBlockConfiguration`` and ``VersioningConfiguration`` moto's model ignores.
+:func:`register` makes moto's parser see them (it caches its table of types on first use).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from moto.codebuild.models import codebuild_backends
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import iam_backends
 from moto.s3.models import FakeBucket, s3_backends
+
+from lmi_delivery.sandbox.codebuild import projects
 
 Json = dict[str, Any]
 
@@ -71,6 +73,8 @@ class CodeBuildProject(CloudFormationModel):
             timeout=p.get("TimeoutInMinutes"), queued_timeout=p.get("QueuedTimeoutInMinutes"),
             source_version=p.get("SourceVersion"), logs_config=_camel(p.get("LogsConfig")),
             vpc_config=_camel(p.get("VpcConfig")))
+        if "ConcurrentBuildLimit" in p:  # moto drops it; the sandbox's CodeBuild keeps it
+            projects.set_limit(account_id, region_name, name, p["ConcurrentBuildLimit"])
         return cls(name, str(project["arn"]), account_id, region_name)
 
     @classmethod
@@ -176,7 +180,7 @@ class BucketPolicy(CloudFormationModel):
 
 
 class Bucket(CloudFormationModel):
-    """moto's bucket, with its lifecycle rules and public access block applied."""
+    """moto's bucket, with its lifecycle rules, public access block and versioning applied."""
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -220,6 +224,9 @@ def _configure(name: str, properties: Json, account: str) -> None:
     rules = (properties.get("LifecycleConfiguration") or {}).get("Rules")
     if rules:
         backend.put_bucket_lifecycle(name, [_lifecycle_rule(r) for r in rules])
+    status = (properties.get("VersioningConfiguration") or {}).get("Status")
+    if status:
+        backend.put_bucket_versioning(name, status)
 
 
 def _lifecycle_rule(rule: Json) -> Json:
