@@ -9,6 +9,7 @@ with the default rule), unless ``--stack-name`` names it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -38,9 +39,42 @@ def caller_account(sts: Any) -> str:
         return str(sts.get_caller_identity()["Account"])
 
 
+def stager(s3: Any, bucket: str, stack: str, region: str,
+           say: Callable[[str], None]) -> Callable[[str], str]:
+    """Where a template too large to send inline goes: ``bucket`` (``--template-bucket``),
+    else the plane's artifacts bucket once an earlier apply created it; content-addressed
+    (``lmi-delivery/bootstrap/<stack>/<sha256>.json``), never overwriting another."""
+
+    def stage(body: str) -> str:
+        from lmi_delivery.aws.errors import error_code, is_aws_error
+
+        key = f"lmi-delivery/bootstrap/{stack}/{hashlib.sha256(body.encode()).hexdigest()}.json"
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*",
+                          ContentType="application/json")
+        except Exception as error:
+            if not (is_aws_error(error) and error_code(error) in ("PreconditionFailed",
+                                                                   "ConditionalRequestConflict")):
+                with translated("PutObject", where=f"s3://{bucket}/{key}"):
+                    raise
+        say(f"template staged at s3://{bucket}/{key} (over the inline limit)")
+        return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+    return stage
+
+
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except Exception:
+        return False
+    return True
+
+
 def apply_plane(config: Config, env: Environment, *, repository: str, account: str | None,
                 stack: str | None, shared: bool, clients: Any,
-                say: Callable[[str], None]) -> tuple[Plane, Deployed]:
+                say: Callable[[str], None],
+                template_bucket: str | None = None) -> tuple[Plane, Deployed]:
     """Deploy ``env``'s plane with ``clients`` (a client factory: ``.client(name)``)."""
     name = stack_name(config, env, stack)
     reached = caller_account(clients.client("sts"))
@@ -53,5 +87,14 @@ def apply_plane(config: Config, env: Environment, *, repository: str, account: s
     deployed = deploy_stack(clients.client("cloudformation"), name,
                             render_cloudformation(plane),
                             parameters={"CreateSharedResources": "true" if shared else "false"},
-                            say=say)
+                            say=say, stage=_stage(clients.client("s3"), plane, name,
+                                                  template_bucket, say))
     return plane, deployed
+
+
+def _stage(s3: Any, plane: Plane, stack: str, template_bucket: str | None,
+           say: Callable[[str], None]) -> Callable[[str], str] | None:
+    bucket = template_bucket
+    if bucket is None and _bucket_exists(s3, plane.artifacts.name):
+        bucket = plane.artifacts.name
+    return None if bucket is None else stager(s3, bucket, stack, plane.region, say)

@@ -36,20 +36,34 @@ class Deployed:
 
 
 def compact(template: str) -> str:
-    """The template without whitespace (what is sent); too large for an inline body is an
-    error that says so."""
-    body = json.dumps(json.loads(template), separators=(",", ":"), sort_keys=False)
-    if len(body.encode()) > MAX_TEMPLATE_BYTES:
-        raise OperationFailed(f"the template is {len(body.encode())} bytes, over "
-                              f"CloudFormation's {MAX_TEMPLATE_BYTES} for an inline template")
-    return body
+    """The template without whitespace: what is sent."""
+    return json.dumps(json.loads(template), separators=(",", ":"), sort_keys=False)
+
+
+#: ``stage(body)``: store a template too large to send inline; its ``TemplateURL``.
+Stage = Callable[[str], str]
+
+
+def _template(body: str, stage: Stage | None) -> dict[str, str]:
+    """``TemplateBody`` when it fits CloudFormation's inline limit, else ``TemplateURL`` of
+    the body ``stage`` stored; too large with nowhere to stage it is an error that says so."""
+    size = len(body.encode())
+    if size <= MAX_TEMPLATE_BYTES:
+        return {"TemplateBody": body}
+    if stage is None:
+        raise OperationFailed(f"the template is {size} bytes, over CloudFormation's "
+                              f"{MAX_TEMPLATE_BYTES} for an inline template, and there is no "
+                              "bucket to stage it in: pass --template-bucket BUCKET (an "
+                              "existing bucket these credentials may write)")
+    return {"TemplateURL": stage(body)}
 
 
 def deploy_stack(cloudformation: Any, stack: str, template: str, *,
                  parameters: Mapping[str, str], say: Callable[[str], None],
                  poll_seconds: float = 5.0, timeout_seconds: float = 3600.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> Deployed:
+                 clock: Callable[[], float] = time.monotonic,
+                 stage: Stage | None = None) -> Deployed:
     body = compact(template)
     current = _status(cloudformation, stack)
     if current is not None and (current.endswith("_IN_PROGRESS") or
@@ -58,7 +72,7 @@ def deploy_stack(cloudformation: Any, stack: str, template: str, *,
                if current == "ROLLBACK_COMPLETE" else "another operation is in progress")
         raise GateRefused(f"stack {stack} is {current}: {why}")
     before = {e["EventId"] for e in _events(cloudformation, stack)} if current else set()
-    request = {"StackName": stack, "TemplateBody": body, "Capabilities": CAPABILITIES,
+    request = {"StackName": stack, **_template(body, stage), "Capabilities": CAPABILITIES,
                "Parameters": [{"ParameterKey": k, "ParameterValue": v}
                               for k, v in parameters.items()]}
     outcome: Literal["created", "updated", "unchanged"]

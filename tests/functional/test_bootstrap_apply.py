@@ -127,3 +127,30 @@ def test_apply_deploys_the_cloudformation_template_only(sandbox: Sandbox) -> Non
     assert done.returncode == 2
     assert "--apply deploys the stack and writes no files" in done.stderr
     assert sandbox.client("cloudformation").list_stacks()["StackSummaries"] == []
+
+
+def test_a_template_over_the_inline_limit_is_staged_in_a_bucket(sandbox: Sandbox,
+                                                                  tmp_path: Path) -> None:
+    repo = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART.parent, repo)
+    config = repo / "lmi-delivery.yml"
+    many = "".join(f"  worker{i}:\n    capacity_provider: shared\n" for i in range(40))
+    config.write_text(config.read_text().replace("functions:\n", f"functions:\n{many}", 1))
+    refused = bootstrap(sandbox, "--apply", config=config)
+    assert refused.returncode == 1, refused.stderr
+    assert "over CloudFormation's 51200 for an inline template" in refused.stderr
+    assert "--template-bucket" in refused.stderr
+    assert sandbox.client("cloudformation").list_stacks()["StackSummaries"] == []
+
+    sandbox.client("s3").create_bucket(Bucket="acme-cfn-staging")
+    done = bootstrap(sandbox, "--apply", "--template-bucket", "acme-cfn-staging", config=config)
+    assert done.returncode == 0, done.stderr
+    assert f"stack {STACK} created" in done.stdout
+    assert "template staged at s3://acme-cfn-staging/lmi-delivery/bootstrap/" in done.stderr
+    [staged] = sandbox.client("s3").list_objects_v2(Bucket="acme-cfn-staging")["Contents"]
+    assert staged["Size"] > 51_200
+    # The next apply stages in the artifacts bucket the stack made.
+    again = bootstrap(sandbox, "--apply", config=config)
+    assert again.returncode == 0, again.stderr
+    assert f"stack {STACK} unchanged" in again.stdout
+    assert "template staged at s3://quickstart-delivery-artifacts/" in again.stderr

@@ -41,10 +41,14 @@ if TYPE_CHECKING:
 @click.option("--no-shared-resources", "no_shared", is_flag=True,
               help="With --apply: CreateSharedResources=false, when another environment's "
                    "stack in this account created the OIDC provider, the buckets and the key.")
+@click.option("--template-bucket", metavar="BUCKET",
+              help="With --apply: an existing bucket to stage a template over "
+                   "CloudFormation's 51,200-byte inline limit in (default: the artifacts "
+                   "bucket, once an earlier apply created it).")
 def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | None,
                       github_commands: bool, repository: str | None,
                       account_id: str | None, apply: bool, stack_name: str | None,
-                      no_shared: bool) -> None:
+                      no_shared: bool, template_bucket: str | None) -> None:
     """Render an environment's least-privilege AWS and GitHub setup.
 
     From lmi-delivery.yml and the naming rule: GitHub's OIDC provider; the roles GitHub
@@ -78,8 +82,9 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
 
     if apply and fmt != "cloudformation":
         raise UsageError("--apply deploys the CloudFormation template: drop --format terraform")
-    if not apply and (stack_name or no_shared):
-        raise UsageError("--stack-name and --no-shared-resources need --apply")
+    if not apply and (stack_name or no_shared or template_bucket):
+        raise UsageError("--stack-name, --no-shared-resources and --template-bucket need "
+                         "--apply")
     if apply and (out_dir is not None or github_commands):
         raise UsageError("--apply deploys the stack and writes no files: render them with "
                          "--out or --github-commands in a run without --apply")
@@ -88,7 +93,7 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
     env = config.environment(env_name)
     if apply:
         _apply(config, env, resolve_repository(config, repository), account_id, stack_name,
-               not no_shared)
+               not no_shared, template_bucket)
         return
     plane = build_plane(config, env, repository=resolve_repository(config, repository),
                         account=resolve_account(config, env, account_id))
@@ -106,14 +111,15 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
 
 
 def _apply(config: Config, env: Environment, repository: str, account: str | None,
-           stack: str | None, shared: bool) -> None:
+           stack: str | None, shared: bool, template_bucket: str | None) -> None:
     from lmi_delivery.aws.clients import clients_for
     from lmi_delivery.bootstrap.apply import apply_plane
 
     clients = clients_for(config, env, dict(os.environ), assume_role=False)
     plane, deployed = apply_plane(config, env, repository=repository, account=account,
                                   stack=stack, shared=shared, clients=clients,
-                                  say=lambda line: click.echo(line, err=True))
+                                  say=lambda line: click.echo(line, err=True),
+                                  template_bucket=template_bucket)
     click.echo(f"stack {deployed.stack} {deployed.outcome}")
     for key, value in sorted(deployed.outputs.items()):
         click.echo(f"{key}: {value}")
