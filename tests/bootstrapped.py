@@ -39,10 +39,12 @@ class Bootstrapped:
     plane: Plane
 
     def github(self, role_key: str) -> dict[str, str]:
-        """Credentials of a GitHub role (review, deploy, prune) for the token GitHub gives
-        the job that role trusts."""
+        """Credentials of a GitHub role (review, plan, deploy, prune) for the token GitHub
+        gives the job that role trusts."""
         env = self.plane.environment
+        branch = self.config.environment(env).branch
         subjects = {"review": pull_request_subject(REPOSITORY),
+                    "plan": branch_subject(REPOSITORY, branch),
                     "deploy": environment_subject(REPOSITORY, env),
                     "prune": branch_subject(REPOSITORY, self.config.github.default_branch)}
         return assume(self.sandbox.client("sts"), self.arn(role_key), subjects[role_key])

@@ -2,12 +2,18 @@
 
 The environment with its deployment-branch policy (only the environment's branch may deploy)
 and, for ``apply: approval``, required reviewers (a team, named when the script runs); the
-variables the workflow templates read (``LMI_DEPLOY_ROLE_ARN`` on the environment,
-``LMI_PLAN_ROLE_ARN``, ``LMI_PRUNE_ROLE_ARN`` and ``AWS_REGION`` on the repository).
+variables the workflow templates read: ``LMI_DEPLOY_ROLE_ARN`` on the environment (only its
+approved jobs see it), and on the repository ``AWS_REGION`` and, per environment (its name upper
+case, ``-`` as ``_``), ``LMI_REVIEW_ROLE_ARN_<ENV>`` (pull requests and drift),
+``LMI_PLAN_ROLE_ARN_<ENV>`` (the deploy plan job) and ``LMI_PRUNE_ROLE_ARN_<ENV>``. The jobs
+that run without the environment (a pull request must not name it) pick theirs by name:
+``vars[format('LMI_REVIEW_ROLE_ARN_{0}', matrix.environment)]``; GitHub looks variable names up
+regardless of case.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from lmi_delivery.bootstrap.arns import Arns
@@ -20,10 +26,17 @@ def variables(plane: Plane) -> tuple[dict[str, str], dict[str, str]]:
     """(environment variables, repository variables) the workflows read."""
     arns = Arns(plane.account, plane.region)
     env = {"LMI_DEPLOY_ROLE_ARN": arns.role(plane.role("deploy").name)}
+    suffix = variable_suffix(plane.environment)
     repo = {"AWS_REGION": plane.region,
-            "LMI_PLAN_ROLE_ARN": arns.role(plane.role("review").name),
-            "LMI_PRUNE_ROLE_ARN": arns.role(plane.role("prune").name)}
+            f"LMI_REVIEW_ROLE_ARN_{suffix}": arns.role(plane.role("review").name),
+            f"LMI_PLAN_ROLE_ARN_{suffix}": arns.role(plane.role("plan").name),
+            f"LMI_PRUNE_ROLE_ARN_{suffix}": arns.role(plane.role("prune").name)}
     return env, repo
+
+
+def variable_suffix(environment: str) -> str:
+    """The environment's part of a variable's name: GitHub's names are ``[A-Z0-9_]``."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", environment).upper()
 
 
 def _set_variable(path: str, name: str, value: str) -> list[str]:

@@ -107,6 +107,38 @@ def review_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
         Statement("ReadReviewBuildLogs", LOG_READ, build_logs(arns, project)),
         *_review_documents(arns, s, s.review_prefix),
         *_live_reads(arns, s),
+        *drift_reads(arns, s),
+        *_wheel_upload(arns, s),
+    )
+
+
+def drift_reads(arns: Arns, s: Scope) -> Iterator[Statement]:
+    """What the drift run reads besides planning (:mod:`lmi_delivery.postdeploy.drift`): the
+    versions and their scaling, the capacity providers' versions, the warm-up rules, the alias
+    histories and the review plan's metadata. Read-only."""
+    if s.functions:
+        yield Statement("ReadDriftVersions", ("lambda:ListVersionsByFunction",),
+                        functions(arns, s))
+    if s.capacity_providers:
+        yield Statement("ReadDriftProviderVersions",
+                        ("lambda:ListFunctionVersionsByCapacityProvider",), providers(arns, s))
+    if s.warm_rules:
+        yield Statement("ReadDriftWarmRules", ("events:DescribeRule", "events:ListTargetsByRule"),
+                        tuple(arns.rule(r) for r in s.warm_rules))
+    yield Statement("ReadDriftHistories", ("s3:GetObject",), (alias_history(arns, s),))
+    yield list_alias_histories(arns, s)
+    yield Statement("ReadReviewPlanMetadata", ("s3:GetObject",),
+                    (arns.objects(s.bucket, f"{s.review_prefix}/*.json"),))
+
+
+def plan_role(arns: Arns, s: Scope) -> tuple[Statement, ...]:
+    """A push to the environment's branch: the deploy plan job starts the plan project."""
+    project = s.projects["plan"]
+    return (
+        Statement("StartPlanBuilds", BUILD_ACTIONS, (arns.project(project),)),
+        Statement("ReadPlanBuildLogs", LOG_READ, build_logs(arns, project)),
+        *_review_documents(arns, s, s.deploy_prefix),
+        *_live_reads(arns, s),
         *_wheel_upload(arns, s),
     )
 

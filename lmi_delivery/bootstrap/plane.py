@@ -31,8 +31,10 @@ class RoleSpec:
 
 
 GITHUB_ROLES = (
-    RoleSpec("review", "gh-review", "GitHub pull requests: start the review project, read "
-                                    "its logs"),
+    RoleSpec("review", "gh-review", "GitHub pull requests and the default branch's drift "
+                                    "runs: start the review project, read its logs"),
+    RoleSpec("plan", "gh-plan", "GitHub pushes to the environment's branch: start and watch "
+                                "its plan build"),
     RoleSpec("deploy", "gh-deploy", "GitHub deploy jobs of the environment: start and watch "
                                     "its plan, apply and post-deploy builds"),
     RoleSpec("prune", "gh-prune", "GitHub's default branch: prune the environment's old "
@@ -91,11 +93,15 @@ def build_plane(config: Config, env: Environment, *, repository: str, account: s
     missing = [k for k in PROJECT_KEYS if k not in s.projects]
     if missing:  # pragma: no cover - the builder fills every project key with a default
         raise UsageError(f"codebuild.projects lacks {', '.join(missing)}")
-    subjects = {"review": trust.pull_request_subject(repository),
-                "deploy": trust.environment_subject(repository, env.name),
-                "prune": trust.branch_subject(repository, s.default_branch)}
-    grants = {"review": permissions.review_role, "deploy": permissions.deploy_role,
-              "prune": permissions.prune_role}
+    subjects: dict[str, str | tuple[str, ...]] = {
+        # drift.yml runs on a schedule, so on the default branch: a review plan, read-only
+        "review": (trust.pull_request_subject(repository),
+                   trust.branch_subject(repository, s.default_branch)),
+        "plan": trust.branch_subject(repository, env.branch),
+        "deploy": trust.environment_subject(repository, env.name),
+        "prune": trust.branch_subject(repository, s.default_branch)}
+    grants = {"review": permissions.review_role, "plan": permissions.plan_role,
+              "deploy": permissions.deploy_role, "prune": permissions.prune_role}
     roles = [Role(spec.key, _role_name(config, env, spec.suffix), "github", spec.description,
                   trust.github(arns, subjects[spec.key]),
                   Document(tuple(grants[spec.key](arns, s))))

@@ -25,8 +25,9 @@ def branch_subject(repository: str, branch: str) -> str:
     return f"repo:{repository}:ref:refs/heads/{branch}"
 
 
-def github(arns: Arns, subject: str) -> Document:
-    """Tokens of GitHub's OIDC provider for exactly ``subject``, for AWS STS."""
+def github(arns: Arns, subject: str | tuple[str, ...]) -> Document:
+    """Tokens of GitHub's OIDC provider for exactly ``subject`` (or one of those), for AWS
+    STS."""
     return Document((Statement(
         "GitHubOidc", ("sts:AssumeRoleWithWebIdentity",),
         principal={"Federated": arns.oidc_provider()},

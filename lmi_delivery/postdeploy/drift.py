@@ -81,6 +81,9 @@ def _rule_findings(events: EventBridgeClient, alias_arns: dict[str, str], config
 
     found: list[DriftFinding] = []
     for key, alias_arn in alias_arns.items():
+        warm = config.functions[key].warm
+        if warm is None or not warm.schedule:
+            continue  # no warm-up rule is post-deploy's to keep
         rule = naming.warm_rule_name(config, env, key)
         try:
             events.describe_rule(Name=rule)

@@ -60,13 +60,29 @@ TOKEN = "ghs_actE2eFakeInstallationToken0123456789"
 AUTHOR = "alice"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-#: The repository variables the templates read (``vars.*``).
-VARIABLES = {
-    "AWS_REGION": REGION,
-    "LMI_PLAN_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/quickstart-plan",
-    "LMI_DEPLOY_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/quickstart-deploy",
-    "LMI_PRUNE_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/quickstart-prune",
-}
+
+
+def bootstrap_variables() -> dict[str, str]:
+    """The variables the templates read (``vars.*``), as ``lmi-delivery bootstrap
+    --github-commands`` sets them for each of the quickstart's environments: the repository's,
+    and ``LMI_DEPLOY_ROLE_ARN`` (on GitHub an environment's own variable; act has no
+    environments, so it is given for the whole repository, as dev's)."""
+    from lmi_delivery.bootstrap import build_plane
+    from lmi_delivery.bootstrap.github import variables
+    from lmi_delivery.config import load
+
+    config = load(QUICKSTART / "lmi-delivery.yml")
+    found: dict[str, str] = {}
+    for env in reversed(list(config.environments.values())):
+        plane = build_plane(config, env, repository=REPOSITORY, account=ACCOUNT)
+        on_environment, on_repository = variables(plane)
+        found.update(on_repository)
+        found.update(on_environment)
+    return found
+
+
+#: The variables every act run gets.
+VARIABLES = bootstrap_variables()
 #: Third-party actions of the templates -> their offline stand-in.
 STANDIN_ACTIONS = {
     "actions/checkout@v4": STANDINS / "checkout",

@@ -8,6 +8,7 @@ import io
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,14 @@ from moto.sts.models import sts_backends
 
 from lmi_delivery.execute.executor import Execution
 from lmi_delivery.execute.sandbox_run import snapshot
-from lmi_delivery.execute.services import execute_plans, make_services
+from lmi_delivery.execute.services import (
+    apply_only,
+    bind_to_plan_build,
+    execute_plans,
+    make_services,
+)
 from lmi_delivery.plan.events import ContextFlags
+from lmi_delivery.plan.policy import MUTATING_STAGES
 from lmi_delivery.plan.prepare import PlanRequest, make_plan
 from lmi_delivery.postdeploy.prune.run import PruneRequest, run_prune
 from lmi_delivery.sandbox import Sandbox, SandboxOptions
@@ -49,14 +56,25 @@ def environ(world: Bootstrapped, role: str) -> dict[str, str]:
             "AWS_SESSION_TOKEN": creds["aws_session_token"]}
 
 
-def deliver(world: Bootstrapped, role: str, flags: ContextFlags) -> Execution:
+def deliver(world: Bootstrapped, role: str, flags: ContextFlags, *,
+            plan_only: bool = False, plan_build: str | None = None) -> Execution:
+    """One GitHub job with ``role``: all its stages, only the review stages (``command:
+    plan``), or the approved job's apply of ``plan_build`` (``command: apply``)."""
     env = environ(world, role)
     config = world.config
     plan = make_plan(PlanRequest(str(QUICKSTART), "dev", flags), env, config=config)
     # The job's role reads what the plan shows (where the aliases point), read-only.
     assert not plan.offline, plan.notes
     assert "read current aliases from AWS (read-only) and the capacity headroom" in plan.notes
+    if plan_only:
+        plan = replace(plan, stages=tuple(
+            replace(s, status="skipped", reason="plan only", steps=())
+            if s.name in MUTATING_STAGES else s for s in plan.stages))
     services = make_services(config, config.environment("dev"), env, 0.2, io.StringIO())
+    if plan_build is not None:
+        bound = bind_to_plan_build(services.codebuild, plan_build, commit=flags.sha,
+                                   expected_sha256=None)
+        plan, services = apply_only(plan, bound), replace(services, plan_build=bound)
     [execution] = execute_plans([plan], services)
     return execution
 
@@ -78,12 +96,18 @@ def test_review_deploy_and_prune_with_only_the_generated_roles(sandbox: Sandbox,
         "quickstart-dev-tf-review"]
     assert {s.name: s.status for s in review.report.plan.stages}["apply"] == "skipped"
 
-    deploy = deliver(world, "deploy", ContextFlags(event="push", ref="dev", sha=commit))
+    # deploy.yml: the plan job (the plan role: pushes to dev), then the approved job (the
+    # deploy role: jobs of the GitHub environment dev) applies exactly that plan build.
+    push = ContextFlags(event="push", ref="dev", sha=commit)
+    planned = deliver(world, "plan", push, plan_only=True)
+    assert planned.error is None, planned.error
+    [plan_build] = [b for r in planned.report.results.values() for b in r.builds]
+    assert plan_build.project == "quickstart-dev-tf-plan"
+    deploy = deliver(world, "deploy", push, plan_build=plan_build.id)
     assert deploy.error is None, deploy.error
     assert deploy.report.outcome == "succeeded"
     builds = [b.project for r in deploy.report.results.values() for b in r.builds]
-    assert builds == ["quickstart-dev-tf-plan", "quickstart-dev-tf-apply",
-                      "quickstart-dev-post-deploy"]
+    assert builds == ["quickstart-dev-tf-apply", "quickstart-dev-post-deploy"]
     lam = sandbox.client("lambda")
     live = lam.get_alias(FunctionName=FUNCTION, Name="live")["FunctionVersion"]
     assert live == "1"
@@ -101,7 +125,7 @@ def test_review_deploy_and_prune_with_only_the_generated_roles(sandbox: Sandbox,
     sessions = {r.role_arn.rsplit("/", 1)[-1] for r in sts_backends[sandbox.account_id][
         "aws"].assumed_roles}
     assert sessions == {f"quickstart-dev-{suffix}" for suffix in (
-        "gh-review", "gh-deploy", "gh-prune", "cb-review", "cb-plan", "cb-apply",
+        "gh-review", "gh-plan", "gh-deploy", "gh-prune", "cb-review", "cb-plan", "cb-apply",
         "cb-post-deploy")}
     print(f"bootstrap --apply {applied:.2f} s; review, deploy and prune "
           f"{time.monotonic() - began - applied:.1f} s with IAM enforced")

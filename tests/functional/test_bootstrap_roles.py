@@ -48,6 +48,18 @@ def test_the_review_role_cannot_start_the_plan_or_apply_project(world: Bootstrap
     assert found["buildsNotFound"] == ["quickstart-dev-tf-review:0"]
 
 
+def test_the_plan_role_cannot_start_the_apply_or_post_deploy_project(
+        world: Bootstrapped) -> None:
+    codebuild = world.client("codebuild", world.github("plan"))
+    for project in ("quickstart-dev-tf-apply", "quickstart-dev-post-deploy",
+                    "quickstart-dev-tf-review"):
+        with pytest.raises(ClientError) as refused:
+            codebuild.start_build(projectName=project)
+        assert denied(refused) == "AccessDeniedException"
+    found = codebuild.batch_get_builds(ids=["quickstart-dev-tf-plan:0"])
+    assert found["buildsNotFound"] == ["quickstart-dev-tf-plan:0"]
+
+
 def test_the_review_role_cannot_read_deploy_plans(world: Bootstrapped) -> None:
     deploy, _ = prefixes(world)
     key = f"{deploy}/{'a' * 64}.tfplan"

@@ -77,7 +77,7 @@ def resources(plane: Plane, key: str, action: str) -> set[str]:
 def test_github_roles_read_what_planning_reads_and_write_no_function(dev: Plane) -> None:
     fns = {f"arn:aws:lambda:eu-west-1:123456789012:function:shop-dev-{f}{q}"
            for f in ("router", "worker") for q in ("", ":*")}
-    for key in ("review", "deploy"):
+    for key in ("review", "plan", "deploy"):
         assert not {a for a in actions(dev, key) if a.startswith("lambda:") and is_write(a)}
         for action in ("lambda:GetAlias", "lambda:GetFunctionScalingConfig",
                        "lambda:GetFunctionConfiguration"):
@@ -93,6 +93,24 @@ def test_the_review_role_may_start_only_the_review_project(dev: Plane) -> None:
         "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/shop-dev-tf-review",
         "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/shop-dev-tf-review"
         ":log-stream:*"}
+
+
+def test_the_plan_role_may_start_only_the_plan_project_and_reads_no_plan(dev: Plane) -> None:
+    assert resources(dev, "plan", "codebuild:StartBuild") == {
+        "arn:aws:codebuild:eu-west-1:123456789012:project/shop-dev-tf-plan"}
+    assert resources(dev, "plan", "s3:GetObject") <= {
+        "arn:aws:s3:::shop-artifacts/plans/shop/dev/*.review.json",
+        "arn:aws:s3:::shop-artifacts/lmi-delivery/*"}  # its own wheel
+    assert not {a for a in actions(dev, "plan") if a.startswith("s3:Delete")}
+
+
+def test_drift_reads_are_read_only_and_scoped_to_the_environment(dev: Plane) -> None:
+    assert not {a for a in actions(dev, "review") if is_write(a)
+                and not a.startswith(("codebuild:", "s3:PutObject", "kms:"))}
+    assert resources(dev, "review", "events:DescribeRule") == {
+        "arn:aws:events:eu-west-1:123456789012:rule/shop-dev-router-warm"}
+    assert resources(dev, "review", "lambda:ListFunctionVersionsByCapacityProvider") == {
+        "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:shop-dev-shared"}
 
 
 def test_the_deploy_role_starts_its_environment_s_three_projects(prod: Plane) -> None:

@@ -17,7 +17,7 @@ def trust(plane: Plane, key: str) -> list[dict[str, object]]:
     return statements
 
 
-def github_statement(subject: str) -> list[dict[str, object]]:
+def github_statement(subject: str | list[str]) -> list[dict[str, object]]:
     return [{
         "Sid": "GitHubOidc", "Effect": "Allow", "Principal": {"Federated": OIDC},
         "Action": ["sts:AssumeRoleWithWebIdentity"],
@@ -26,8 +26,16 @@ def github_statement(subject: str) -> list[dict[str, object]]:
             "token.actions.githubusercontent.com:sub": subject}}}]
 
 
-def test_the_review_role_trusts_only_pull_requests_of_the_repository(dev: Plane) -> None:
-    assert trust(dev, "review") == github_statement("repo:acme/shop:pull_request")
+def test_the_review_role_trusts_only_pull_requests_and_the_default_branch(dev: Plane) -> None:
+    # Pull requests plan for review; drift.yml runs on a schedule, so on the default branch.
+    assert trust(dev, "review") == github_statement(
+        ["repo:acme/shop:pull_request", "repo:acme/shop:ref:refs/heads/trunk"])
+
+
+def test_the_plan_role_trusts_only_pushes_to_the_environment_s_branch(
+        dev: Plane, prod: Plane) -> None:
+    assert trust(dev, "plan") == github_statement("repo:acme/shop:ref:refs/heads/dev")
+    assert trust(prod, "plan") == github_statement("repo:acme/shop:ref:refs/heads/main")
 
 
 def test_the_deploy_role_trusts_only_jobs_of_its_environment(dev: Plane, prod: Plane) -> None:
@@ -57,6 +65,7 @@ def test_each_service_role_trusts_codebuild_for_its_own_project(
 
 def test_every_role_is_either_assumed_from_github_or_by_codebuild(dev: Plane) -> None:
     assert sorted(r.key for r in dev.roles) == sorted([
-        "review", "deploy", "prune", "review-build", "plan-build", "apply-build",
+        "review", "plan", "deploy", "prune", "review-build", "plan-build", "apply-build",
         "post-deploy-build"])
-    assert {r.key for r in dev.roles if r.kind == "github"} == {"review", "deploy", "prune"}
+    assert {r.key for r in dev.roles if r.kind == "github"} == {"review", "plan", "deploy",
+                                                                "prune"}
