@@ -7,7 +7,7 @@ The pieces, each standing for what GitHub and AWS are in production:
   ``workflows/`` copied into ``.github/workflows/``, as a user would have them, and real commits
   on ``main``, ``dev``, feature branches and the pull requests' merge refs, so the events carry
   real SHAs. It is "GitHub's" copy of the repository: the checkout stand-in clones
-  it and the sandbox's CodeBuild projects build from it.
+  it (as deep as the step's ``fetch-depth``) and the sandbox's CodeBuild projects build from it.
 - :class:`SandboxServer`: ``lmi-delivery sandbox serve --config <repo>/lmi-delivery.yml --port
   0`` (a port the system picks; it prints which) as a subprocess: functions, capacity
   providers, the artifacts bucket, secrets and the CodeBuild projects of every environment,
@@ -112,6 +112,7 @@ COMMENT_DEV_CHANGES_ONLY = ("comment-on-pr: ${{ matrix.environment == 'dev' && '
 
 #: A deploy-only secret of the throwaway repository's config (the sandbox makes up its value).
 DEPLOY_SECRET = "/quickstart/{env}/deploy-token"
+
 
 @dataclass(frozen=True)
 class PullRequestRefs:
