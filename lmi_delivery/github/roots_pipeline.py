@@ -35,7 +35,7 @@ from lmi_delivery.github.roots_comment import compose
 from lmi_delivery.notify import no_notify
 from lmi_delivery.plan.context import CiContext
 from lmi_delivery.plan.policy import MUTATING_STAGES
-from lmi_delivery.plan.prepare import changes_of, plan_for, plan_roots
+from lmi_delivery.plan.prepare import changes_of, plan_for, plan_roots, without_post_deploy
 from lmi_delivery.plan.render import render as render_plan
 from lmi_delivery.plan.roots_plan import RootsPlan
 from lmi_delivery.plan.steps import DeliveryPlan
@@ -187,7 +187,8 @@ def _apply(p: Pipeline, environ: Mapping[str, str], report_path: str) -> Outcome
     for key in root_keys(p.config):
         if key not in builds:
             continue
-        plan = plan_for(for_root(p.config, key), p.env, p.context, environ)
+        projected = for_root(p.config, key)
+        plan = without_post_deploy(plan_for(projected, p.env, p.context, environ), projected)
         if plan.stage("apply").status == "skipped":
             raise GateRefused(f"nothing to apply: {plan.stage('apply').reason}")
         bound[key] = bind_to_plan_build(services.codebuild, builds[key], commit=p.context.commit,

@@ -85,12 +85,12 @@ def plan_roots(config: Config, env: Environment, context: CiContext,
             continue
         projected = for_root(config, key)
         plan = plan_for(projected, env, context, aws_environ, drift=drift)
-        plans.append(replace(_without_post_deploy(plan, projected), selection=selection))
+        plans.append(replace(without_post_deploy(plan, projected), selection=selection))
     return RootsPlan(env.name, tuple(plans), tuple(s for s in selection if not s.runs),
                      _elsewhere(config, env))
 
 
-def _without_post_deploy(plan: DeliveryPlan, config: Config) -> DeliveryPlan:
+def without_post_deploy(plan: DeliveryPlan, config: Config) -> DeliveryPlan:
     """A root with no functions has no post-deploy to run."""
     if config.functions:
         return plan

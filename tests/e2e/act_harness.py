@@ -2,11 +2,12 @@
 
 The pieces, each standing for what GitHub and AWS are in production:
 
-- :class:`ThrowawayRepo`: a git repository holding a copy of ``examples/quickstart`` with the
-  templates of ``workflows/`` copied into ``.github/workflows/``, as a user would have them, and
-  real commits on ``main``, ``dev``, a feature branch and the pull request's merge ref, so the
-  events carry real SHAs. It is "GitHub's" copy of the repository: the checkout stand-in clones
-  it and the sandbox's CodeBuild projects build from it.
+- :class:`ThrowawayRepo`: a git repository holding a copy of an example (``examples/quickstart``,
+  or ``examples/platform-monorepo`` with :meth:`ThrowawayRepo.monorepo`) with the templates of
+  ``workflows/`` copied into ``.github/workflows/``, as a user would have them, and real commits
+  on ``main``, ``dev``, feature branches and the pull requests' merge refs, so the events carry
+  real SHAs. It is "GitHub's" copy of the repository: the checkout stand-in clones
+  it (as deep as the step's ``fetch-depth``) and the sandbox's CodeBuild projects build from it.
 - :class:`SandboxServer`: ``lmi-delivery sandbox serve --config <repo>/lmi-delivery.yml --port
   0`` (a port the system picks; it prints which) as a subprocess: functions, capacity
   providers, the artifacts bucket, secrets and the CodeBuild projects of every environment,
@@ -42,14 +43,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import fake_github
 from botocore.config import Config as BotoConfig
 from fake_github import FakeGithub
 
+from lmi_delivery.config import load
 from lmi_delivery.config.model import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "tests" / "data" / "act"
 QUICKSTART = ROOT / "examples" / "quickstart"
+MONOREPO = ROOT / "examples" / "platform-monorepo"
 #: The workflow templates under test: ``workflows/`` of this working tree, or another directory
 #: of templates (``LMI_E2E_WORKFLOWS=/path``), e.g. an older version's, to see a test catch a bug.
 TEMPLATES = Path(os.environ.get("LMI_E2E_WORKFLOWS") or ROOT / "workflows")
@@ -125,6 +129,31 @@ COMMENT_DEV_CHANGES_ONLY = ("comment-on-pr: ${{ matrix.environment == 'dev' && '
 #: A deploy-only secret of the throwaway repository's config (the sandbox makes up its value).
 DEPLOY_SECRET = "/quickstart/{env}/deploy-token"
 
+
+@dataclass(frozen=True)
+class PullRequestRefs:
+    """A pull request of :class:`ThrowawayRepo`: its branch, base and the commits GitHub has."""
+
+    number: int
+    branch: str
+    base: str
+    base_sha: str
+    head: str
+    merge: str
+    """``refs/pull/N/merge``: GitHub's test merge of ``head`` into ``base``, the event's SHA."""
+
+
+def _copy_example(source: Path, path: Path) -> Path:
+    """``source`` at ``path`` with the templates in ``.github/workflows/``; the workflows dir."""
+    shutil.copytree(source, path, ignore=shutil.ignore_patterns(
+        ".terraform", "*.tfstate*", "*.tfplan", ".lmi-delivery"))
+    workflows = path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    for template in sorted(TEMPLATES.glob("*.yml")):
+        shutil.copy2(template, workflows / template.name)
+    return workflows
+
+
 @dataclass
 class ThrowawayRepo:
     path: Path
@@ -146,24 +175,65 @@ class ThrowawayRepo:
 
     def _commit(self, message: str, files: Mapping[str, str]) -> str:
         for name, text in files.items():
+            (self.path / name).parent.mkdir(parents=True, exist_ok=True)
             (self.path / name).write_text(text, encoding="utf-8")
         self.git("add", "-A")
         self.git("commit", "--quiet", "--no-gpg-sign", "-m", message)
         return self.git("rev-parse", "HEAD")
 
+    def _init(self, message: str) -> None:
+        self.git("init", "--quiet", "--initial-branch=main")
+        self.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
+        self.shas["main"] = self._commit(message, {})
+
+    def text(self, name: str) -> str:
+        return (self.path / name).read_text(encoding="utf-8")
+
+    def open_pull_request(self, number: int, branch: str, base: str, message: str,
+                          files: Mapping[str, str]) -> PullRequestRefs:
+        """A branch off ``base`` with one commit of ``files``, and the refs GitHub makes for
+        its pull request (``refs/pull/N/head`` and the test merge ``refs/pull/N/merge``); the
+        working copy is left on ``main``."""
+        base_sha = self.git("rev-parse", base)
+        self.git("switch", "--quiet", "-c", branch, base)
+        head = self._commit(message, files)
+        # GitHub's test merge of the pull request: refs/pull/N/merge, the event's GITHUB_SHA.
+        self.git("switch", "--quiet", "--detach", base)
+        self.git("merge", "--quiet", "--no-ff", "--no-gpg-sign", "-m",
+                 f"Merge {head} into {base_sha}", branch)
+        merge = self.git("rev-parse", "HEAD")
+        self.git("update-ref", f"refs/pull/{number}/head", head)
+        self.git("update-ref", f"refs/pull/{number}/merge", merge)
+        self.git("switch", "--quiet", "main")
+        return PullRequestRefs(number, branch, base, base_sha, head, merge)
+
+    def merge(self, pr: PullRequestRefs) -> str:
+        """Merge the pull request into its base branch (a merge commit, as GitHub's button
+        does); the new tip of the base branch."""
+        self.git("switch", "--quiet", pr.base)
+        self.git("merge", "--quiet", "--no-ff", "--no-gpg-sign", "-m",
+                 f"Merge pull request #{pr.number} from {pr.branch}", pr.branch)
+        tip = self.git("rev-parse", "HEAD")
+        self.git("switch", "--quiet", "main")
+        return tip
+
+    def commit_on(self, branch: str, message: str, files: Mapping[str, str]) -> str:
+        """One commit of ``files`` on ``branch`` (a push to it); the working copy is left on
+        ``main``."""
+        self.git("switch", "--quiet", branch)
+        sha = self._commit(message, files)
+        self.git("switch", "--quiet", "main")
+        return sha
+
     @classmethod
     def create(cls, path: Path) -> ThrowawayRepo:
-        shutil.copytree(QUICKSTART, path, ignore=shutil.ignore_patterns(
-            ".terraform", "*.tfstate*", "*.tfplan", ".lmi-delivery"))
+        """The quickstart: one pull request (``pr_number``, ``feature_branch``) into dev."""
+        workflows = _copy_example(QUICKSTART, path)
         # A deploy-only secret: deploy builds get it as a reference, review builds never.
         config = path / "lmi-delivery.yml"
         config.write_text(config.read_text(encoding="utf-8").replace(
             "  artifacts: s3://", f'  secrets:\n    DEPLOY_TOKEN: "ssm:{DEPLOY_SECRET}"\n'
             "  artifacts: s3://"), encoding="utf-8")
-        workflows = path / ".github" / "workflows"
-        workflows.mkdir(parents=True)
-        for template in sorted(TEMPLATES.glob("*.yml")):
-            shutil.copy2(template, workflows / template.name)
         # dev's pull request comment is changes-only (prod's stays the default, always), so
         # the pull request runs cover both.
         pull_request = workflows / "pull-request.yml"
@@ -172,26 +242,27 @@ class ThrowawayRepo:
         pull_request.write_text(text.replace(COMMENT_ALWAYS, COMMENT_DEV_CHANGES_ONLY),
                                 encoding="utf-8")
         repo = cls(path)
-        repo.git("init", "--quiet", "--initial-branch=main")
-        repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
-        repo.shas["main"] = repo._commit("The quickstart platform, with the lmi-delivery "
-                                         "workflows", {})
+        repo._init("The quickstart platform, with the lmi-delivery workflows")
         tfvars = "terraform/env/dev.tfvars"
-        release = (path / tfvars).read_text(encoding="utf-8")
+        release = repo.text(tfvars)
         repo.git("switch", "--quiet", "-c", "dev")
         repo.shas["dev"] = repo._commit("dev: router release 2026.11.2", {
             tfvars: release.replace("2026.11.1", "2026.11.2")})
-        repo.git("switch", "--quiet", "-c", repo.feature_branch)
-        repo.shas["feature"] = repo._commit("Router release 2026.12.0", {
-            tfvars: release.replace("2026.11.1", "2026.12.0")})
-        # GitHub's test merge of the pull request: refs/pull/N/merge, the event's GITHUB_SHA.
-        repo.git("switch", "--quiet", "--detach", "dev")
-        repo.git("merge", "--quiet", "--no-ff", "--no-gpg-sign", "-m",
-                 f"Merge {repo.shas['feature']} into {repo.shas['dev']}", repo.feature_branch)
-        repo.shas["merge"] = repo.git("rev-parse", "HEAD")
-        repo.git("update-ref", f"refs/pull/{repo.pr_number}/head", repo.shas["feature"])
-        repo.git("update-ref", f"refs/pull/{repo.pr_number}/merge", repo.shas["merge"])
-        repo.git("switch", "--quiet", "main")
+        pr = repo.open_pull_request(repo.pr_number, repo.feature_branch, "dev",
+                                    "Router release 2026.12.0",
+                                    {tfvars: release.replace("2026.11.1", "2026.12.0")})
+        repo.shas["feature"], repo.shas["merge"] = pr.head, pr.merge
+        return repo
+
+    @classmethod
+    def monorepo(cls, path: Path) -> ThrowawayRepo:
+        """``examples/platform-monorepo`` and its templates, unchanged, on ``main`` and
+        ``dev`` (the same commit); pull requests and pushes are made by the tests."""
+        _copy_example(MONOREPO, path)
+        repo = cls(path, pr_number=0, feature_branch="")
+        repo._init("The platform monorepo, with the lmi-delivery workflows")
+        repo.git("branch", "dev")
+        repo.shas["dev"] = repo.shas["main"]
         return repo
 
     def seed_state(self, sandbox: SandboxServer, config: Config, env: str, commit: str,
@@ -224,7 +295,8 @@ class ThrowawayRepo:
     def check_out(self, ref: str) -> str:
         """Make ``ref`` the working copy's HEAD (act reads GITHUB_SHA, and the ref of events
         without one, from it); a branch name stays attached."""
-        if ref in ("main", "dev", self.feature_branch):
+        branches = self.git("for-each-ref", "--format=%(refname:short)", "refs/heads/")
+        if ref in branches.splitlines():
             self.git("switch", "--quiet", ref)
         else:
             self.git("switch", "--quiet", "--detach", ref)
@@ -513,6 +585,23 @@ class World:
             self._clean_after_runs = self.act.runs
         self.github.reset()
         return self
+
+
+@dataclass(frozen=True)
+class Runner:
+    """What every act world shares: the action under test and the runner's Python."""
+
+    action: Path
+    python_bin: Path
+
+
+def world_of(repo: ThrowawayRepo, runner: Runner, base: Path,
+             node_tools: Path) -> Iterator[World]:
+    """A world around ``repo``: the fake GitHub API and a sandbox serving ``repo``'s config."""
+    with fake_github.serve(REPOSITORY, TOKEN) as github, \
+            SandboxServer(repo.config, base / "sandbox") as sandbox:
+        act = Act(repo, runner.action, runner.python_bin, github.url, base / "act")
+        yield World(repo, load(repo.config), sandbox, github, act, node_tools)
 
 
 def _kill_group(process: subprocess.Popen[Any]) -> None:

@@ -302,6 +302,11 @@ def test_the_action_reviews_one_root_then_the_approved_job_applies_each_roots_pl
         assert _variables(records[key])["LMI_PLAN_BUILD_ID"] == builds[key]
     for service in ("orders", "search"):
         assert records[service]["startTime"] >= records["provider"]["endTime"]
+    # Post-deploy for the functions of the roots that applied: the provider lists none.
+    assert stages["provider"]["post-deploy"] == "skipped"
+    ids = codebuild.list_builds_for_project(projectName="platform-dev-post-deploy")["ids"]
+    assert sorted(_variables(b)[ROOT_VARIABLE] for b in codebuild.batch_get_builds(
+        ids=ids)["builds"]) == ["orders", "search"]
     # Swapping two roots' plan builds is refused before anything starts.
     swapped = f"provider={builds['orders']} orders={builds['provider']}"
     with pytest.raises(GateRefused, match="it planned Terraform root orders, not provider"):

@@ -138,6 +138,24 @@ def test_prune_and_drift_templates() -> None:
     assert drift["jobs"]["drift"]["permissions"]["issues"] == "write"
 
 
+#: The commands that choose which Terraform roots run from what the event changed.
+CHANGE_DETECTING = {"plan", "run"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_jobs_that_plan_check_out_the_whole_history(path: Path) -> None:
+    """actions/checkout fetches one commit by default: git then cannot compare a pull request
+    or a push with its base, and every root of a several-roots config would run."""
+    for job_id, job in parsed(path).value["jobs"].items():
+        steps = job.get("steps", [])
+        commands = {s.get("with", {}).get("command", "run") for s in steps
+                    if str(s.get("uses", "")).startswith("org/lmi-delivery")}
+        if not commands & CHANGE_DETECTING:
+            continue
+        [checkout] = [s for s in steps if s.get("uses") == "actions/checkout@v4"]
+        assert checkout["with"].get("fetch-depth") == 0, f"{path.name}: job {job_id}"
+
+
 def test_aws_credentials_come_from_oidc_and_variables() -> None:
     for path in WORKFLOWS:
         text = path.read_text(encoding="utf-8")
