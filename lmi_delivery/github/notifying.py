@@ -33,13 +33,16 @@ class EventFactory(Protocol):
 @dataclass
 class ApplyWatch:
     """A reporter passing everything on, that sends ``apply-started`` when the apply build
-    starts (once), with the plan sha256 the plan build exported, if it ran in this job."""
+    starts (once), with the plan sha256 the plan build exported, if it ran in this job, and
+    ``canary-rolled-back`` when the post-deploy build exports that verdict (CodeBuild's record
+    of the build, never its log)."""
 
     inner: Reporter
     apply_project: str
     notify: Notify
     event: EventFactory
     plan_sha256: str = ""
+    post_deploy_project: str = ""
     started: bool = field(default=False, init=False)
 
     def build_started(self, build: StartedBuild) -> None:
@@ -57,6 +60,11 @@ class ApplyWatch:
         sha = result.exported.get("LMI_PLAN_SHA256")
         if sha and not self.plan_sha256:
             self.plan_sha256 = sha
+        if result.build.project == self.post_deploy_project and \
+                result.exported.get("LMI_VERDICT") == "canary-rolled-back":
+            detail = " ".join(result.exported.get("LMI_VERDICT_DETAIL", "").split())[:1000]
+            self.notify(self.event("canary-rolled-back", plan_sha256=self.plan_sha256,
+                                   detail=detail or f"post-deploy build {result.build.id}"))
 
     def notice(self, message: str) -> None:
         self.inner.notice(message)

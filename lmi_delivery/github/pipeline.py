@@ -107,7 +107,8 @@ def _services(p: Pipeline, aws_environ: Mapping[str, str], poll: float,
                                                     p.runner.run_url or "")) if value)
 
     watch = ApplyWatch(GithubReporter(p.log, p.runner.output_path),
-                       project_name(p.config, p.env, "apply"), notify, p.event)
+                       project_name(p.config, p.env, "apply"), notify, p.event,
+                       post_deploy_project=project_name(p.config, p.env, "post_deploy"))
     return replace(services, reporter=watch, approve=p.approve,
                    check_setup=_annotating_setup_check(p), apply_env=apply_env), watch
 

@@ -390,19 +390,26 @@ def test_the_command_exits_1_naming_the_alarm_and_3_over_the_provider(
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     sandbox.client("cloudwatch").set_alarm_state(AlarmName=ALARM, StateValue="ALARM",
                                                  StateReason="errors")
+    exports = tmp_path / "post-deploy.env"
     command = ("post-deploy", "--config", str(config.path), "--env", "dev",
-               "--poll-interval", "0.05")
+               "--poll-interval", "0.05", "--exports", str(exports))
 
     assert run_cli(*command) == 1
     err = capsys.readouterr().err
     assert f"rolled back to version 2: alarm(s) {ALARM} in ALARM while 20% to 3 went" in err
     assert "Traceback" not in err
     assert live_routing(lam, ROUTER) == ("2", {})
+    # What the build exports for the orchestrator (its webhooks' canary-rolled-back).
+    exported = dict(line.split("=", 1) for line in exports.read_text().splitlines())
+    assert exported["LMI_VERDICT"] == "canary-rolled-back"
+    assert "rolled back to version 2" in exported["LMI_VERDICT_DETAIL"]
 
     lam.update_capacity_provider(CapacityProviderName=PROVIDER,
                                  CapacityProviderScalingConfig={"MaxVCpuCount": 12})
     assert run_cli(*command) == 3
     err = capsys.readouterr().err
+    assert dict(line.split("=", 1) for line in exports.read_text().splitlines())[
+        "LMI_VERDICT"] == "refused"
     assert "needs 24 vCPU at its peak" in err
     assert "over its MaxVCpuCount 12" in err
     assert live_routing(lam, ROUTER) == ("2", {})

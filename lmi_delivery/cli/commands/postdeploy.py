@@ -66,7 +66,7 @@ def _functions(f: F) -> F:
 def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, *,
          steps: tuple[str, ...] | None = None, functions: tuple[str, ...] = (),
          versions_to: str | None = None, report_path: str | None = None,
-         root: str = "") -> None:
+         root: str = "", exports: str | None = None) -> None:
     from lmi_delivery.config import load, naming
     from lmi_delivery.config.roots import for_root
     from lmi_delivery.plan.release_steps import selected
@@ -97,10 +97,30 @@ def _run(config_path: str, env_name: str, dry_run: bool, fmt: str, poll: float, 
         partial = exc.context.get("report")
         if report_path and isinstance(partial, PostDeployReport):
             _write(report_path, partial)
+        if exports:
+            _export(exports, verdict(exc), str(exc))
         raise
     if report_path:
         _write(report_path, report)
+    if exports:
+        _export(exports, "succeeded", "")
     click.echo(report.render(fmt), nl=False)
+
+
+def verdict(error: LmiError) -> str:
+    """What the build exports as ``LMI_VERDICT``: ``canary-rolled-back`` when a rollout put the
+    previous routing back, ``refused`` for a refusal (exit 3), else ``failed``."""
+    from lmi_delivery.postdeploy.rollout import RolloutRolledBack
+
+    if isinstance(error, RolloutRolledBack):
+        return "canary-rolled-back"
+    return "refused" if error.exit_code == 3 else "failed"
+
+
+def _export(path: str, value: str, detail: str) -> None:
+    from lmi_delivery.terraform.build_services import write_exports
+
+    write_exports(Path(path), {"LMI_VERDICT": value, "LMI_VERDICT_DETAIL": detail[:1000]})
 
 
 def _write(path: str, report: PostDeployReport) -> None:
@@ -116,8 +136,12 @@ def _write(path: str, report: PostDeployReport) -> None:
 @click.option("--root", default="", envvar="LMI_DELIVERY_ROOT",
               help="With terraform.roots: only the functions of this root (default: "
                    "$LMI_DELIVERY_ROOT, which the orchestrator sets; unset: every function).")
+@click.option("--exports", type=click.Path(dir_okay=False),
+              help="Write LMI_VERDICT (succeeded, canary-rolled-back, refused or failed) and "
+                   "LMI_VERDICT_DETAIL here as KEY=VALUE lines, for the build to export.")
 def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str,
-                        poll_interval: float, report_path: str | None, root: str) -> None:
+                        poll_interval: float, report_path: str | None, root: str,
+                        exports: str | None) -> None:
     """Run the post-deploy steps: publish, scale, warm, alias, prune.
 
     The steps run in the order post_deploy.steps lists; `lmi-delivery plan` shows them. The
@@ -132,7 +156,7 @@ def post_deploy_command(config_path: str, env_name: str, dry_run: bool, fmt: str
     alias does not move (exit 1).
     """
     _run(config_path, env_name, dry_run, fmt, poll_interval, report_path=report_path,
-         root=root)
+         root=root, exports=exports)
 
 
 @click.command("publish")
