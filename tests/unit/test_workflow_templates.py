@@ -4,6 +4,7 @@ vendored by check-jsonschema), actionlint, and the delivery rules the templates 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from functools import cache
 from importlib import resources
@@ -161,7 +162,10 @@ def test_aws_credentials_come_from_oidc_and_variables() -> None:
         text = path.read_text(encoding="utf-8")
         if "configure-aws-credentials" in text:
             assert "aws-actions/configure-aws-credentials@v4" in text
-            assert "role-to-assume: ${{ vars." in text
+            roles = re.findall(r"role-to-assume: (.*)", text)
+            assert roles and all(re.fullmatch(
+                r"\$\{\{ vars(\.[A-Z_]+|\[format\('[A-Z_]+_\{0\}', [a-z.]+\)\]) \}\}", r)
+                for r in roles), roles
             assert "aws-access-key-id" not in text
 
 
