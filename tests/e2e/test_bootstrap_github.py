@@ -124,7 +124,7 @@ def test_dev_and_prod_are_set_as_planned(repo: Path, fake: fake_github.FakeGithu
     assert values(fake.env_variables["prod"]) == prod_env == {
         "LMI_DEPLOY_ROLE_ARN": "arn:aws:iam::123456789012:role/shop-prod-gh-deploy"}
     assert values(fake.variables) == {**dev_repo, **prod_repo}
-    assert "LMI_PLAN_ROLE_ARN_PROD" in fake.variables and "LMI_PLAN_ROLE_ARN_DEV" in fake.variables
+    assert {"LMI_PLAN_ROLE_ARN_DEV", "LMI_PLAN_ROLE_ARN_PROD"} <= set(fake.variables)
 
 
 def test_a_second_run_changes_nothing_and_a_changed_value_is_put_back(
