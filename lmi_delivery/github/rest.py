@@ -1,4 +1,5 @@
-"""A tiny GitHub REST client on ``urllib.request``: only the endpoints ``ci`` needs.
+"""A tiny GitHub REST client on ``urllib.request``: only the endpoints ``ci`` and
+``bootstrap --github`` need.
 
 The base URL comes from ``GITHUB_API_URL`` (GitHub Enterprise Server has its own), the token
 from the action's ``github-token`` input. The token travels in the Authorization header only and
@@ -165,6 +166,66 @@ class GithubRest:
         return login if isinstance(login, str) and login else None
 
 
+    # -- environments, deployment-branch policies, variables (``bootstrap --github``) ------------
+
+    def team(self, org: str, slug: str) -> dict[str, Any]:
+        """``GET /orgs/ORG/teams/SLUG``: the team (its ``id`` names it as a reviewer)."""
+        result: dict[str, Any] = self.request("GET", f"/orgs/{org}/teams/{_q(slug)}")
+        return result
+
+    def environment(self, repo: str, name: str) -> dict[str, Any] | None:
+        """The environment, or ``None`` when the repository has none of that name (404)."""
+        try:
+            result = self.request("GET", f"/repos/{repo}/environments/{_q(name)}")
+        except GithubApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result if isinstance(result, dict) else None
+
+    def put_environment(self, repo: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create or update the environment (reviewers, deployment_branch_policy, ...)."""
+        result: dict[str, Any] = self.request(
+            "PUT", f"/repos/{repo}/environments/{_q(name)}", body)
+        return result
+
+    def deployment_branch_policies(self, repo: str, environment: str) -> list[dict[str, Any]]:
+        path = f"/repos/{repo}/environments/{_q(environment)}/deployment-branch-policies"
+        policies: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            chunk = self.request("GET", path, query={"per_page": PAGE_SIZE, "page": page})
+            found = chunk.get("branch_policies") if isinstance(chunk, dict) else None
+            if not isinstance(found, list):
+                raise GithubApiError("GET", path, 200, "expected branch_policies")
+            policies += found
+            if len(found) < PAGE_SIZE:
+                break
+        return policies
+
+    def create_deployment_branch_policy(self, repo: str, environment: str, name: str,
+                                        kind: str = "branch") -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST", f"/repos/{repo}/environments/{_q(environment)}/deployment-branch-policies",
+            {"name": name, "type": kind})
+        return result
+
+    def update_variable(self, repo: str, name: str, value: str, *,
+                        environment: str | None = None) -> bool:
+        """``PATCH`` a variable of the repository (of its ``environment`` if given);
+        ``False`` when there is no such variable (404)."""
+        path = f"{_variables(repo, environment)}/{_q(name)}"
+        try:
+            self.request("PATCH", path, {"name": name, "value": value})
+        except GithubApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def create_variable(self, repo: str, name: str, value: str, *,
+                        environment: str | None = None) -> None:
+        self.request("POST", _variables(repo, environment), {"name": name, "value": value})
+
 def _message(exc: urllib.error.HTTPError) -> str:
     try:
         data = json.loads(exc.read().decode("utf-8"))
@@ -172,3 +233,13 @@ def _message(exc: urllib.error.HTTPError) -> str:
         return exc.reason if isinstance(exc.reason, str) else "error"
     message = data.get("message") if isinstance(data, dict) else None
     return str(message or exc.reason)
+
+
+def _q(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")
+
+
+def _variables(repo: str, environment: str | None) -> str:
+    if environment is None:
+        return f"/repos/{repo}/actions/variables"
+    return f"/repos/{repo}/environments/{_q(environment)}/variables"

@@ -16,10 +16,18 @@ the templates' ``actions/github-script`` steps call:
   model environments with required reviewers, so by default every run has one approval for
   every environment (by :attr:`FakeGithub.approver`); :meth:`FakeGithub.approve` changes that;
 - ``GET /repos/R/commits/SHA`` (the commit's author) and ``GET /user`` (403, as for the
-  ``GITHUB_TOKEN`` of Actions).
+  ``GITHUB_TOKEN`` of Actions);
+- what ``bootstrap --github`` sets: ``GET /orgs/ORG/teams/SLUG`` (:attr:`FakeGithub.teams`),
+  ``GET|PUT /repos/R/environments/NAME`` (a field left out of a ``PUT`` stays as it was),
+  ``GET|POST /repos/R/environments/NAME/deployment-branch-policies`` (404 unless the
+  environment has ``custom_branch_policies``; 303 for a name it has), and variables of the
+  repository (``/repos/R/actions/variables``) and of an environment
+  (``/repos/R/environments/NAME/variables``): ``PATCH .../NAME`` (404 when missing) and
+  ``POST`` (409 when it exists); names are case-insensitive, kept upper case.
 
 Comments and issues are written as ``github-actions[bot]``, as with the ``GITHUB_TOKEN``. A
-request without the token gets 401.
+request without the token gets 401; one with :attr:`FakeGithub.read_only_token` may only read
+(403 on anything else, as for a token without admin rights).
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ class FakeGithub:
     token: str
     author: str = "alice"
     approver: str = "bob"
+    read_only_token: str = ""
     url: str = ""
     requests: list[Request] = field(default_factory=list)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -62,6 +71,12 @@ class FakeGithub:
     """Labels of pull requests (numbers that are not in :attr:`issues`)."""
     approvals: dict[str, list[dict[str, Any]]] | None = None
     """Run id -> its approvals; ``None``: every run is approved for every environment."""
+    teams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``ORG/SLUG`` -> the team."""
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    env_variables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     _next_id: int = 1000
     _next_number: int = 100
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -74,6 +89,9 @@ class FakeGithub:
             self.labels.clear()
             self.pr_labels.clear()
             self.approvals = None
+            for found in (self.teams, self.environments, self.branch_policies,
+                          self.variables, self.env_variables):
+                found.clear()
 
     def approve(self, run_id: str, *environments: str, by: str | None = None) -> None:
         """Give run ``run_id`` exactly one approval, for ``environments`` (none: no approval)."""
@@ -95,11 +113,17 @@ class FakeGithub:
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         authorized = auth in (f"Bearer {self.token}", f"token {self.token}")
-        request = Request(method, parts.path, query, body, authorized)
+        read_only = bool(self.read_only_token) and auth in (
+            f"Bearer {self.read_only_token}", f"token {self.read_only_token}")
+        request = Request(method, parts.path, query, body, authorized or read_only)
         with self._lock:
             self.requests.append(request)
-            status, data = (401, {"message": "Bad credentials"}) if not authorized else \
-                self._route(method, parts.path, query, body)
+            if read_only and method not in ("GET", "HEAD"):
+                status, data = 403, {"message": "Resource not accessible by integration"}
+            elif not (authorized or read_only):
+                status, data = 401, {"message": "Bad credentials"}
+            else:
+                status, data = self._route(method, parts.path, query, body)
             request.status = status
         return status, data
 
@@ -135,6 +159,26 @@ class FakeGithub:
              lambda run: (200, self._approvals(run))),
             ("GET", rf"/repos/{repo}/commits/(\w+)", lambda sha: (200, {
                 "sha": sha, "author": {"login": self.author, "type": "User"}})),
+            ("GET", r"/orgs/([^/]+)/teams/([^/]+)",
+             lambda org, slug: self._found(self.teams.get(f"{org}/{unquote(slug)}"))),
+            ("GET", rf"/repos/{repo}/environments/([^/]+)",
+             lambda e: self._found(self.environments.get(unquote(e)))),
+            ("PUT", rf"/repos/{repo}/environments/([^/]+)",
+             lambda e: self._put_environment(unquote(e), body or {})),
+            ("GET", rf"/repos/{repo}/environments/([^/]+)/deployment-branch-policies",
+             lambda e: self._branch_policies(unquote(e), query)),
+            ("POST", rf"/repos/{repo}/environments/([^/]+)/deployment-branch-policies",
+             lambda e: self._create_branch_policy(unquote(e), body)),
+            ("PATCH", rf"/repos/{repo}/actions/variables/([^/]+)",
+             lambda name: self._update_variable(self.variables, unquote(name), body)),
+            ("POST", rf"/repos/{repo}/actions/variables",
+             lambda: self._create_variable(self.variables, body)),
+            ("PATCH", rf"/repos/{repo}/environments/([^/]+)/variables/([^/]+)",
+             lambda e, name: self._env_variables(unquote(e), lambda found: (
+                 self._update_variable(found, unquote(name), body)))),
+            ("POST", rf"/repos/{repo}/environments/([^/]+)/variables",
+             lambda e: self._env_variables(unquote(e), lambda found: (
+                 self._create_variable(found, body)))),
         ]
         for verb, pattern, answer in routes:
             match = re.fullmatch(pattern, path)
@@ -283,6 +327,103 @@ class FakeGithub:
         # act runs every job of an environment without a review: answer as GitHub would once
         # the required reviewers approved this run's deployments, to any environment.
         return [self._approval(("dev", "qa", "staging", "prod"), self.approver)]
+
+    @staticmethod
+    def _found(item: dict[str, Any] | None) -> tuple[int, Any]:
+        return (200, item) if item is not None else (404, {"message": "Not Found"})
+
+    def _put_environment(self, name: str, body: Any) -> tuple[int, Any]:
+        env = self.environments.get(name) or {
+            "id": self._id(), "name": name, "reviewers": [], "prevent_self_review": False,
+            "deployment_branch_policy": None}
+        if "reviewers" in body:
+            reviewers = []
+            for given in body["reviewers"] or []:
+                team = next((t for t in self.teams.values() if t["id"] == given["id"]), None)
+                if given["type"] != "Team" or team is None:
+                    return 422, {"message": f"Validation Failed: reviewer {given}"}
+                reviewers.append({"type": "Team", "reviewer": dict(team)})
+            env["reviewers"] = reviewers
+        if "prevent_self_review" in body:
+            env["prevent_self_review"] = bool(body["prevent_self_review"])
+        if "deployment_branch_policy" in body:
+            policy = body["deployment_branch_policy"]
+            if policy is not None and policy["protected_branches"] == \
+                    policy["custom_branch_policies"]:
+                return 422, {"message": "Validation Failed: exactly one of protected_branches "
+                                        "and custom_branch_policies must be true"}
+            env["deployment_branch_policy"] = policy and {
+                "protected_branches": bool(policy["protected_branches"]),
+                "custom_branch_policies": bool(policy["custom_branch_policies"])}
+        self.environments[name] = env
+        return 200, self._environment(env)
+
+    @staticmethod
+    def _environment(env: dict[str, Any]) -> dict[str, Any]:
+        """The environment as GitHub shows it: its reviewers in ``protection_rules``."""
+        rules: list[dict[str, Any]] = []
+        if env["reviewers"]:
+            rules.append({"type": "required_reviewers", "reviewers": env["reviewers"],
+                          "prevent_self_review": env["prevent_self_review"]})
+        if env["deployment_branch_policy"]:
+            rules.append({"type": "branch_policy"})
+        return {"id": env["id"], "name": env["name"], "protection_rules": rules,
+                "deployment_branch_policy": env["deployment_branch_policy"]}
+
+    def _custom_branches(self, environment: str) -> list[dict[str, Any]] | None:
+        env = self.environments.get(environment)
+        if env is None or not (env["deployment_branch_policy"] or {}).get(
+                "custom_branch_policies"):
+            return None
+        return self.branch_policies.setdefault(environment, [])
+
+    def _branch_policies(self, environment: str, query: dict[str, str]) -> tuple[int, Any]:
+        policies = self._custom_branches(environment)
+        if policies is None:
+            return 404, {"message": "Not Found"}
+        return 200, {"total_count": len(policies), "branch_policies": self._page(policies, query)}
+
+    def _create_branch_policy(self, environment: str, body: Any) -> tuple[int, Any]:
+        policies = self._custom_branches(environment)
+        if policies is None:
+            return 404, {"message": "Not Found"}
+        kind = body.get("type", "branch")
+        if not isinstance(body.get("name"), str) or kind not in ("branch", "tag"):
+            return 422, {"message": "Validation Failed: name, type"}
+        if any(p["name"] == body["name"] and p["type"] == kind for p in policies):
+            return 303, {"message": "the same branch name pattern already exists"}
+        policy = {"id": self._id(), "name": body["name"], "type": kind}
+        policies.append(policy)
+        return 200, policy
+
+    def _env_variables(self, environment: str,
+                       answer: Any) -> tuple[int, Any]:
+        if environment not in self.environments:
+            return 404, {"message": "Not Found"}
+        result: tuple[int, Any] = answer(self.env_variables.setdefault(environment, {}))
+        return result
+
+    @staticmethod
+    def _update_variable(found: dict[str, dict[str, Any]], name: str,
+                         body: Any) -> tuple[int, Any]:
+        variable = found.get(name.upper())
+        if variable is None:
+            return 404, {"message": "Not Found"}
+        if not isinstance(body.get("value"), str):
+            return 422, {"message": "Validation Failed: value"}
+        variable["value"] = body["value"]
+        return 204, None
+
+    @staticmethod
+    def _create_variable(found: dict[str, dict[str, Any]], body: Any) -> tuple[int, Any]:
+        name, value = body.get("name"), body.get("value")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) \
+                or not isinstance(value, str):
+            return 422, {"message": "Validation Failed: name, value"}
+        if name.upper() in found:
+            return 409, {"message": "Already exists"}
+        found[name.upper()] = {"name": name.upper(), "value": value}
+        return 201, {}
 
     # -- assertions -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from lmi_delivery.cli.options import config_option
 from lmi_delivery.errors import UsageError
 
 if TYPE_CHECKING:
+    from lmi_delivery.bootstrap.model import Plane
     from lmi_delivery.config.model import Config, Environment
 
 
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 @click.option("--github-commands", is_flag=True,
               help="Also render the GitHub side as `gh api` commands (printed instead of the "
                    "template without --out).")
+@click.option("--github", "github", is_flag=True,
+              help="Apply the GitHub side through the REST API instead of rendering it: the "
+                   "environment, its deployment branch and the variables, with the token in "
+                   "GITHUB_TOKEN (API at GITHUB_API_URL, default https://api.github.com). "
+                   "Running it again changes nothing.")
+@click.option("--reviewer-team", metavar="SLUG",
+              help="With --github: the team of the organisation that approves applies "
+                   "(required for an environment with apply: approval).")
 @click.option("--repository", metavar="OWNER/REPO",
               help="The GitHub repository the roles trust (default: github.repository).")
 @click.option("--account-id", metavar="ACCOUNT",
@@ -46,7 +55,8 @@ if TYPE_CHECKING:
                    "CloudFormation's 51,200-byte inline limit in (default: the artifacts "
                    "bucket, once an earlier apply created it).")
 def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | None,
-                      github_commands: bool, repository: str | None,
+                      github_commands: bool, github: bool, reviewer_team: str | None,
+                      repository: str | None,
                       account_id: str | None, apply: bool, stack_name: str | None,
                       no_shared: bool, template_bucket: str | None) -> None:
     """Render an environment's least-privilege AWS and GitHub setup.
@@ -67,13 +77,15 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
     Terraform file. With --apply the stack is deployed with the credentials of the
     environment (AWS_* variables; exit 1 if the stack fails, naming the failing resource
     and CloudFormation's reason; exit 3 if the credentials are of another account or the
-    stack is busy).
+    stack is busy). With --github the GitHub side --github-commands renders is applied
+    through the REST API instead (exit 1 naming the call GitHub refused).
 
     \b
     Example:
       lmi-delivery bootstrap --env dev --repository acme/shop --out infra/bootstrap
       lmi-delivery bootstrap --env prod --format terraform --github-commands --out infra
       lmi-delivery bootstrap --env dev --apply
+      GITHUB_TOKEN=... lmi-delivery bootstrap --env prod --github --reviewer-team approvers
     """
     from lmi_delivery.bootstrap import build_plane, render
     from lmi_delivery.bootstrap.plane import resolve_account, resolve_repository
@@ -85,6 +97,11 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
     if not apply and (stack_name or no_shared or template_bucket):
         raise UsageError("--stack-name, --no-shared-resources and --template-bucket need "
                          "--apply")
+    if github and (apply or out_dir is not None or github_commands):
+        raise UsageError("--github applies the GitHub side through the API: it does not go "
+                         "with --apply, --out or --github-commands")
+    if reviewer_team and not github:
+        raise UsageError("--reviewer-team needs --github (the script reads LMI_REVIEWER_TEAM)")
     if apply and (out_dir is not None or github_commands):
         raise UsageError("--apply deploys the stack and writes no files: render them with "
                          "--out or --github-commands in a run without --apply")
@@ -97,6 +114,9 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
         return
     plane = build_plane(config, env, repository=resolve_repository(config, repository),
                         account=resolve_account(config, env, account_id))
+    if github:
+        _apply_github(plane, reviewer_team)
+        return
     rendering = render(plane, "terraform" if fmt == "terraform" else "cloudformation",
                        github_commands=github_commands)
     if out is None:
@@ -108,6 +128,20 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
         return
     for path in write(rendering, out):
         click.echo(f"wrote {path}")
+
+
+def _apply_github(plane: Plane, reviewer_team: str | None) -> None:
+    from lmi_delivery.bootstrap.github_apply import apply_github, check_reviewer_team
+    from lmi_delivery.github.rest import DEFAULT_API_URL, GithubRest
+
+    environ = dict(os.environ)
+    token = environ.get("GITHUB_TOKEN", "")
+    if not token:
+        raise UsageError("--github needs a token with admin rights on the repository in "
+                         "GITHUB_TOKEN")
+    check_reviewer_team(plane, reviewer_team)
+    api = GithubRest(token, environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
+    apply_github(plane, api, reviewer_team=reviewer_team, say=click.echo)
 
 
 def _apply(config: Config, env: Environment, repository: str, account: str | None,
