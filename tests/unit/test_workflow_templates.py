@@ -163,7 +163,8 @@ def test_aws_credentials_come_from_oidc_and_variables() -> None:
         if "configure-aws-credentials" in text:
             assert "aws-actions/configure-aws-credentials@v4" in text
             roles = re.findall(r"role-to-assume: (.*)", text)
-            assert roles and all(re.fullmatch(
+            assert roles
+            assert all(re.fullmatch(
                 r"\$\{\{ vars(\.[A-Z_]+|\[format\('[A-Z_]+_\{0\}', [a-z.]+\)\]) \}\}", r)
                 for r in roles), roles
             assert "aws-access-key-id" not in text
