@@ -29,7 +29,7 @@ from act_harness import (
 @pytest.fixture(scope="session")
 def act_runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
     """The copy of the action under test and the runner's Python with it installed, once per
-    worker (the act modules share an xdist_group, so one worker): installing it is the
+    worker (each act module keeps to one worker by its xdist_group): installing it is the
     costliest part of a world."""
     if not ACT.is_file():
         pytest.fail(f"act is not installed beside {ACT.parent}/python: pip install -e '.[test]'")

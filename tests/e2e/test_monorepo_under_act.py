@@ -38,7 +38,9 @@ from lmi_delivery.config.model import PROJECT_KEYS
 from lmi_delivery.config.roots import ROOT_VARIABLE
 from lmi_delivery.github.comments import marker
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act")]
+# A group of its own: its runs go on another worker than the quickstart's (each worker builds
+# the runner once, about half a minute, less than the runs it overlaps).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("act-monorepo")]
 
 ROOTS = ["provider", "orders", "search"]
 """The example's roots in apply order: the provider, then the two services that depend on it."""
