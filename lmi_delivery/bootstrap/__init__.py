@@ -3,8 +3,9 @@
 One model (:mod:`~lmi_delivery.bootstrap.model`: roles → statements → resources, built by
 :func:`~lmi_delivery.bootstrap.plane.build_plane`) and three renderings of it: a CloudFormation
 template, a Terraform configuration and the GitHub side as ``gh api`` commands. Both AWS
-renderings embed the same canonical IAM documents. It never calls AWS or GitHub: it renders
-what a user deploys.
+renderings embed the same canonical IAM documents. Rendering calls nothing; ``--apply``
+deploys the template (:mod:`~lmi_delivery.bootstrap.apply`) and ``--github`` applies the GitHub
+side (:mod:`~lmi_delivery.bootstrap.github_apply`, with a REST client the CLI hands in).
 """
 
 from __future__ import annotations

@@ -117,9 +117,12 @@ def render_body(report: DriftReport) -> str:
 
 
 def gather(config: Config, env: Environment, aws_environ: Mapping[str, str],
-           exported: Mapping[str, str], plan_ran: bool, run_url: str) -> DriftReport:
+           exported: Mapping[str, str], plan_ran: bool, run_url: str,
+           commit: str = "") -> DriftReport:
     """The drift report of one run: the plan's metadata and post-deploy's state, read from
-    AWS (read-only). A document that does not match what the build exported is not used."""
+    AWS (read-only). The metadata is the object the config names for ``commit`` and the sha256
+    the build exported (never a URL a build wrote), and one whose sha256 differs is not
+    used."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from lmi_delivery.aws.clients import clients_for
@@ -132,7 +135,7 @@ def gather(config: Config, env: Environment, aws_environ: Mapping[str, str],
     counts: dict[str, int] = {}
     resources: list[tuple[str, str]] = []
     if changes:
-        summary = _plan_summary(factory.client("s3"), exported)
+        summary = _plan_summary(factory.client("s3"), config, env, commit, exported)
         counts = {k: int(v) for k, v in (summary.get("counts") or {}).items()
                   if isinstance(v, int)}
         resources = [(str(r.get("action")), str(r.get("address")))
@@ -153,17 +156,23 @@ def gather(config: Config, env: Environment, aws_environ: Mapping[str, str],
                        run_url)
 
 
-def _plan_summary(s3: Any, exported: Mapping[str, str]) -> Mapping[str, Any]:
+def _plan_summary(s3: Any, config: Config, env: Environment, commit: str,
+                  exported: Mapping[str, str]) -> Mapping[str, Any]:
     """The plan's summary from its metadata document, if it is the plan the build exported."""
+    import re
+
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from lmi_delivery.config import naming
     from lmi_delivery.errors import LmiError
     from lmi_delivery.terraform.handoff import PlanMetadata
 
-    url, sha = exported.get("LMI_PLAN_METADATA_URL", ""), exported.get("LMI_PLAN_SHA256", "")
-    bucket, _, key = url.removeprefix("s3://").partition("/")
-    if not (url.startswith("s3://") and bucket and key and sha):
+    sha = exported.get("LMI_PLAN_SHA256", "")
+    if not (commit and re.fullmatch(r"[0-9a-f]{64}", sha)):
         return {}
+    bucket = naming.artifact_location(config).bucket
+    key = f"{naming.plan_prefix(config, env, commit, 'review')}/{sha}.json"
+    url = f"s3://{bucket}/{key}"
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         metadata = PlanMetadata.from_json(body, url)

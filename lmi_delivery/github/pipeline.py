@@ -283,21 +283,21 @@ def _execute(p: Pipeline, context: CiContext, aws_environ: Mapping[str, str], po
     review = review_of(p.config, p.env, context, aws_environ, report, plan)
     outcome = run_outcome(report, execution.error, published, report_path, review)
     if p.inputs.command == "drift":
-        _drift(p, report, aws_environ, notify, outcome)
+        _drift(p, report, aws_environ, notify, outcome, context.commit or "")
     return outcome
 
 
 def _drift(p: Pipeline, report: RunReport, aws_environ: Mapping[str, str], notify: Notify,
-           outcome: Outcome) -> None:
+           outcome: Outcome, commit: str) -> None:
     """The drift report (the plan's resources and post-deploy's state), in the summary, the
     ``drift`` output and, through ``on_drift``, the environment's drift issue."""
     from lmi_delivery.github.drift_report import gather, render_body
 
-    names = ("LMI_PLAN_HAS_CHANGES", "LMI_PLAN_SUMMARY", "LMI_PLAN_SHA256",
-             "LMI_PLAN_METADATA_URL")
+    names = ("LMI_PLAN_HAS_CHANGES", "LMI_PLAN_SUMMARY", "LMI_PLAN_SHA256")
     plan = report.results.get("plan")
     drift = gather(p.config, p.env, aws_environ, {n: _exported(report, n) for n in names},
-                   plan is not None and plan.outcome == "succeeded", p.runner.run_url or "")
+                   plan is not None and plan.outcome == "succeeded", p.runner.run_url or "",
+                   commit)
     outcome.outputs["drift"] = ("true" if drift.drifted else "false") if drift.known else ""
     outcome.markdown += "\n" + render_body(drift).split("\n", 1)[1]
     if p.on_drift is not None:
