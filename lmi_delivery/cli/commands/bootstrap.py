@@ -62,9 +62,10 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
     """Render an environment's least-privilege AWS and GitHub setup.
 
     From lmi-delivery.yml and the naming rule: GitHub's OIDC provider; the roles GitHub
-    assumes (review: pull requests start only the review project; deploy: the environment's
-    jobs start its plan, apply and post-deploy projects; prune: the default branch deletes the
-    environment's old versions); one service role per CodeBuild project; the projects with
+    assumes (review: pull requests, and the default branch's drift runs, start only the
+    review project; plan: pushes to the environment's branch start only its plan project;
+    deploy: the environment's jobs start its plan, apply and post-deploy projects; prune: the
+    default branch deletes the environment's old versions); one service role per CodeBuild project; the projects with
     the packaged buildspecs inline (apply one build at a time); the artifacts bucket (SSE-KMS,
     no public access, TLS only, versioned, plans expire and are never overwritten) and the
     state bucket (S3 lockfile), with the backend_config lines to paste.

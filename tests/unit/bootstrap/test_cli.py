@@ -22,8 +22,10 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_help_explains_the_command(tmp_path: Path) -> None:
     done = run("bootstrap", "--help", cwd=tmp_path)
     assert done.returncode == 0
-    for words in ("OIDC", "review", "deploy", "prune", "--format", "cloudformation|terraform",
-                  "--out", "--github-commands", "--repository", "backend_config"):
+    for words in ("OIDC", "review", "plan", "deploy", "prune", "--format",
+                  "cloudformation|terraform", "--out", "--github-commands", "--repository",
+                  "backend_config", "--apply", "--stack-name", "--no-shared-resources",
+                  "--template-bucket", "--github", "--reviewer-team", "GITHUB_TOKEN"):
         assert words in done.stdout
 
 
