@@ -5,7 +5,9 @@ One model (:mod:`~lmi_delivery.bootstrap.model`: roles → statements → resour
 template, a Terraform configuration and the GitHub side as ``gh api`` commands. Both AWS
 renderings embed the same canonical IAM documents. Rendering calls nothing; ``--apply``
 deploys the template (:mod:`~lmi_delivery.bootstrap.apply`) and ``--github`` applies the GitHub
-side (:mod:`~lmi_delivery.bootstrap.github_apply`, with a REST client the CLI hands in).
+side (:mod:`~lmi_delivery.bootstrap.github_apply`, with a REST client the CLI hands in). It
+never deploys or writes anything without one of them, and never inlines a buildspec other than
+the packaged ones.
 """
 
 from __future__ import annotations
