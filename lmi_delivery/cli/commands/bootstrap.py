@@ -65,10 +65,11 @@ def bootstrap_command(config_path: str, env_name: str, fmt: str, out_dir: str | 
     assumes (review: pull requests, and the default branch's drift runs, start only the
     review project; plan: pushes to the environment's branch start only its plan project;
     deploy: the environment's jobs start its plan, apply and post-deploy projects; prune: the
-    default branch deletes the environment's old versions); one service role per CodeBuild project; the projects with
-    the packaged buildspecs inline (apply one build at a time); the artifacts bucket (SSE-KMS,
-    no public access, TLS only, versioned, plans expire and are never overwritten) and the
-    state bucket (S3 lockfile), with the backend_config lines to paste.
+    default branch deletes the environment's old versions); one service role per CodeBuild
+    project; the projects with the packaged buildspecs inline (apply one build at a time); the
+    artifacts bucket (SSE-KMS, no public access, TLS only, versioned, plans expire and are
+    never overwritten) and the state bucket (S3 lockfile), with the backend_config lines to
+    paste.
 
     The repository comes from github.repository or --repository, the account from
     environments.ENV.account_id or --account-id. Resources every environment of an account
