@@ -4,7 +4,11 @@ deploy its CloudFormation stack (:mod:`.deploy`).
 The account is ``environments.ENV.account_id`` or ``--account-id``, else the one STS says the
 credentials belong to; credentials of another account than the environment's are refused
 before anything is deployed. The stack is named by the naming rule (``{service}-{env}-delivery``
-with the default rule), unless ``--stack-name`` names it.
+with the default rule), unless ``--stack-name`` names it. A template over CloudFormation's
+inline limit is staged in ``--template-bucket``, else in the artifacts bucket; when neither
+exists yet (the first create of a plane with many functions), the stack is created with the
+buckets, the key and the OIDC provider first, then updated to the whole plane staged in the
+bucket it made.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from lmi_delivery.aws.errors import translated
 from lmi_delivery.bootstrap.cloudformation import render_cloudformation
-from lmi_delivery.bootstrap.deploy import Deployed, deploy_stack
+from lmi_delivery.bootstrap.deploy import Deployed, deploy_stack, fits_inline, storage_only
 from lmi_delivery.bootstrap.model import Plane
 from lmi_delivery.bootstrap.plane import build_plane, resolve_account
 from lmi_delivery.config import naming
@@ -84,11 +89,23 @@ def apply_plane(config: Config, env: Environment, *, repository: str, account: s
                           f"{env.name} is account {wanted}: nothing was deployed")
     plane = build_plane(config, env, repository=repository,
                         account=resolve_account(config, env, account or reached))
-    deployed = deploy_stack(clients.client("cloudformation"), name,
-                            render_cloudformation(plane),
-                            parameters={"CreateSharedResources": "true" if shared else "false"},
-                            say=say, stage=_stage(clients.client("s3"), plane, name,
-                                                  template_bucket, say))
+    cloudformation, s3 = clients.client("cloudformation"), clients.client("s3")
+    template = render_cloudformation(plane)
+    parameters = {"CreateSharedResources": "true" if shared else "false"}
+    stage = _stage(s3, plane, name, template_bucket, say)
+    first: Deployed | None = None
+    if stage is None and shared and not fits_inline(template):
+        # A first create too large to send inline, with no bucket to stage it in: the storage
+        # first (it fits), then the whole plane, staged in the artifacts bucket it made.
+        say(f"stack {name}: the template is over CloudFormation's inline limit and no bucket "
+            f"holds it yet: creating the buckets first, then the rest")
+        first = deploy_stack(cloudformation, name, storage_only(template),
+                             parameters=parameters, say=say)
+        stage = stager(s3, plane.artifacts.name, name, plane.region, say)
+    deployed = deploy_stack(cloudformation, name, template, parameters=parameters, say=say,
+                            stage=stage)
+    if first is not None and first.outcome == "created":
+        deployed = replace(deployed, outcome="created")
     return plane, deployed
 
 

@@ -40,6 +40,42 @@ def compact(template: str) -> str:
     return json.dumps(json.loads(template), separators=(",", ":"), sort_keys=False)
 
 
+#: What a stack holds before the rest of the plane can be staged in its artifacts bucket.
+STORAGE_TYPES = frozenset({"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::KMS::Key",
+                           "AWS::KMS::Alias", "AWS::IAM::OIDCProvider"})
+
+
+def fits_inline(template: str) -> bool:
+    return len(compact(template).encode()) <= MAX_TEMPLATE_BYTES
+
+
+def storage_only(template: str) -> str:
+    """``template`` with only its buckets, their policies, the key and the OIDC provider, and
+    the outputs that name nothing else: what a first create of a plane too large to send inline
+    deploys, so that the whole template can then be staged in the bucket it made."""
+    data = json.loads(template)
+    kept = {k: v for k, v in data["Resources"].items() if v.get("Type") in STORAGE_TYPES}
+    removed = set(data["Resources"]) - set(kept)
+    data["Resources"] = kept
+    data["Outputs"] = {k: v for k, v in data.get("Outputs", {}).items()
+                       if not _refers(v, removed)}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _refers(value: Any, names: set[str]) -> bool:
+    """Whether ``value`` holds a ``Ref`` or ``Fn::GetAtt`` of one of ``names``."""
+    if isinstance(value, dict):
+        if value.get("Ref") in names:
+            return True
+        target = value.get("Fn::GetAtt")
+        if isinstance(target, list) and target and target[0] in names:
+            return True
+        return any(_refers(v, names) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers(v, names) for v in value)
+    return False
+
+
 #: ``stage(body)``: store a template too large to send inline; its ``TemplateURL``.
 Stage = Callable[[str], str]
 

@@ -129,14 +129,43 @@ def test_apply_deploys_the_cloudformation_template_only(sandbox: Sandbox) -> Non
     assert sandbox.client("cloudformation").list_stacks()["StackSummaries"] == []
 
 
-def test_a_template_over_the_inline_limit_is_staged_in_a_bucket(sandbox: Sandbox,
-                                                                  tmp_path: Path) -> None:
+def many_functions(tmp_path: Path) -> Path:
+    """The quickstart with 40 more functions: a template over the inline limit."""
     repo = tmp_path / "quickstart"
     shutil.copytree(QUICKSTART.parent, repo)
     config = repo / "lmi-delivery.yml"
     many = "".join(f"  worker{i}:\n    capacity_provider: shared\n" for i in range(40))
     config.write_text(config.read_text().replace("functions:\n", f"functions:\n{many}", 1))
-    refused = bootstrap(sandbox, "--apply", config=config)
+    return config
+
+
+def test_a_first_create_over_the_inline_limit_makes_the_buckets_first(sandbox: Sandbox,
+                                                                      tmp_path: Path) -> None:
+    config = many_functions(tmp_path)
+    done = bootstrap(sandbox, "--apply", config=config)
+    assert done.returncode == 0, done.stderr
+    assert f"stack {STACK} created" in done.stdout
+    assert "creating the buckets first, then the rest" in done.stderr
+    assert "template staged at s3://quickstart-delivery-artifacts/lmi-delivery/bootstrap/" \
+        in done.stderr
+    # The whole plane is there: every role, and the projects.
+    plane = build_plane(load(config), load(config).environment("dev"),
+                        repository="acme/quickstart", account=ACCOUNT)
+    iam = sandbox.client("iam")
+    for role in plane.roles:
+        assert iam.get_role(RoleName=role.name)["Role"]["RoleName"] == role.name
+    assert len(sandbox.client("codebuild").batch_get_projects(
+        names=[p.name for p in plane.projects])["projects"]) == 4
+    again = bootstrap(sandbox, "--apply", config=config)
+    assert again.returncode == 0, again.stderr
+    assert f"stack {STACK} unchanged" in again.stdout
+
+
+def test_a_template_over_the_inline_limit_is_staged_in_the_bucket_given(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    config = many_functions(tmp_path)
+    # Without the shared resources the stack makes no bucket: nowhere to stage, nothing made.
+    refused = bootstrap(sandbox, "--apply", "--no-shared-resources", config=config)
     assert refused.returncode == 1, refused.stderr
     assert "over CloudFormation's 51200 for an inline template" in refused.stderr
     assert "--template-bucket" in refused.stderr
@@ -149,8 +178,3 @@ def test_a_template_over_the_inline_limit_is_staged_in_a_bucket(sandbox: Sandbox
     assert "template staged at s3://acme-cfn-staging/lmi-delivery/bootstrap/" in done.stderr
     [staged] = sandbox.client("s3").list_objects_v2(Bucket="acme-cfn-staging")["Contents"]
     assert staged["Size"] > 51_200
-    # The next apply stages in the artifacts bucket the stack made.
-    again = bootstrap(sandbox, "--apply", config=config)
-    assert again.returncode == 0, again.stderr
-    assert f"stack {STACK} unchanged" in again.stdout
-    assert "template staged at s3://quickstart-delivery-artifacts/" in again.stderr
