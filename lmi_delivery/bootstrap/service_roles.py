@@ -56,7 +56,7 @@ def _secrets(arns: Arns, s: Scope, *, review: bool) -> Iterator[Statement]:
         yield Statement("ReadSecrets", ("secretsmanager:GetSecretValue",), tuple(secrets))
 
 
-def _state(arns: Arns, s: Scope, *, write: bool) -> Iterator[Statement]:
+def _state(arns: Arns, s: Scope, *, write: bool, lock: bool = True) -> Iterator[Statement]:
     yield Statement("ListState", ("s3:ListBucket",), (arns.bucket(s.state_bucket),),
                     conditions={"StringEquals": {"s3:prefix": s.state_key}})
     state = arns.objects(s.state_bucket, s.state_key)
@@ -64,8 +64,9 @@ def _state(arns: Arns, s: Scope, *, write: bool) -> Iterator[Statement]:
         yield Statement("ReadWriteState", ("s3:GetObject", "s3:PutObject"), (state,))
     else:
         yield Statement("ReadState", ("s3:GetObject",), (state,))
-    yield Statement("StateLock", ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
-                    (arns.objects(s.state_bucket, s.lock_key),))
+    if lock:
+        yield Statement("StateLock", ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+                        (arns.objects(s.state_bucket, s.lock_key),))
     yield kms(arns, s, "StateKey", write=True)
 
 
@@ -74,7 +75,8 @@ def review_build(arns: Arns, s: Scope) -> tuple[Statement, ...]:
     return (
         *_common(arns, s, "review"),
         *managed.reads(arns, s),
-        *_state(arns, s, write=False),
+        # Review plans run without the state lock (-lock=false): no write to it.
+        *_state(arns, s, write=False, lock=False),
         Statement("StoreReviewPlans", PLAN_OBJECT, (reviews,), conditions=CONDITIONAL_PUT),
         Statement("ReadReviewPlans", ("s3:GetObject",), (reviews,)),
         *_secrets(arns, s, review=True),

@@ -52,9 +52,10 @@ class LiveState:
         return {name: version for (name, _), version in self.alias_versions.items()}
 
 
-def terraform_argv(config: Config, env: Environment, command: str) -> tuple[str, ...]:
+def terraform_argv(config: Config, env: Environment, command: str, *,
+                   lock: bool = True) -> tuple[str, ...]:
     """The argv of one Terraform command for ``env``, as the build runs it."""
-    return argv.terraform_argv(config.terraform, naming.values(config, env), command)
+    return argv.terraform_argv(config.terraform, naming.values(config, env), command, lock=lock)
 
 
 SECRET_TYPES = {"ssm:": "PARAMETER_STORE", "secretsmanager:": "SECRETS_MANAGER"}
@@ -97,8 +98,8 @@ class _Planner:
         self.live = live
         self.names = naming.derived_names(config, env)
 
-    def tf(self, where: str, command: str) -> TerraformCommand:
-        argv = terraform_argv(self.config, self.env, command)
+    def tf(self, where: str, command: str, *, lock: bool = True) -> TerraformCommand:
+        argv = terraform_argv(self.config, self.env, command, lock=lock)
         return TerraformCommand(where, argv, self.config.terraform.working_directory)
 
     @property
@@ -162,7 +163,10 @@ class _Planner:
         if not self.policy.runs("validate"):
             steps += [self.start(self.plan_project, "plan"), self.tf(where, "init")]
         kind = "deploy" if self.policy.mode == "deploy" else "review"
-        steps += [self.tf(where, "plan"), self.tf(where, "show"), *self.gates(where),
+        # A review plan never writes state: it plans without the state lock, so the review
+        # build (a pull request's code) needs no write to it.
+        steps += [self.tf(where, "plan", lock=self.plan_project == "plan"),
+                  self.tf(where, "show"), *self.gates(where),
                   StorePlan(where, kind, self.plan_location(kind))]
         return steps
 

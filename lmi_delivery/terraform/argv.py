@@ -38,11 +38,13 @@ def rendered(templates: tuple[str, ...], values: Mapping[str, str], key: str) ->
 
 
 def terraform_argv(settings: TerraformSettings, values: Mapping[str, str], command: str, *,
-                   planfile: str = PLAN_FILE) -> tuple[str, ...]:
+                   planfile: str = PLAN_FILE, lock: bool = True) -> tuple[str, ...]:
     """The argv of one Terraform command (``COMMANDS``) for the environment of ``values``.
 
     ``values`` are the naming placeholders (``env``, ``service``, ``region``, ...) the var-file
     and backend-config templates may use. ``planfile`` is relative to the working directory.
+    ``lock=False`` plans without the state lock (``-lock=false``): a review plan, which never
+    writes state, so that a review build (a pull request's code) needs no write to the lock.
     """
     base = ("terraform", f"-chdir={settings.working_directory}")
     if command == "fmt":
@@ -55,7 +57,8 @@ def terraform_argv(settings: TerraformSettings, values: Mapping[str, str], comma
         return (*base, "validate", "-no-color")
     if command == "plan":
         var_files = rendered(settings.var_files, values, "terraform.var_files")
-        return (*base, "plan", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}",
+        locking = f"-lock-timeout={LOCK_TIMEOUT}" if lock else "-lock=false"
+        return (*base, "plan", "-input=false", "-no-color", locking,
                 *(f"-var-file={v}" for v in var_files), f"-out={planfile}")
     if command == "show":
         return (*base, "show", "-json", "-no-color", planfile)

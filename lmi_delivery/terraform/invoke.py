@@ -57,6 +57,8 @@ class TerraformRunner:
         # the PATH of ``env``.
         self.binary = os.path.abspath(binary) if os.sep in str(binary) else str(binary)
         self.settings = settings
+        #: Whether plans take the state lock: off for review plans (they never write state).
+        self.state_lock = True
         self.root = Path(os.path.abspath(root))
         self.environment_name = environment_name
         self.stream = stream if stream is None or redact is None else redact.lines(stream)
@@ -102,8 +104,9 @@ class TerraformRunner:
         return self.working_dir / PLAN_FILE
 
     def command(self, command: str) -> tuple[str, ...]:
-        """The argv (with ``terraform`` for the binary) of one command, as the dry run shows it."""
-        return terraform_argv(self.settings, self.values, command)
+        """The argv (with ``terraform`` for the binary) of one command, as the dry run shows it;
+        a plan without the state lock when :attr:`state_lock` is off (review plans)."""
+        return terraform_argv(self.settings, self.values, command, lock=self.state_lock)
 
     def run_step(self, step: TerraformCommand) -> Any:
         """Run a planned Terraform step: its argv must be the one this runner derives.

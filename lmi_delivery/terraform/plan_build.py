@@ -158,6 +158,7 @@ class _PlanRun:
 
 def plan_build(svc: BuildServices) -> PlanOutcome:
     kind = plan_kind(svc)
+    svc.runner.state_lock = kind == "deploy"  # as the dry run's steps of its project say
     run = _PlanRun(svc, kind)
     steps = steps_of(svc, kind)
     for index, step in enumerate(steps, 1):

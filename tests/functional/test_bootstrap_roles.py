@@ -60,6 +60,19 @@ def test_the_plan_role_cannot_start_the_apply_or_post_deploy_project(
     assert found["buildsNotFound"] == ["quickstart-dev-tf-plan:0"]
 
 
+def test_the_review_build_cannot_take_or_delete_the_state_lock(world: Bootstrapped) -> None:
+    lock = "state/quickstart/dev/terraform.tfstate.tflock"
+    s3 = world.client("s3", world.build("review"))
+    for call in (lambda: s3.put_object(Bucket=BUCKET, Key=lock, Body=b"{}", IfNoneMatch="*"),
+                 lambda: s3.delete_object(Bucket=BUCKET, Key=lock)):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert denied(refused) == "AccessDenied"
+    # The plan build plans with the lock, so it may take it.
+    world.client("s3", world.build("plan")).put_object(Bucket=BUCKET, Key=lock, Body=b"{}",
+                                                       IfNoneMatch="*")
+
+
 def test_the_review_role_cannot_read_deploy_plans(world: Bootstrapped) -> None:
     deploy, _ = prefixes(world)
     key = f"{deploy}/{'a' * 64}.tfplan"

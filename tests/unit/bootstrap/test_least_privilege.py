@@ -149,8 +149,11 @@ def test_the_review_build_gets_no_deploy_secret_and_writes_only_review_plans(
     review = dev.role("review-build").policy.statements
     writes = {r for s in review if s.effect == "Allow" for a in s.actions if is_write(a)
               and a.startswith("s3:") for r in s.resources}
-    assert writes == {"arn:aws:s3:::shop-artifacts/reviews/shop/dev/*",
-                      "arn:aws:s3:::shop-tfstate/tf/shop/dev.tfstate.tflock"}
+    # Review plans run with -lock=false: a pull request's build cannot take, hold or delete
+    # the state lock the applies wait on.
+    assert writes == {"arn:aws:s3:::shop-artifacts/reviews/shop/dev/*"}
+    assert "arn:aws:s3:::shop-tfstate/tf/shop/dev.tfstate.tflock" in resources(
+        dev, "plan-build", "s3:PutObject")
     assert "ssm:GetParameters" not in actions(dev, "review-build")
     assert resources(dev, "review-build", "secretsmanager:GetSecretValue") == {
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/review-??????"}
