@@ -21,7 +21,13 @@ from typing import Any
 
 from lmi_delivery.aws.errors import translated
 from lmi_delivery.bootstrap.cloudformation import render_cloudformation
-from lmi_delivery.bootstrap.deploy import Deployed, deploy_stack, fits_inline, storage_only
+from lmi_delivery.bootstrap.deploy import (
+    Deployed,
+    deploy_stack,
+    fits_inline,
+    stack_status,
+    storage_only,
+)
 from lmi_delivery.bootstrap.model import Plane
 from lmi_delivery.bootstrap.plane import build_plane, resolve_account
 from lmi_delivery.config import naming
@@ -69,10 +75,16 @@ def stager(s3: Any, bucket: str, stack: str, region: str,
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:
+    """Whether ``bucket`` exists; an answer other than "not found" is an error, never a no."""
+    from lmi_delivery.aws.errors import error_code, is_aws_error
+
     try:
         s3.head_bucket(Bucket=bucket)
-    except Exception:
-        return False
+    except Exception as error:
+        if is_aws_error(error) and error_code(error) in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        with translated("HeadBucket", where=bucket):
+            raise
     return True
 
 
@@ -94,9 +106,11 @@ def apply_plane(config: Config, env: Environment, *, repository: str, account: s
     parameters = {"CreateSharedResources": "true" if shared else "false"}
     stage = _stage(s3, plane, name, template_bucket, say)
     first: Deployed | None = None
-    if stage is None and shared and not fits_inline(template):
+    if stage is None and shared and not fits_inline(template) and \
+            stack_status(cloudformation, name) is None:
         # A first create too large to send inline, with no bucket to stage it in: the storage
-        # first (it fits), then the whole plane, staged in the artifacts bucket it made.
+        # first (it fits), then the whole plane, staged in the artifacts bucket it made. Never
+        # for a stack that exists: updating it to the storage alone would delete the rest.
         say(f"stack {name}: the template is over CloudFormation's inline limit and no bucket "
             f"holds it yet: creating the buckets first, then the rest")
         first = deploy_stack(cloudformation, name, storage_only(template),
@@ -104,7 +118,7 @@ def apply_plane(config: Config, env: Environment, *, repository: str, account: s
         stage = stager(s3, plane.artifacts.name, name, plane.region, say)
     deployed = deploy_stack(cloudformation, name, template, parameters=parameters, say=say,
                             stage=stage)
-    if first is not None and first.outcome == "created":
+    if first is not None:
         deployed = replace(deployed, outcome="created")
     return plane, deployed
 

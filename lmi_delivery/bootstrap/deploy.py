@@ -101,7 +101,7 @@ def deploy_stack(cloudformation: Any, stack: str, template: str, *,
                  clock: Callable[[], float] = time.monotonic,
                  stage: Stage | None = None) -> Deployed:
     body = compact(template)
-    current = _status(cloudformation, stack)
+    current = stack_status(cloudformation, stack)
     if current is not None and (current.endswith("_IN_PROGRESS") or
                                 current == "ROLLBACK_COMPLETE"):
         why = ("a failed create left it so; delete the stack, then apply again"
@@ -135,7 +135,8 @@ def deploy_stack(cloudformation: Any, stack: str, template: str, *,
     return Deployed(stack, outcome, _outputs(cloudformation, stack))
 
 
-def _status(cloudformation: Any, stack: str) -> str | None:
+def stack_status(cloudformation: Any, stack: str) -> str | None:
+    """The stack's status; ``None`` when there is no such stack."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     except Exception as error:
@@ -168,7 +169,7 @@ def _wait(cloudformation: Any, stack: str, seen: set[str], say: Callable[[str], 
                 "ResourceStatusReason") else ""
             say(f"  {event['ResourceStatus']:<20} {event.get('ResourceType', '')} "
                 f"{event.get('LogicalResourceId', '')}{reason}")
-        status = _status(cloudformation, stack) or "DELETE_COMPLETE"
+        status = stack_status(cloudformation, stack) or "DELETE_COMPLETE"
         if not status.endswith("_IN_PROGRESS"):
             return status
         if clock() >= deadline:

@@ -178,3 +178,18 @@ def test_a_template_over_the_inline_limit_is_staged_in_the_bucket_given(
     assert "template staged at s3://acme-cfn-staging/lmi-delivery/bootstrap/" in done.stderr
     [staged] = sandbox.client("s3").list_objects_v2(Bucket="acme-cfn-staging")["Contents"]
     assert staged["Size"] > 51_200
+
+
+def test_an_existing_stack_is_never_cut_down_to_its_storage(sandbox: Sandbox,
+                                                            tmp_path: Path) -> None:
+    assert bootstrap(sandbox, "--apply").returncode == 0
+    s3 = sandbox.client("s3")
+    bucket = "quickstart-delivery-artifacts"
+    for item in s3.list_object_versions(Bucket=bucket).get("Versions", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+    s3.delete_bucket(Bucket=bucket)  # nowhere left to stage a large template in
+    done = bootstrap(sandbox, "--apply", config=many_functions(tmp_path))
+    assert done.returncode == 1, done.stderr
+    assert "--template-bucket" in done.stderr
+    assert "creating the buckets first" not in done.stderr
+    sandbox.client("iam").get_role(RoleName="quickstart-dev-gh-deploy")  # still there
