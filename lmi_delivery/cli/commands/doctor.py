@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from lmi_delivery.errors import EXIT_OK, EXIT_REFUSED, UsageError
+
+if TYPE_CHECKING:
+    from lmi_delivery.config.model import Config
+    from lmi_delivery.findings import Finding
 
 
 @click.command("doctor")
@@ -69,8 +73,8 @@ def doctor_command(ctx: click.Context, config_path: str, fmt: str, aws: bool,
     ctx.exit(EXIT_REFUSED if is_failing(findings) else EXIT_OK)
 
 
-def _deployed(config: Any, env_names: tuple[str, ...], repository: str | None,
-              account_id: str | None) -> list[Any]:
+def _deployed(config: Config, env_names: tuple[str, ...], repository: str | None,
+              account_id: str | None) -> list[Finding]:
     """The ``--aws`` findings of each environment, read with the environment's clients."""
     import os
 
@@ -81,7 +85,7 @@ def _deployed(config: Any, env_names: tuple[str, ...], repository: str | None,
 
     repo = resolve_repository(config, repository)
     environ = dict(os.environ)
-    findings: list[Any] = []
+    findings: list[Finding] = []
     for name in env_names or tuple(config.environments):
         env = config.environment(name)
         factory = clients_for(config, env, environ)
